@@ -1,0 +1,201 @@
+"""Loading and saving intake's aggregates. Every query is scoped to one tenant."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from services.intake.adapters.tables import (
+    contributions,
+    engagements,
+    equality_answers,
+    idempotency_keys,
+    participants,
+    reference_counters,
+)
+from services.intake.domain.model import Contact, Contribution, Engagement, Participant
+from shared.crypto import Sealer
+
+
+class EngagementRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def add(self, engagement: Engagement) -> None:
+        self.session.execute(engagements.insert().values(**vars(engagement)))
+
+    def get(self, tenant: str, engagement_id: str) -> Engagement | None:
+        row = (
+            self.session.execute(
+                sa.select(engagements).where(engagements.c.tenant == tenant, engagements.c.id == engagement_id)
+            )
+            .mappings()
+            .first()
+        )
+        return Engagement(**row) if row else None
+
+    def list(self, tenant: str, *, offset: int, limit: int) -> tuple[list[Engagement], int]:
+        where = engagements.c.tenant == tenant
+        rows = self.session.execute(
+            sa.select(engagements)
+            .where(where)
+            .order_by(engagements.c.created_at.desc(), engagements.c.id)
+            .offset(offset)
+            .limit(limit)
+        ).mappings()
+        total = self.session.execute(sa.select(sa.func.count()).select_from(engagements).where(where)).scalar_one()
+        return [Engagement(**row) for row in rows], total
+
+
+class ParticipantRepository:
+    """Contact details are sealed on the way in and opened on the way out."""
+
+    def __init__(self, session: Session, sealer: Sealer):
+        self.session = session
+        self.sealer = sealer
+
+    def _columns(self, participant: Participant, now: dt.datetime) -> dict:
+        return {
+            "name_sealed": self.sealer.seal_optional(participant.contact.name),
+            "email_sealed": self.sealer.seal_optional(participant.contact.email),
+            "phone_sealed": self.sealer.seal_optional(participant.contact.phone),
+            **participant.preferences(),
+            "updated_at": now,
+        }
+
+    def add(self, participant: Participant) -> None:
+        self.session.execute(
+            participants.insert().values(
+                id=participant.id,
+                tenant=participant.tenant,
+                external_ref=participant.external_ref,
+                created_at=participant.created_at,
+                **self._columns(participant, participant.created_at),
+            )
+        )
+
+    def update(self, participant: Participant, now: dt.datetime) -> None:
+        self.session.execute(
+            participants.update()
+            .where(participants.c.id == participant.id, participants.c.tenant == participant.tenant)
+            .values(**self._columns(participant, now))
+        )
+
+    def _from_row(self, row) -> Participant:
+        return Participant(
+            id=row.id,
+            tenant=row.tenant,
+            external_ref=row.external_ref,
+            preferred_channel=row.preferred_channel,
+            language=row.language,
+            format=row.format,
+            consent_to_contact=row.consent_to_contact,
+            created_at=row.created_at,
+            contact=Contact(
+                name=self.sealer.open_optional(row.name_sealed),
+                email=self.sealer.open_optional(row.email_sealed),
+                phone=self.sealer.open_optional(row.phone_sealed),
+            ),
+        )
+
+    def get(self, tenant: str, participant_id: str) -> Participant | None:
+        row = self.session.execute(
+            sa.select(participants).where(participants.c.tenant == tenant, participants.c.id == participant_id)
+        ).first()
+        return self._from_row(row) if row else None
+
+    def get_by_external_ref(self, tenant: str, external_ref: str) -> Participant | None:
+        row = self.session.execute(
+            sa.select(participants).where(participants.c.tenant == tenant, participants.c.external_ref == external_ref)
+        ).first()
+        return self._from_row(row) if row else None
+
+    def record_equality_answers(self, participant: Participant, answers: dict, now: dt.datetime) -> None:
+        self.session.execute(equality_answers.delete().where(equality_answers.c.participant_id == participant.id))
+        self.session.execute(
+            equality_answers.insert().values(
+                participant_id=participant.id, tenant=participant.tenant, answers=answers, recorded_at=now
+            )
+        )
+
+
+class ContributionRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def add(self, contribution: Contribution, submitted_by_role: str) -> None:
+        self.session.execute(contributions.insert().values(**vars(contribution), submitted_by_role=submitted_by_role))
+
+    def get(self, tenant: str, contribution_id: str, *, submitted_by_role: str | None = None) -> Contribution | None:
+        query = sa.select(contributions).where(contributions.c.tenant == tenant, contributions.c.id == contribution_id)
+        if submitted_by_role:
+            query = query.where(contributions.c.submitted_by_role == submitted_by_role)
+        row = self.session.execute(query).mappings().first()
+        return self._from_row(row) if row else None
+
+    def list(
+        self,
+        tenant: str,
+        *,
+        engagement_id: str | None,
+        status: str | None,
+        submitted_by_role: str | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[Contribution], int]:
+        conditions = [contributions.c.tenant == tenant]
+        if engagement_id:
+            conditions.append(contributions.c.engagement_id == engagement_id)
+        if status:
+            conditions.append(contributions.c.status == status)
+        if submitted_by_role:
+            conditions.append(contributions.c.submitted_by_role == submitted_by_role)
+        rows = self.session.execute(
+            sa.select(contributions)
+            .where(*conditions)
+            .order_by(contributions.c.received_at.desc(), contributions.c.id)
+            .offset(offset)
+            .limit(limit)
+        ).mappings()
+        total = self.session.execute(
+            sa.select(sa.func.count()).select_from(contributions).where(*conditions)
+        ).scalar_one()
+        return [self._from_row(row) for row in rows], total
+
+    @staticmethod
+    def _from_row(row) -> Contribution:
+        values = dict(row)
+        values.pop("submitted_by_role")
+        return Contribution(**values)
+
+    def next_reference_number(self, tenant: str, year: int) -> int:
+        """Atomically take the next number of the tenant's year (an upsert, no race)."""
+        dialect = self.session.get_bind().dialect.name
+        insert = (postgresql if dialect == "postgresql" else sqlite).insert(reference_counters)
+        statement = (
+            insert.values(tenant=tenant, year=year, last=1)
+            .on_conflict_do_update(index_elements=["tenant", "year"], set_={"last": reference_counters.c.last + 1})
+            .returning(reference_counters.c.last)
+        )
+        return self.session.execute(statement).scalar_one()
+
+    def find_idempotent(self, tenant: str, key: str) -> tuple[str, str] | None:
+        """(fingerprint, contribution id) of an earlier request with this key."""
+        row = self.session.execute(
+            sa.select(idempotency_keys.c.fingerprint, idempotency_keys.c.contribution_id).where(
+                idempotency_keys.c.tenant == tenant, idempotency_keys.c.key == key
+            )
+        ).first()
+        return (row.fingerprint, row.contribution_id) if row else None
+
+    def remember_idempotent(
+        self, tenant: str, key: str, fingerprint: str, contribution_id: str, now: dt.datetime
+    ) -> None:
+        self.session.execute(
+            idempotency_keys.insert().values(
+                tenant=tenant, key=key, fingerprint=fingerprint, contribution_id=contribution_id, created_at=now
+            )
+        )

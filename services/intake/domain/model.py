@@ -1,0 +1,103 @@
+"""Engagements, participants and contributions, and the rules they keep.
+
+Plain Python: no framework, no database. The service layer loads and saves these.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from shared.domain import InvalidInput
+
+# A timestamp this far ahead of our clock is a clock problem, not a contribution.
+ALLOWED_CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+@dataclass
+class Engagement:
+    id: str
+    tenant: str
+    title: str
+    service_area: str
+    description: str
+    can_change: list[str]
+    cannot_change: list[str]
+    decision_maker: str
+    feedback_due: dt.date
+    created_at: dt.datetime
+
+
+@dataclass
+class Contact:
+    """What identifies or reaches a person: sealed on topics, encrypted at rest."""
+
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass
+class Participant:
+    id: str
+    tenant: str
+    preferred_channel: str
+    language: str
+    format: str
+    consent_to_contact: bool
+    contact: Contact = field(default_factory=Contact)
+    external_ref: str | None = None
+    created_at: dt.datetime | None = None
+
+    def check_reachable(self) -> None:
+        """A participant who consented must give the address their channel needs."""
+        if not self.consent_to_contact:
+            return
+        if self.preferred_channel == "email" and not self.contact.email:
+            raise InvalidInput.on("email", "Required when the preferred channel is email.")
+        if self.preferred_channel == "sms" and not self.contact.phone:
+            raise InvalidInput.on("phone", "Required when the preferred channel is sms.")
+
+    def preferences(self) -> dict:
+        return {
+            "preferred_channel": self.preferred_channel,
+            "language": self.language,
+            "format": self.format,
+            "consent_to_contact": self.consent_to_contact,
+        }
+
+    def same_details_as(self, other: Participant) -> bool:
+        return self.preferences() == other.preferences() and self.contact == other.contact
+
+
+@dataclass
+class Contribution:
+    id: str
+    tenant: str
+    reference: str
+    engagement_id: str
+    participant_id: str
+    type: str
+    text: str
+    on_behalf_of: int
+    channel: str
+    submitted_at: dt.datetime
+    received_at: dt.datetime
+    status: str
+    submitted_by: str
+
+
+def reference_for(tenant: str, year: int, sequence: int) -> str:
+    """Short and human, for quoting on the phone: DEMO-2026-000123."""
+    return f"{tenant.upper()}-{year}-{sequence:06d}"
+
+
+def check_submitted_at(submitted_at: dt.datetime, received_at: dt.datetime) -> None:
+    if submitted_at - received_at > ALLOWED_CLOCK_SKEW:
+        raise InvalidInput.on("submitted_at", "Must not be in the future.")
+
+
+def check_feedback_due(feedback_due: dt.date, today: dt.date) -> None:
+    """People are told when they will hear back; that date cannot already be gone."""
+    if feedback_due < today:
+        raise InvalidInput.on("feedback_due", "Must not be in the past.")

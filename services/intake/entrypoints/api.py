@@ -1,0 +1,116 @@
+"""Intake's HTTP API: thin views that validate, call a use case and answer."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+
+from services.intake.entrypoints import schemas
+from services.intake.service_layer import services
+from shared import dead_letters
+from shared.constants import ROLE_BOARD, ROLE_CASE_SYSTEM, ROLE_STAFF
+from shared.domain import InvalidInput
+from shared.web import json_body, platform, principal, query_args, requires
+
+api = Blueprint("intake", __name__, url_prefix="/v1")
+
+engagement_schema = schemas.EngagementSchema()
+participant_schema = schemas.ParticipantSchema()
+participant_with_contact_schema = schemas.ParticipantWithContactSchema()
+contribution_schema = schemas.ContributionSchema()
+page_schema = schemas.PageSchema()
+contribution_query_schema = schemas.ContributionQuerySchema()
+
+
+def _only_own_submissions() -> str | None:
+    """A case system reads what case systems submitted, not what staff keyed in."""
+    return ROLE_CASE_SYSTEM if principal().role == ROLE_CASE_SYSTEM else None
+
+
+@api.post("/engagements")
+@requires(ROLE_STAFF)
+def create_engagement():
+    data = json_body(engagement_schema)
+    p = platform()
+    engagement = services.create_engagement(p.uow(), principal().tenant, data, now=p.clock(), source=p.source)
+    return engagement_schema.dump(engagement), 201, {"Location": f"/v1/engagements/{engagement.id}"}
+
+
+@api.get("/engagements/<engagement_id>")
+@requires(ROLE_CASE_SYSTEM, ROLE_BOARD, ROLE_STAFF)
+def get_engagement(engagement_id: str):
+    return engagement_schema.dump(services.get_engagement(platform().uow(), principal().tenant, engagement_id))
+
+
+@api.get("/engagements")
+@requires(ROLE_CASE_SYSTEM, ROLE_BOARD, ROLE_STAFF)
+def list_engagements():
+    args = query_args(page_schema)
+    items, total = services.list_engagements(platform().uow(), principal().tenant, **args)
+    return schemas.page_of(engagement_schema, items, total, **args)
+
+
+@api.post("/participants")
+@requires(ROLE_CASE_SYSTEM, ROLE_STAFF)
+def register_participant():
+    data = json_body(participant_schema)
+    p = platform()
+    participant, created = services.register_participant(
+        p.uow(), principal().tenant, data, now=p.clock(), source=p.source
+    )
+    return (
+        participant_schema.dump(participant),
+        201 if created else 200,
+        {"Location": f"/v1/participants/{participant.id}"},
+    )
+
+
+@api.get("/participants/<participant_id>")
+@requires(ROLE_CASE_SYSTEM, ROLE_STAFF)
+def get_participant(participant_id: str):
+    participant = services.get_participant(platform().uow(), principal().tenant, participant_id)
+    return participant_with_contact_schema.dump(participant)
+
+
+@api.post("/contributions")
+@requires(ROLE_CASE_SYSTEM, ROLE_STAFF)
+def submit_contribution():
+    data = json_body(contribution_schema)
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (1 <= len(key) <= 255):
+        raise InvalidInput.on("Idempotency-Key", "Must be 1 to 255 characters.")
+    p, who = platform(), principal()
+    contribution, created = services.submit_contribution(
+        p.uow(),
+        services.Submitter(tenant=who.tenant, role=who.role, identity=who.key_id),
+        data,
+        now=p.clock(),
+        source=p.source,
+        idempotency_key=key,
+        request_fingerprint=services.fingerprint(request.get_json()) if key else None,
+    )
+    headers = {"Location": f"/v1/contributions/{contribution.id}"}
+    if not created:
+        headers["Idempotent-Replayed"] = "true"
+    return contribution_schema.dump(contribution), 201, headers
+
+
+@api.get("/contributions/<contribution_id>")
+@requires(ROLE_CASE_SYSTEM, ROLE_BOARD, ROLE_STAFF)
+def get_contribution(contribution_id: str):
+    contribution = services.get_contribution(
+        platform().uow(), principal().tenant, contribution_id, only_role=_only_own_submissions()
+    )
+    return contribution_schema.dump(contribution)
+
+
+@api.get("/contributions")
+@requires(ROLE_CASE_SYSTEM, ROLE_BOARD, ROLE_STAFF)
+def list_contributions():
+    args = query_args(contribution_query_schema)
+    items, total = services.list_contributions(
+        platform().uow(), principal().tenant, only_role=_only_own_submissions(), **args
+    )
+    return schemas.page_of(contribution_schema, items, total, args["page"], args["per_page"])
+
+
+api.register_blueprint(dead_letters.blueprint(roles=(ROLE_CASE_SYSTEM, ROLE_STAFF)))

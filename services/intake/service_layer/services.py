@@ -1,0 +1,292 @@
+"""Intake's use cases. Each takes a unit of work and commits it when done."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from services.intake.domain import model
+from services.intake.service_layer.unit_of_work import IntakeUnitOfWork
+from shared import events
+from shared.constants import (
+    CONTRIBUTION_RECEIVED,
+    CONTRIBUTION_RECEIVED_STATUS,
+    CONTRIBUTIONS_TOPIC,
+    ENGAGEMENT_CREATED,
+    ENGAGEMENTS_TOPIC,
+    PARTICIPANT_REGISTERED,
+    PARTICIPANT_UPDATED,
+    PARTICIPANTS_TOPIC,
+)
+from shared.domain import InvalidInput, NotFound
+
+UK = ZoneInfo("Europe/London")
+
+
+@dataclass(frozen=True)
+class Submitter:
+    """Who is sending: a key over HTTP, or a case system's event over Kafka."""
+
+    tenant: str
+    role: str
+    identity: str
+
+
+def fingerprint(document: object) -> str:
+    return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()
+
+
+# Engagements -------------------------------------------------------------------------
+
+
+def create_engagement(
+    uow: IntakeUnitOfWork, tenant: str, data: dict, *, now: dt.datetime, source: str
+) -> model.Engagement:
+    engagement = model.Engagement(id=str(uuid.uuid4()), tenant=tenant, created_at=now, **data)
+    model.check_feedback_due(engagement.feedback_due, now.astimezone(UK).date())
+    with uow:
+        uow.engagements.add(engagement)
+        uow.publish(
+            ENGAGEMENTS_TOPIC,
+            engagement.id,
+            events.make(
+                type=ENGAGEMENT_CREATED,
+                source=source,
+                tenant=tenant,
+                subject=engagement.id,
+                time=now,
+                data={k: v for k, v in vars(engagement).items() if k != "tenant"},
+            ),
+        )
+        uow.commit()
+    return engagement
+
+
+def get_engagement(uow: IntakeUnitOfWork, tenant: str, engagement_id: str) -> model.Engagement:
+    with uow:
+        engagement = uow.engagements.get(tenant, engagement_id)
+    if engagement is None:
+        raise NotFound("engagement")
+    return engagement
+
+
+def list_engagements(uow: IntakeUnitOfWork, tenant: str, *, page: int, per_page: int):
+    with uow:
+        return uow.engagements.list(tenant, offset=(page - 1) * per_page, limit=per_page)
+
+
+# Participants ------------------------------------------------------------------------
+
+
+def _participant_event(
+    participant: model.Participant, type_: str, *, now: dt.datetime, source: str, uow: IntakeUnitOfWork
+) -> dict:
+    contact = {**vars(participant.contact), "external_ref": participant.external_ref}
+    return events.make(
+        type=type_,
+        source=source,
+        tenant=participant.tenant,
+        subject=participant.id,
+        time=now,
+        data={"id": participant.id, **participant.preferences(), "sealed_contact": uow.sealer.seal(contact)},
+    )
+
+
+def _save_participant(
+    uow: IntakeUnitOfWork, tenant: str, data: dict, *, now: dt.datetime, source: str
+) -> tuple[model.Participant, bool]:
+    """Register a participant, or refresh the one the case system knows by external_ref."""
+    equality = data.get("equality")
+    candidate = model.Participant(
+        id=str(uuid.uuid4()),
+        tenant=tenant,
+        external_ref=data.get("external_ref"),
+        preferred_channel=data["preferred_channel"],
+        language=data["language"],
+        format=data["format"],
+        consent_to_contact=data["consent_to_contact"],
+        contact=model.Contact(name=data.get("name"), email=data.get("email"), phone=data.get("phone")),
+        created_at=now,
+    )
+    candidate.check_reachable()
+    existing = uow.participants.get_by_external_ref(tenant, candidate.external_ref) if candidate.external_ref else None
+    if existing is None:
+        uow.participants.add(candidate)
+        uow.publish(
+            PARTICIPANTS_TOPIC,
+            candidate.id,
+            _participant_event(candidate, PARTICIPANT_REGISTERED, now=now, source=source, uow=uow),
+        )
+        participant, created = candidate, True
+    else:
+        candidate.id, candidate.created_at = existing.id, existing.created_at
+        if not candidate.same_details_as(existing):
+            uow.participants.update(candidate, now)
+            uow.publish(
+                PARTICIPANTS_TOPIC,
+                candidate.id,
+                _participant_event(candidate, PARTICIPANT_UPDATED, now=now, source=source, uow=uow),
+            )
+        participant, created = candidate, False
+    if equality:
+        uow.participants.record_equality_answers(participant, equality, now)
+    return participant, created
+
+
+def register_participant(
+    uow: IntakeUnitOfWork, tenant: str, data: dict, *, now: dt.datetime, source: str
+) -> tuple[model.Participant, bool]:
+    with uow:
+        result = _save_participant(uow, tenant, data, now=now, source=source)
+        uow.commit()
+    return result
+
+
+def get_participant(uow: IntakeUnitOfWork, tenant: str, participant_id: str) -> model.Participant:
+    with uow:
+        participant = uow.participants.get(tenant, participant_id)
+    if participant is None:
+        raise NotFound("participant")
+    return participant
+
+
+# Contributions -----------------------------------------------------------------------
+
+
+def submit_contribution(
+    uow: IntakeUnitOfWork,
+    submitter: Submitter,
+    data: dict,
+    *,
+    now: dt.datetime,
+    source: str,
+    idempotency_key: str | None = None,
+    request_fingerprint: str | None = None,
+) -> tuple[model.Contribution, bool]:
+    """Accept a contribution; (contribution, False) when it is a repeat of one accepted."""
+    tenant = submitter.tenant
+    try:
+        with uow:
+            if idempotency_key:
+                earlier = _earlier_request(uow, tenant, idempotency_key, request_fingerprint)
+                if earlier:
+                    return earlier, False
+            contribution = _accept(uow, submitter, data, now=now, source=source)
+            if idempotency_key:
+                uow.contributions.remember_idempotent(
+                    tenant, idempotency_key, request_fingerprint, contribution.id, now
+                )
+            uow.commit()
+    except sa.exc.IntegrityError:
+        if not idempotency_key:
+            raise
+        with uow:  # a concurrent request with the same key won the race
+            earlier = _earlier_request(uow, tenant, idempotency_key, request_fingerprint)
+        if earlier is None:
+            raise
+        return earlier, False
+    return contribution, True
+
+
+def _earlier_request(
+    uow: IntakeUnitOfWork, tenant: str, key: str, request_fingerprint: str | None
+) -> model.Contribution | None:
+    found = uow.contributions.find_idempotent(tenant, key)
+    if found is None:
+        return None
+    earlier_fingerprint, contribution_id = found
+    if earlier_fingerprint != request_fingerprint:
+        raise InvalidInput.on("Idempotency-Key", "Already used for a different request.")
+    return uow.contributions.get(tenant, contribution_id)
+
+
+def _accept(
+    uow: IntakeUnitOfWork, submitter: Submitter, data: dict, *, now: dt.datetime, source: str
+) -> model.Contribution:
+    tenant = submitter.tenant
+    engagement = uow.engagements.get(tenant, data["engagement_id"])
+    if engagement is None:
+        raise InvalidInput.on("engagement_id", "Unknown engagement.")
+    if data.get("participant_id"):
+        participant = uow.participants.get(tenant, data["participant_id"])
+        if participant is None:
+            raise InvalidInput.on("participant_id", "Unknown participant.")
+    else:
+        try:
+            participant, _ = _save_participant(uow, tenant, data["participant"], now=now, source=source)
+        except InvalidInput as invalid:
+            raise InvalidInput({f"participant.{k}": v for k, v in invalid.errors.items()}) from None
+    submitted_at = data.get("submitted_at") or now
+    model.check_submitted_at(submitted_at, now)
+    year = now.astimezone(UK).year
+    contribution = model.Contribution(
+        id=str(uuid.uuid4()),
+        tenant=tenant,
+        reference=model.reference_for(tenant, year, uow.contributions.next_reference_number(tenant, year)),
+        engagement_id=engagement.id,
+        participant_id=participant.id,
+        type=data["type"],
+        text=data["text"],
+        on_behalf_of=data["on_behalf_of"],
+        channel=data["channel"],
+        submitted_at=submitted_at,
+        received_at=now,
+        status=CONTRIBUTION_RECEIVED_STATUS,
+        submitted_by=submitter.identity,
+    )
+    uow.contributions.add(contribution, submitter.role)
+    uow.publish(
+        CONTRIBUTIONS_TOPIC,
+        contribution.id,
+        events.make(
+            type=CONTRIBUTION_RECEIVED,
+            source=source,
+            tenant=tenant,
+            subject=contribution.id,
+            time=now,
+            data={
+                "id": contribution.id,
+                "reference": contribution.reference,
+                "engagement_id": contribution.engagement_id,
+                "participant_id": contribution.participant_id,
+                "type": contribution.type,
+                "on_behalf_of": contribution.on_behalf_of,
+                "channel": contribution.channel,
+                "submitted_at": contribution.submitted_at,
+                "received_at": contribution.received_at,
+                "status": contribution.status,
+                "sealed_text": uow.sealer.seal(contribution.text),
+            },
+        ),
+    )
+    return contribution
+
+
+def get_contribution(
+    uow: IntakeUnitOfWork, tenant: str, contribution_id: str, *, only_role: str | None = None
+) -> model.Contribution:
+    with uow:
+        contribution = uow.contributions.get(tenant, contribution_id, submitted_by_role=only_role)
+    if contribution is None:
+        raise NotFound("contribution")
+    return contribution
+
+
+def list_contributions(
+    uow: IntakeUnitOfWork, tenant: str, *, only_role: str | None, engagement_id, status, page: int, per_page: int
+):
+    with uow:
+        return uow.contributions.list(
+            tenant,
+            engagement_id=engagement_id,
+            status=status,
+            submitted_by_role=only_role,
+            offset=(page - 1) * per_page,
+            limit=per_page,
+        )

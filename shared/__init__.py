@@ -1,0 +1,1 @@
+"""The common platform every Outcome Chain service stands on."""

@@ -1,0 +1,150 @@
+"""Tenants and API keys: one key, one tenant, one role; only a hash is stored.
+
+A key reads `oc_<key id>_<secret>`. The id finds the row; the secret's SHA-256 is
+compared in constant time. Secrets carry 256 bits of randomness, so a fast hash is
+enough (a slow KDF defends low-entropy passwords, which these are not).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from shared.constants import ROLES
+from shared.db import read_only
+from shared.tables import UTCDateTime, utcnow
+
+auth_metadata = sa.MetaData()
+
+tenants = sa.Table(
+    "tenants",
+    auth_metadata,
+    sa.Column("slug", sa.String(63), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    auth_metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("tenant", sa.String(63), sa.ForeignKey("tenants.slug"), nullable=False, index=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("label", sa.String(200), nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: str
+    tenant: str
+    role: str
+
+
+class UnknownTenant(LookupError):
+    pass
+
+
+class UnknownKey(LookupError):
+    pass
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class KeyStore:
+    TENANT_CACHE_SECONDS = 30.0
+
+    def __init__(self, engine: sa.Engine):
+        self.engine = engine
+        self._known_tenants: dict[str, float] = {}
+
+    def create_tenant(self, slug: str, name: str | None = None) -> bool:
+        """Create the tenant if it does not exist; True when created."""
+        with self.engine.begin() as connection:
+            if connection.execute(sa.select(tenants.c.slug).where(tenants.c.slug == slug)).first():
+                return False
+            connection.execute(tenants.insert().values(slug=slug, name=name or slug, created_at=utcnow()))
+            return True
+
+    def tenant_exists(self, slug: str) -> bool:
+        """Positive answers are cached briefly; a new tenant is seen at once."""
+        now = time.monotonic()
+        if self._known_tenants.get(slug, 0.0) > now:
+            return True
+        with read_only(self.engine) as connection:
+            found = connection.execute(sa.select(tenants.c.slug).where(tenants.c.slug == slug)).first() is not None
+        if found:
+            self._known_tenants[slug] = now + self.TENANT_CACHE_SECONDS
+        return found
+
+    def list_tenants(self) -> list[str]:
+        with self.engine.connect() as connection:
+            return list(connection.execute(sa.select(tenants.c.slug).order_by(tenants.c.slug)).scalars())
+
+    def create_key(self, tenant: str, role: str, label: str | None = None) -> tuple[str, str]:
+        """Return (key id, the key itself). The key is shown once and never stored."""
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        if not self.tenant_exists(tenant):
+            raise UnknownTenant(tenant)
+        key_id = secrets.token_hex(8)
+        secret = secrets.token_urlsafe(32)
+        with self.engine.begin() as connection:
+            connection.execute(
+                api_keys.insert().values(
+                    id=key_id, tenant=tenant, role=role, secret_hash=_hash(secret), label=label, created_at=utcnow()
+                )
+            )
+        return key_id, f"oc_{key_id}_{secret}"
+
+    def revoke(self, key_id: str) -> None:
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                api_keys.update()
+                .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+            if (
+                result.rowcount == 0
+                and not connection.execute(sa.select(api_keys.c.id).where(api_keys.c.id == key_id)).first()
+            ):
+                raise UnknownKey(key_id)
+
+    def list_keys(self, tenant: str) -> list[dict]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(
+                    api_keys.c.id, api_keys.c.role, api_keys.c.label, api_keys.c.created_at, api_keys.c.revoked_at
+                )
+                .where(api_keys.c.tenant == tenant)
+                .order_by(api_keys.c.created_at)
+            ).mappings()
+            return [dict(row) for row in rows]
+
+    def authenticate(self, presented: str) -> Principal | None:
+        """The principal for a presented key, or None. Revocation applies at once."""
+        prefix, _, rest = presented.partition("_")
+        key_id, _, secret = rest.partition("_")
+        if prefix != "oc" or not key_id or not secret or len(presented) > 200:
+            return None
+        with read_only(self.engine) as connection:
+            row = connection.execute(
+                sa.select(api_keys.c.tenant, api_keys.c.role, api_keys.c.secret_hash, api_keys.c.revoked_at).where(
+                    api_keys.c.id == key_id
+                )
+            ).first()
+        expected = row.secret_hash if row else _hash("")
+        matches = hmac.compare_digest(_hash(secret), expected)
+        if row is None or not matches or row.revoked_at is not None:
+            return None
+        return Principal(key_id=key_id, tenant=row.tenant, role=row.role)

@@ -1,0 +1,117 @@
+"""SQLAlchemy engines and the unit of work every service uses.
+
+SQLite runs in WAL mode and takes its write lock at BEGIN, so two gunicorn workers
+queue instead of deadlocking on a lock upgrade. PostgreSQL is used as it comes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared import outbox
+from shared.crypto import Sealer
+
+
+def create_engine(url: str, **kwargs: Any) -> sa.Engine:
+    if url.startswith("sqlite"):
+        return _create_sqlite_engine(url, **kwargs)
+    kwargs.setdefault("hide_parameters", True)  # error messages must not quote personal data
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 5)
+    kwargs.setdefault("max_overflow", 5)
+    return sa.create_engine(url, **kwargs)
+
+
+def _create_sqlite_engine(url: str, **kwargs: Any) -> sa.Engine:
+    database = sa.engine.make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    kwargs.setdefault("hide_parameters", True)
+    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # noqa: ANN001
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):  # noqa: ANN001
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def read_only(engine: sa.Engine) -> sa.Connection:
+    """A connection for reads only: on SQLite it does not take the write lock."""
+    return engine.connect().execution_options(sqlite_begin="DEFERRED")
+
+
+def ping(engine: sa.Engine) -> None:
+    with engine.connect() as connection:
+        connection.execute(sa.text("SELECT 1"))
+
+
+class UnitOfWork:
+    """One database transaction, and the events it announces.
+
+    Events recorded with :meth:`publish` are written to the outbox table in the same
+    transaction as the change they announce, so either both happen or neither does.
+
+    Re-entrant: a use case called inside an open unit of work (the consumer applies a
+    whole poll batch in one) joins it, and its `commit()` leaves the commit to the
+    outermost owner. Services subclass this to attach repositories in :meth:`_start`.
+    """
+
+    session: Session
+
+    def __init__(self, session_factory: Callable[[], Session], sealer: Sealer):
+        self._session_factory = session_factory
+        self.sealer = sealer
+        self._depth = 0
+
+    def __enter__(self) -> UnitOfWork:
+        self._depth += 1
+        if self._depth == 1:
+            self.session = self._session_factory()
+            self._start(self.session)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._depth -= 1
+        if self._depth:
+            return
+        try:
+            self.session.rollback()
+        finally:
+            self.session.close()
+
+    def _start(self, session: Session) -> None:
+        """Attach repositories to the session (overridden by each service)."""
+
+    def publish(self, topic: str, key: str, envelope: dict) -> None:
+        outbox.add(self.session, topic=topic, key=key, envelope=envelope)
+
+    def commit(self) -> None:
+        if self._depth > 1:
+            self.session.flush()
+        else:
+            self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+
+def session_factory(engine: sa.Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)

@@ -1,0 +1,102 @@
+"""Dead letters: events that could not be accepted, listed and replayed over the API."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint
+from marshmallow import Schema, fields, validate
+
+from shared import db
+from shared.constants import DEAD_LETTER_OPEN, DEAD_LETTER_REPLAYED
+from shared.domain import NotFound
+from shared.tables import dead_letters
+from shared.web import platform, principal, query_args, requires
+
+
+class DeadLetterSchema(Schema):
+    id = fields.String()
+    topic = fields.String()
+    partition = fields.Integer()
+    offset = fields.Integer()
+    event_source = fields.String()
+    event_id = fields.String()
+    event_type = fields.String()
+    reason = fields.String()
+    status = fields.String()
+    received_at = fields.AwareDateTime()
+    replayed_at = fields.AwareDateTime()
+    replay_count = fields.Integer()
+
+
+class DeadLetterQuerySchema(Schema):
+    status = fields.String(load_default=None, validate=validate.OneOf((DEAD_LETTER_OPEN, DEAD_LETTER_REPLAYED)))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+_columns = [dead_letters.c[name] for name in DeadLetterSchema().fields]
+
+
+def list_for_tenant(
+    engine: sa.Engine, tenant: str | None, *, status: str | None, page: int, per_page: int
+) -> tuple[list[dict], int]:
+    """A tenant's dead letters; tenant None lists every one (the operator's CLI)."""
+    conditions = []
+    if tenant is not None:
+        conditions.append(dead_letters.c.tenant == tenant)
+    if status:
+        conditions.append(dead_letters.c.status == status)
+    with db.read_only(engine) as connection:
+        rows = connection.execute(
+            sa.select(*_columns)
+            .where(*conditions)
+            .order_by(dead_letters.c.received_at.desc())
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        ).mappings()
+        items = [dict(row) for row in rows]
+        total = connection.execute(sa.select(sa.func.count()).select_from(dead_letters).where(*conditions)).scalar_one()
+    return items, total
+
+
+def get_for_tenant(engine: sa.Engine, tenant: str | None, dead_letter_id: str) -> dict:
+    conditions = [dead_letters.c.id == dead_letter_id]
+    if tenant is not None:
+        conditions.append(dead_letters.c.tenant == tenant)
+    with db.read_only(engine) as connection:
+        row = connection.execute(sa.select(*_columns).where(*conditions)).mappings().first()
+    if row is None:
+        raise NotFound("dead letter")
+    return dict(row)
+
+
+def blueprint(roles: tuple[str, ...]) -> Blueprint:
+    routes = Blueprint("dead_letters", __name__)
+    schema = DeadLetterSchema()
+    query_schema = DeadLetterQuerySchema()
+
+    @routes.get("/dead-letters")
+    @requires(*roles)
+    def list_dead_letters():
+        args = query_args(query_schema)
+        items, total = list_for_tenant(platform().engine, principal().tenant, **args)
+        return {
+            "items": schema.dump(items, many=True),
+            "page": args["page"],
+            "per_page": args["per_page"],
+            "total": total,
+        }
+
+    @routes.get("/dead-letters/<dead_letter_id>")
+    @requires(*roles)
+    def get_dead_letter(dead_letter_id: str):
+        return schema.dump(get_for_tenant(platform().engine, principal().tenant, dead_letter_id))
+
+    @routes.post("/dead-letters/<dead_letter_id>/replay")
+    @requires(*roles)
+    def replay_dead_letter(dead_letter_id: str):
+        p = platform()
+        p.processor.replay(dead_letter_id, tenant=principal().tenant)
+        return schema.dump(get_for_tenant(p.engine, principal().tenant, dead_letter_id))
+
+    return routes

@@ -1,0 +1,126 @@
+"""The CloudEvents 1.0 envelope (structured JSON mode) with the `tenant` extension."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
+
+from shared.constants import CLOUDEVENTS_CONTENT_TYPE
+
+TENANT_SLUG = validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,62}$", error="Not a valid tenant slug.")
+
+
+class RejectedEvent(Exception):
+    """An event that can never be accepted as it is: it goes to the dead-letter queue.
+
+    `reason` is shown to staff and travels on the DLQ topic, so it must name fields
+    and rules, never echo the values a person typed.
+    """
+
+    def __init__(self, reason: str, tenant: str | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.tenant = tenant
+
+
+class CloudEventSchema(Schema):
+    """Envelope attributes; extension attributes beyond `tenant` pass through."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    specversion = fields.String(required=True, validate=validate.Equal("1.0"))
+    id = fields.String(required=True, validate=validate.Length(min=1, max=256))
+    source = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    type = fields.String(required=True, validate=validate.Length(min=1, max=256))
+    tenant = fields.String(required=True, validate=TENANT_SLUG)
+    time = fields.AwareDateTime(load_default=None, format="iso")
+    subject = fields.String(load_default=None)
+    datacontenttype = fields.String(load_default="application/json")
+    data = fields.Dict(required=True)
+
+
+_envelope_schema = CloudEventSchema()
+
+
+def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn marshmallow's nested messages into {"participant.email": ["..."]}."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for field_name, inner in messages.items():
+            name = f"{prefix}.{field_name}" if prefix else str(field_name)
+            if field_name == "_schema":
+                name = prefix or "_schema"
+            for key, value in flatten_errors(inner, name).items():
+                flat.setdefault(key, []).extend(value)
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        flat[prefix or "_schema"] = list(messages)
+    elif isinstance(messages, list):
+        for index, inner in enumerate(messages):
+            flat.update(flatten_errors(inner, f"{prefix}[{index}]"))
+    else:
+        flat[prefix or "_schema"] = [str(messages)]
+    return flat
+
+
+def describe_errors(messages: Any) -> str:
+    return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in flatten_errors(messages).items())
+
+
+def parse(raw: bytes | str) -> dict:
+    """Bytes from a topic -> a validated envelope; RejectedEvent says why not."""
+    try:
+        document = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise RejectedEvent("not JSON: the message body could not be decoded as UTF-8 JSON") from None
+    if not isinstance(document, dict):
+        raise RejectedEvent("not a CloudEvent: the message body is not a JSON object")
+    try:
+        return _envelope_schema.load(document)
+    except ValidationError as exc:
+        tenant = document.get("tenant") if isinstance(document.get("tenant"), str) else None
+        raise RejectedEvent(f"not a CloudEvent: {describe_errors(exc.messages)}", tenant) from None
+
+
+def make(
+    *,
+    type: str,
+    source: str,
+    tenant: str,
+    data: dict,
+    subject: str | None = None,
+    id: str | None = None,
+    time: dt.datetime | None = None,
+) -> dict:
+    envelope = {
+        "specversion": "1.0",
+        "id": id or str(uuid.uuid4()),
+        "source": source,
+        "type": type,
+        "tenant": tenant,
+        "time": (time or dt.datetime.now(dt.UTC)).isoformat(),
+        "datacontenttype": "application/json",
+        "data": data,
+    }
+    if subject is not None:
+        envelope["subject"] = subject
+    return envelope
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def dumps(envelope: dict) -> bytes:
+    return json.dumps(envelope, default=_default, separators=(",", ":")).encode()
+
+
+KAFKA_HEADERS = [("content-type", CLOUDEVENTS_CONTENT_TYPE.encode())]

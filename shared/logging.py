@@ -1,0 +1,58 @@
+"""JSON logs that never carry contact details or free text.
+
+The first defence is discipline: log ids and counts, never payloads. The second is
+this filter, which masks anything shaped like an email address or phone number that
+slips into a message or an `extra` field anyway.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import sys
+import traceback
+
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+PHONE = re.compile(r"(?<![\w-])\+?\d[\d ()-]{8,}\d(?![\w-])")
+REDACTED = "[redacted]"
+
+_STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
+
+
+def redact(text: str) -> str:
+    return PHONE.sub(REDACTED, EMAIL.sub(REDACTED, text))
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, service: str):
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "service": self.service,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        for name, value in vars(record).items():
+            if name not in _STANDARD_ATTRS and not name.startswith("_"):
+                entry[name] = redact(value) if isinstance(value, str) else value
+        if record.exc_info:
+            # The exception type and where it happened; its message may quote input.
+            exc_type, _, tb = record.exc_info
+            entry["exception"] = exc_type.__name__ if exc_type else None
+            entry["traceback"] = "".join(traceback.format_tb(tb))
+        return json.dumps(entry, default=str)
+
+
+def configure(service: str, level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(service))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("kafka").setLevel(logging.WARNING)

@@ -1,0 +1,139 @@
+"""The transactional outbox and the relay that publishes it.
+
+A change and the event announcing it are written in one transaction (`add`). The
+relay reads unpublished rows in id order, produces them with acks=all and marks as
+published only the rows the broker acknowledged, in order: if the broker is away,
+rows wait; if a batch half-fails, the unacknowledged tail is sent again (consumers
+deduplicate by event id), so nothing is lost and per-key order holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from typing import Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from shared import events, metrics
+from shared.tables import outbox, utcnow
+
+log = logging.getLogger(__name__)
+
+PUBLISHED_RETENTION = dt.timedelta(days=7)
+
+
+def add(session: Session, *, topic: str, key: str, envelope: dict) -> None:
+    session.execute(
+        outbox.insert().values(topic=topic, message_key=key, payload=events.dumps(envelope), created_at=utcnow())
+    )
+
+
+class Producer(Protocol):
+    def send(self, topic: str, *, key: bytes, value: bytes, headers: list): ...
+    def flush(self, timeout: float | None = None) -> None: ...
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        producer: Producer,
+        *,
+        service: str,
+        batch_size: int = 500,
+        poll_interval: float = 0.05,
+        send_timeout: float = 30.0,
+    ):
+        self.engine = engine
+        self.producer = producer
+        self.service = service
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.send_timeout = send_timeout
+        self._last_purge = 0.0
+
+    def publish_batch(self) -> int:
+        """Publish up to one batch; return how many rows the broker acknowledged."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(outbox.c.id, outbox.c.topic, outbox.c.message_key, outbox.c.payload)
+                .where(outbox.c.published_at.is_(None))
+                .order_by(outbox.c.id)
+                .limit(self.batch_size)
+            ).all()
+            connection.rollback()
+        if not rows:
+            return 0
+        futures = [
+            self.producer.send(
+                row.topic,
+                key=row.message_key.encode(),
+                value=bytes(row.payload),
+                headers=events.KAFKA_HEADERS,
+            )
+            for row in rows
+        ]
+        try:
+            self.producer.flush(timeout=self.send_timeout)
+        except Exception as exc:  # the broker timed out: keep what was acknowledged
+            log.warning("outbox flush incomplete", extra={"service": self.service, "error": type(exc).__name__})
+        acknowledged = []
+        for row, future in zip(rows, futures):
+            if not (future.is_done and future.succeeded()):
+                break
+            acknowledged.append(row.id)
+        if acknowledged:
+            with self.engine.begin() as connection:
+                connection.execute(outbox.update().where(outbox.c.id.in_(acknowledged)).values(published_at=utcnow()))
+            metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(acknowledged))
+        if len(acknowledged) < len(rows):
+            metrics.OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
+            raise BrokerUnavailable(f"{len(rows) - len(acknowledged)} of {len(rows)} events not acknowledged")
+        return len(acknowledged)
+
+    def purge_published(self, now: dt.datetime | None = None) -> int:
+        cutoff = (now or utcnow()) - PUBLISHED_RETENTION
+        with self.engine.begin() as connection:
+            return connection.execute(outbox.delete().where(outbox.c.published_at < cutoff)).rowcount
+
+    def run(self, stop: threading.Event) -> None:
+        backoff = 0.0
+        while not stop.is_set():
+            try:
+                published = self.publish_batch()
+                backoff = 0.0
+                if time.monotonic() - self._last_purge > 3600:
+                    self.purge_published()
+                    self._last_purge = time.monotonic()
+            except (BrokerUnavailable, sa.exc.OperationalError) as exc:
+                backoff = min(max(backoff * 2, 0.2), 5.0)
+                log.warning(
+                    "outbox relay retrying", extra={"service": self.service, "error": str(exc), "retry_in": backoff}
+                )
+                stop.wait(backoff)
+                continue
+            if published < self.batch_size:
+                stop.wait(self.poll_interval)
+
+
+class BrokerUnavailable(Exception):
+    pass
+
+
+def backlog(engine: sa.Engine) -> tuple[int, float]:
+    """(unpublished rows, age in seconds of the oldest) for /metrics."""
+    with engine.connect() as connection:
+        count, oldest = connection.execute(
+            sa.select(sa.func.count(), sa.func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
+        ).one()
+    if not oldest:
+        return count, 0.0
+    if isinstance(oldest, str):  # SQLite aggregate results skip the column type
+        oldest = dt.datetime.fromisoformat(oldest)
+    if oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=dt.UTC)
+    return count, max(0.0, (utcnow() - oldest).total_seconds())

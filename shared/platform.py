@@ -1,0 +1,63 @@
+"""What every service is built from: settings, database, keys, sealer, broker address.
+
+Each service's `bootstrap()` builds one Platform and adds its own parts to it. Tests
+pass their own engines, keys or clock instead of patching.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from shared import db, kafka
+from shared.auth import KeyStore
+from shared.consumer import EventProcessor
+from shared.crypto import Sealer
+from shared.settings import Settings
+from shared.tables import utcnow
+
+
+@dataclass
+class Platform:
+    service: str
+    settings: Settings
+    engine: sa.Engine
+    uow: Callable[[], db.UnitOfWork]
+    keys: KeyStore
+    sealer: Sealer
+    clock: Callable[[], dt.datetime] = utcnow
+    kafka_reachable: Callable[[], bool] = field(default=lambda: True)
+    # Applies inbound events; set by services that consume. Also replays dead letters.
+    processor: EventProcessor | None = None
+
+    @property
+    def source(self) -> str:
+        """The CloudEvents `source` of everything this service announces."""
+        return f"urn:outcome-chain:{self.service}"
+
+
+def build_platform(
+    service: str,
+    settings: Settings,
+    uow_class: type[db.UnitOfWork],
+    *,
+    engine: sa.Engine | None = None,
+    keys: KeyStore | None = None,
+    clock: Callable[[], dt.datetime] = utcnow,
+) -> Platform:
+    engine = engine or db.create_engine(settings.database_url(service))
+    session_factory = db.session_factory(engine)
+    sealer = Sealer(settings.data_encryption_keys)
+    return Platform(
+        service=service,
+        settings=settings,
+        engine=engine,
+        uow=lambda: uow_class(session_factory, sealer),
+        keys=keys or KeyStore(db.create_engine(settings.auth_database_url)),
+        sealer=sealer,
+        clock=clock,
+        kafka_reachable=lambda: kafka.reachable(settings.kafka_bootstrap_servers),
+    )

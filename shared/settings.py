@@ -1,0 +1,87 @@
+"""Settings, read once from the environment (a `.env` file may supply them).
+
+Every setting in the public contract has its default for the one-machine run here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+SERVICES = ("intake", "decisions", "notifier")
+DEFAULT_PORTS = {"intake": 8001, "decisions": 8002, "notifier": 8003}
+EMBEDDED_BROKER = "127.0.0.1:9092"
+
+
+def _var_dir() -> Path:
+    return Path(os.environ.get("OUTCOMES_VAR_DIR", "var")).resolve()
+
+
+def _sqlite_url(name: str) -> str:
+    return f"sqlite:///{_var_dir() / (name + '.db')}"
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    var_dir: Path
+    bind_host: str
+    ports: dict[str, int]
+    kafka_bootstrap_servers: str
+    database_urls: dict[str, str]
+    auth_database_url: str
+    data_encryption_keys: tuple[str, ...]
+    smtp_host: str
+    smtp_port: int
+    smtp_user: str | None
+    smtp_password: str | None
+    smtp_tls: str
+    mail_from: str
+    sms_provider: str
+    email_provider: str
+    public_base_url: str
+    log_level: str
+    relay_batch_size: int = 500
+    relay_poll_interval: float = 0.05
+    consumer_max_poll_records: int = 500
+
+    def database_url(self, service: str) -> str:
+        return self.database_urls[service]
+
+    def port(self, service: str) -> int:
+        return self.ports[service]
+
+    @classmethod
+    def from_env(cls, env_file: str | os.PathLike | None = ".env") -> Settings:
+        if env_file and Path(env_file).exists():
+            load_dotenv(env_file, override=False)
+        env = os.environ
+        keys = tuple(k.strip() for k in env.get("DATA_ENCRYPTION_KEYS", "").split(",") if k.strip())
+        return cls(
+            var_dir=_var_dir(),
+            bind_host=env.get("BIND_HOST", "127.0.0.1"),
+            ports={s: _int(f"{s.upper()}_PORT", DEFAULT_PORTS[s]) for s in SERVICES},
+            kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or EMBEDDED_BROKER,
+            database_urls={s: env.get(f"{s.upper()}_DATABASE_URL") or _sqlite_url(s) for s in SERVICES},
+            auth_database_url=env.get("AUTH_DATABASE_URL") or _sqlite_url("auth"),
+            data_encryption_keys=keys,
+            smtp_host=env.get("SMTP_HOST", "127.0.0.1"),
+            smtp_port=_int("SMTP_PORT", 8025),
+            smtp_user=env.get("SMTP_USER") or None,
+            smtp_password=env.get("SMTP_PASSWORD") or None,
+            smtp_tls=env.get("SMTP_TLS", "none"),
+            mail_from=env.get("MAIL_FROM", "Outcome Chain <no-reply@outcome-chain.local>"),
+            sms_provider=env.get("SMS_PROVIDER", "outbox"),
+            email_provider=env.get("EMAIL_PROVIDER", "smtp"),
+            public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8002"),
+            log_level=env.get("LOG_LEVEL", "INFO"),
+            relay_batch_size=_int("RELAY_BATCH_SIZE", 500),
+            consumer_max_poll_records=_int("CONSUMER_MAX_POLL_RECORDS", 500),
+        )

@@ -1,0 +1,83 @@
+"""Tables every service database has: the outbox, processed events, dead letters."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+# Alembic and the ORM of each service add their own tables to this metadata's copy.
+platform_metadata = sa.MetaData()
+
+BigIntId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Timezone-aware datetimes on every backend (SQLite forgets the zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # noqa: ANN001
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(dt.UTC) if value is not None else None
+
+    def process_result_value(self, value, dialect):  # noqa: ANN001
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value
+
+
+outbox = sa.Table(
+    "outbox",
+    platform_metadata,
+    sa.Column("id", BigIntId, primary_key=True, autoincrement=True),
+    sa.Column("topic", sa.String(255), nullable=False),
+    sa.Column("message_key", sa.String(255), nullable=False),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    sa.Column("published_at", UTCDateTime, nullable=True),
+    sa.Index(
+        "ix_outbox_unpublished",
+        "id",
+        postgresql_where=sa.text("published_at IS NULL"),
+        sqlite_where=sa.text("published_at IS NULL"),
+    ),
+    sa.Index("ix_outbox_published_at", "published_at"),
+)
+
+processed_events = sa.Table(
+    "processed_events",
+    platform_metadata,
+    sa.Column("consumer", sa.String(100), primary_key=True),
+    sa.Column("source", sa.String(1024), primary_key=True),
+    sa.Column("event_id", sa.String(256), primary_key=True),
+    sa.Column("processed_at", UTCDateTime, nullable=False, default=utcnow),
+)
+
+dead_letters = sa.Table(
+    "dead_letters",
+    platform_metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("consumer", sa.String(100), nullable=False),
+    sa.Column("tenant", sa.String(63), nullable=True, index=True),
+    sa.Column("topic", sa.String(255), nullable=False),
+    sa.Column("partition", sa.Integer, nullable=False),
+    sa.Column("offset", sa.BigInteger, nullable=False),
+    sa.Column("event_source", sa.String(1024), nullable=True),
+    sa.Column("event_id", sa.String(256), nullable=True),
+    sa.Column("event_type", sa.String(256), nullable=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    # The original message, sealed: it may carry a participant's contact details.
+    sa.Column("sealed_payload", sa.Text, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False, default=utcnow),
+    sa.Column("replayed_at", UTCDateTime, nullable=True),
+    sa.Column("replay_count", sa.Integer, nullable=False, default=0),
+    sa.UniqueConstraint("consumer", "topic", "partition", "offset", name="uq_dead_letters_position"),
+)

@@ -1,0 +1,306 @@
+"""Offline checks of the deployment files.
+
+Schemas: docker-compose.yml against the Compose Specification (bundled with
+check-jsonschema), deploy/k8s against the Kubernetes API schemas (bundled with
+kubernetes-validate). Consistency: the Procfile, compose and Kubernetes run the same
+processes with the same commands, on the contract's ports, with the contract's probes.
+"""
+
+from __future__ import annotations
+
+import re
+import runpy
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+PROCFILE = ROOT / "deploy" / "Procfile"
+GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
+INIT_SQL = ROOT / "deploy" / "postgres" / "init-databases.sql"
+K8S_DIR = ROOT / "deploy" / "k8s"
+K8S_MANIFESTS = sorted(p for p in K8S_DIR.glob("*.yaml") if p.name != "kustomization.yaml")
+
+SERVICE_PORTS = {"intake": 8001, "decisions": 8002, "notifier": 8003}  # contract defaults
+PROCESSES = ("web", "consumer", "relay")
+APP_PROCESSES = [f"{svc}-{proc}" for svc in SERVICE_PORTS for proc in PROCESSES]
+WSGI_TARGET = re.compile(r"^services\.(?P<service>[a-z]+)\.entrypoints\.wsgi:app$")
+# The oldest Kubernetes we deploy to; kubernetes-validate ships its schemas.
+KUBERNETES_VERSION = "1.30.0"
+
+
+def _tool(name: str) -> str:
+    """A console script installed in the same environment as this interpreter."""
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        pytest.fail(f"{name} is not installed beside {sys.executable}: pip install -e '.[test]'")
+    return str(path)
+
+
+def _run(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=ROOT)
+
+
+def _compose() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text())  # resolves the `<<:` merge keys
+
+
+def _k8s_objects() -> list[dict]:
+    return [doc for path in K8S_MANIFESTS for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def _k8s_object(kind: str, name: str) -> dict:
+    matches = [o for o in _k8s_objects() if o["kind"] == kind and o["metadata"]["name"] == name]
+    assert len(matches) == 1, f"expected one {kind} {name}, found {len(matches)}"
+    return matches[0]
+
+
+def _container(deployment: dict) -> dict:
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    return container
+
+
+# Schemas -------------------------------------------------------------------------------
+
+
+def test_compose_file_matches_the_compose_spec():
+    result = _run(_tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(COMPOSE_FILE))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("manifest", K8S_MANIFESTS, ids=lambda p: p.name)
+def test_k8s_manifest_matches_the_kubernetes_api(manifest):
+    result = _run(
+        _tool("kubernetes-validate"),
+        "--kubernetes-version",
+        KUBERNETES_VERSION,
+        "--strict",  # unknown fields (typos) fail too
+        "--quiet",
+        str(manifest),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_kustomization_lists_every_manifest():
+    kustomization = yaml.safe_load((K8S_DIR / "kustomization.yaml").read_text())
+    assert sorted(kustomization["resources"]) == [p.name for p in K8S_MANIFESTS]
+
+
+# docker-compose.yml --------------------------------------------------------------------
+
+
+def test_compose_runs_web_consumer_and_relay_for_every_service():
+    assert set(APP_PROCESSES) <= set(_compose()["services"])
+
+
+@pytest.mark.parametrize("service, port", SERVICE_PORTS.items())
+def test_compose_web_serves_the_contract_port_with_a_healthcheck(service, port):
+    web = _compose()["services"][f"{service}-web"]
+    env = web["environment"]
+
+    assert web["command"][:3] == ["gunicorn", "-c", "deploy/gunicorn.conf.py"]
+    target = WSGI_TARGET.match(web["command"][3])
+    assert target and target["service"] == service, web["command"]
+    assert env["SERVICE"] == service
+    assert env["BIND_HOST"] == "0.0.0.0"
+    assert env[f"{service.upper()}_PORT"] == str(port)
+    assert web["ports"] == [f"127.0.0.1:{port}:{port}"]
+    assert f"http://127.0.0.1:{port}/healthz" in " ".join(web["healthcheck"]["test"])
+
+
+@pytest.mark.parametrize("service", SERVICE_PORTS)
+def test_compose_consumer_and_relay_commands(service):
+    services = _compose()["services"]
+    assert services[f"{service}-consumer"]["command"] == ["outcomes", "consume", service]
+    assert services[f"{service}-relay"]["command"] == ["outcomes", "relay", service]
+
+
+def test_compose_app_processes_get_the_settings_and_wait_for_migrations():
+    services = _compose()["services"]
+    created = set(re.findall(r"CREATE DATABASE (\w+);", INIT_SQL.read_text()))
+    assert created == {*SERVICE_PORTS, "auth"}
+    for name in [*APP_PROCESSES, "migrate", "topics"]:
+        env = services[name]["environment"]
+        assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092", name
+        assert env["DATA_ENCRYPTION_KEYS"], name
+        for database in created:
+            url = env[f"{database.upper()}_DATABASE_URL"]
+            assert url.startswith("postgresql+psycopg2://") and url.endswith(f"/{database}"), url
+    for name in APP_PROCESSES:
+        depends_on = services[name]["depends_on"]
+        assert depends_on["migrate"]["condition"] == "service_completed_successfully", name
+        assert depends_on["topics"]["condition"] == "service_completed_successfully", name
+
+
+def test_compose_health_conditions_point_at_services_with_healthchecks():
+    services = _compose()["services"]
+    for name, service in services.items():
+        for target, dependency in service.get("depends_on", {}).items():
+            if dependency["condition"] == "service_healthy":
+                assert "healthcheck" in services[target], f"{name} waits on {target}"
+            if dependency["condition"] == "service_completed_successfully":
+                assert "restart" not in services[target], f"{name} waits on {target}"
+
+
+def test_dockerfile_exposes_the_contract_ports_and_drops_root():
+    lines = DOCKERFILE.read_text().splitlines()
+    (expose,) = [line.split()[1:] for line in lines if line.startswith("EXPOSE ")]
+    assert sorted(map(int, expose)) == sorted(SERVICE_PORTS.values())
+    (user,) = [line.split()[1] for line in lines if line.startswith("USER ")]
+    assert user.split(":")[0] not in ("0", "root")
+
+
+# Kubernetes ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("service, port", SERVICE_PORTS.items())
+def test_k8s_web_probes_ports_and_filesystem(service, port):
+    web = _k8s_object("Deployment", f"{service}-web")
+    container = _container(web)
+
+    assert web["spec"]["replicas"] == 2
+    assert container["ports"] == [{"name": "http", "containerPort": port}]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+
+    k8s_service = _k8s_object("Service", service)
+    assert k8s_service["spec"]["selector"].items() <= web["spec"]["selector"]["matchLabels"].items()
+    assert k8s_service["spec"]["ports"][0]["port"] == port
+
+
+@pytest.mark.parametrize("service", SERVICE_PORTS)
+def test_k8s_runs_exactly_one_relay_per_service(service):
+    relay = _k8s_object("Deployment", f"{service}-relay")
+    assert relay["spec"]["replicas"] == 1
+    assert relay["spec"]["strategy"]["type"] == "Recreate"  # no overlap during a rollout
+
+
+def test_k8s_pods_run_as_non_root_with_the_shared_settings():
+    for obj in _k8s_objects():
+        if obj["kind"] not in ("Deployment", "Job"):
+            continue
+        pod = obj["spec"]["template"]["spec"]
+        name = obj["metadata"]["name"]
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        for container in pod["containers"]:
+            sources = [next(iter(source.values()))["name"] for source in container["envFrom"]]
+            assert sources == ["outcome-chain-config", "outcome-chain-secrets"], name
+            # `args`, not `command`, so the image's init (tini) stays PID 1.
+            assert "command" not in container, name
+
+
+# One list of processes -----------------------------------------------------------------
+
+
+def _procfile_processes() -> dict[str, tuple[str | None, list[str]]]:
+    processes = {}
+    for line in PROCFILE.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, command = line.split(":", 1)
+        words = shlex.split(command)
+        env = dict(w.split("=", 1) for w in words if re.match(r"^[A-Z_]+=", w))
+        processes[name] = (env.get("SERVICE"), words[len(env) :])
+    return processes
+
+
+def _compose_processes() -> dict[str, tuple[str | None, list[str]]]:
+    services = _compose()["services"]
+    return {
+        name: (services[name]["environment"].get("SERVICE"), services[name]["command"])
+        for name in services
+        if "command" in services[name] and name not in ("migrate", "topics")
+    }
+
+
+def _k8s_processes() -> dict[str, tuple[str | None, list[str]]]:
+    processes = {}
+    for obj in _k8s_objects():
+        if obj["kind"] == "Deployment":
+            container = _container(obj)
+            env = {e["name"]: e["value"] for e in container.get("env", [])}
+            processes[obj["metadata"]["name"]] = (env.get("SERVICE"), container["args"])
+    return processes
+
+
+def test_procfile_compose_and_k8s_run_the_same_processes():
+    procfile = _procfile_processes()
+    assert sorted(procfile) == sorted(APP_PROCESSES)
+    assert _compose_processes() == procfile
+    assert _k8s_processes() == procfile
+
+
+# deploy/gunicorn.conf.py ---------------------------------------------------------------
+
+_GUNICORN_ENV = ("SERVICE", "BIND_HOST", "WEB_CONCURRENCY", "PROMETHEUS_MULTIPROC_DIR") + tuple(
+    f"{service.upper()}_PORT" for service in SERVICE_PORTS
+)
+
+
+def _gunicorn_config(monkeypatch, **env: str) -> dict:
+    for name in _GUNICORN_ENV:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(GUNICORN_CONF))
+
+
+def test_gunicorn_defaults_to_loopback_and_the_contract_port(monkeypatch):
+    config = _gunicorn_config(monkeypatch, SERVICE="decisions")
+    assert config["bind"] == "127.0.0.1:8002"
+    assert config["workers"] == 2
+    assert config["worker_class"] == "sync"
+    assert (config["timeout"], config["graceful_timeout"]) == (30, 20)
+
+
+@pytest.mark.parametrize("service, port", SERVICE_PORTS.items())
+def test_gunicorn_port_follows_the_service(monkeypatch, service, port):
+    assert _gunicorn_config(monkeypatch, SERVICE=service)["bind"] == f"127.0.0.1:{port}"
+
+
+def test_gunicorn_bind_follows_bind_host_and_port_settings(monkeypatch):
+    config = _gunicorn_config(
+        monkeypatch,
+        SERVICE="decisions",
+        BIND_HOST="0.0.0.0",
+        DECISIONS_PORT="9000",
+        WEB_CONCURRENCY="4",
+    )
+    assert config["bind"] == "0.0.0.0:9000"
+    assert config["workers"] == 4
+
+
+def test_gunicorn_refuses_an_unknown_service(monkeypatch):
+    with pytest.raises(RuntimeError, match="SERVICE"):
+        _gunicorn_config(monkeypatch, SERVICE="billing")
+
+
+def test_gunicorn_access_log_never_carries_query_strings(monkeypatch):
+    config = _gunicorn_config(monkeypatch, SERVICE="intake")
+    assert config["accesslog"] == "-"
+    fmt = config["access_log_format"]
+    assert "%(U)s" in fmt  # the path alone
+    for leaky in ("%(q)s", "%(r)s", "%(f)s"):  # query, request line, referer
+        assert leaky not in fmt
+
+
+def test_gunicorn_prometheus_hooks_only_in_multiprocess_mode(monkeypatch, tmp_path):
+    assert "child_exit" not in _gunicorn_config(monkeypatch, SERVICE="intake")
+
+    metrics_dir = tmp_path / "prometheus"
+    config = _gunicorn_config(monkeypatch, SERVICE="intake", PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+    assert metrics_dir.is_dir()
+    assert callable(config["child_exit"])
+
+    stale = metrics_dir / "counter_123.db"
+    stale.write_bytes(b"")
+    config["on_starting"](server=None)
+    assert not stale.exists()
