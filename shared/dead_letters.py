@@ -96,7 +96,7 @@ def blueprint(roles: tuple[str, ...]) -> Blueprint:
     @requires(*roles)
     def replay_dead_letter(dead_letter_id: str):
         p = platform()
-        p.processor.replay(dead_letter_id, tenant=principal().tenant)
-        return schema.dump(get_for_tenant(p.engine, principal().tenant, dead_letter_id))
+        outcome = p.processor.replay(dead_letter_id, tenant=principal().tenant)
+        return {**schema.dump(get_for_tenant(p.engine, principal().tenant, dead_letter_id)), "outcome": outcome}
 
     return routes

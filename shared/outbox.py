@@ -82,7 +82,7 @@ class OutboxRelay:
         except Exception as exc:  # the broker timed out: keep what was acknowledged
             log.warning("outbox flush incomplete", extra={"service": self.service, "error": type(exc).__name__})
         acknowledged = []
-        for row, future in zip(rows, futures):
+        for row, future in zip(rows, futures, strict=True):
             if not (future.is_done and future.succeeded()):
                 break
             acknowledged.append(row.id)

@@ -1,0 +1,87 @@
+"""Fixtures shared by every tier: settings, databases, tenants and the intake service."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from services.intake.bootstrap import bootstrap as bootstrap_intake
+from services.intake.bootstrap import create_app as create_intake_app
+from shared import migrations
+from shared.settings import Settings
+from tests.support import factories
+from tests.support.api import ApiClient, create_tenant
+from tests.support.postgres import PostgresCluster
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    # Not under pytest's tmp dir: that is private to root, and the cluster runs as postgres.
+    directory = Path(tempfile.mkdtemp(prefix="outcomes-pg-"))
+    cluster = PostgresCluster(directory)
+    cluster.start()
+    yield cluster
+    cluster.stop()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_backend(request):
+    """Integration tests run once on SQLite and once on PostgreSQL."""
+    return request.param
+
+
+@pytest.fixture
+def database_urls(request, tmp_path, database_backend) -> dict[str, str]:
+    if database_backend == "sqlite":
+        return {name: f"sqlite:///{tmp_path / name}.db" for name in ("auth", "intake", "decisions", "notifier")}
+    cluster = request.getfixturevalue("postgres")
+    return {name: cluster.create_database() for name in ("auth", "intake", "decisions", "notifier")}
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch, database_urls) -> Settings:
+    monkeypatch.setenv("OUTCOMES_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("DATA_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    monkeypatch.setenv("AUTH_DATABASE_URL", database_urls["auth"])
+    for service in ("intake", "decisions", "notifier"):
+        monkeypatch.setenv(f"{service.upper()}_DATABASE_URL", database_urls[service])
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")  # no broker unless a test starts one
+    return Settings.from_env(env_file=None)
+
+
+@pytest.fixture
+def intake(settings):
+    """The intake service's platform, migrated, on the test's database."""
+    migrations.upgrade_auth(settings.auth_database_url)
+    migrations.upgrade_service("intake", settings.database_url("intake"))
+    platform = bootstrap_intake(settings)
+    yield platform
+    platform.engine.dispose()
+    platform.keys.engine.dispose()
+
+
+@pytest.fixture
+def council(intake):
+    """A tenant with one key per role."""
+    return create_tenant(intake.keys, "wiltshire")
+
+
+@pytest.fixture
+def other_council(intake):
+    return create_tenant(intake.keys, "dorset")
+
+
+@pytest.fixture
+def intake_api(intake, council) -> ApiClient:
+    return ApiClient(create_intake_app(intake).test_client(), council, role="staff")
+
+
+@pytest.fixture
+def engagement(intake_api) -> dict:
+    response = intake_api.post("/v1/engagements", json=factories.engagement_payload())
+    assert response.status_code == 201, response.json
+    return response.json

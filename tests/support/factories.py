@@ -1,0 +1,66 @@
+"""Request bodies and events as a council would send them; override what a test is about."""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import uuid
+
+from shared import events
+from shared.constants import CONTRIBUTION_SUBMITTED
+
+_counter = itertools.count(1)
+
+
+def engagement_payload(**overrides) -> dict:
+    n = next(_counter)
+    payload = {
+        "title": f"Day services review {n}",
+        "service_area": "Adult social care",
+        "description": "How should our day centres change next year?",
+        "can_change": ["opening hours", "activities offered"],
+        "cannot_change": ["the total budget", "closing the Elm Road site"],
+        "decision_maker": "Adult Social Care Partnership Board",
+        "feedback_due": (dt.date.today() + dt.timedelta(days=60)).isoformat(),
+    }
+    payload.update(overrides)
+    return payload
+
+
+def participant_payload(**overrides) -> dict:
+    n = next(_counter)
+    payload = {
+        "name": f"Participant Number{n}",
+        "email": f"participant{n}@example.org",
+        "phone": f"+44 7700 900{n % 1000:03d}",
+        "preferred_channel": "email",
+        "language": "en",
+        "format": "standard",
+        "consent_to_contact": True,
+    }
+    payload.update(overrides)
+    return payload
+
+
+def contribution_payload(engagement_id: str, **overrides) -> dict:
+    payload = {
+        "engagement_id": engagement_id,
+        "type": "view",
+        "text": "Please open the centre on Saturdays; my mum is alone all weekend.",
+        "channel": "case_system",
+        "participant": participant_payload(),
+    }
+    payload.update(overrides)
+    return payload
+
+
+def submission_event(tenant: str, data: dict, **overrides) -> dict:
+    """A `contribution.submitted` CloudEvent as a council case system publishes it."""
+    envelope = events.make(
+        type=CONTRIBUTION_SUBMITTED,
+        source="https://case-system.example.gov.uk/adults",
+        tenant=tenant,
+        data=data,
+        id=str(uuid.uuid4()),
+    )
+    envelope.update(overrides)
+    return envelope
