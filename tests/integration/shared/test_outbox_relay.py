@@ -1,0 +1,36 @@
+"""The broker goes away while contributions arrive over HTTP: nothing is refused, nothing lost."""
+from __future__ import annotations
+
+import time
+
+from shared import outbox
+from shared.constants import CONTRIBUTIONS_TOPIC
+from tests.support import factories
+from tests.support.running import start_relay
+
+
+def test_broker_paused_while_contributions_arrive_every_request_succeeds_and_every_event_arrives_after(
+    intake, intake_api, engagement, broker
+):
+    relay = start_relay(intake, broker.bootstrap)
+    try:
+        broker.pause()  # SIGSTOP: connections hang rather than fail, the nastier case
+        submitted = []
+        for _ in range(25):
+            response = intake_api.as_("case-system").post("/v1/contributions", json=factories.contribution_payload(engagement["id"]))
+            assert response.status_code == 201, response.json
+            submitted.append(response.json["id"])
+        time.sleep(4)  # longer than the relay's request timeout: it has given up at least once
+        # Each request wrote a participant and a contribution event; all wait in the outbox.
+        assert outbox.backlog(intake.engine)[0] >= 50
+        broker.resume()
+        announced = broker.wait_for_events(CONTRIBUTIONS_TOPIC, 25, timeout=60)
+    finally:
+        broker.resume()
+        relay.join()
+
+    assert relay.crashed is None
+    # At least once: every contribution announced; a resend after a timeout is the same event id.
+    assert sorted({event["data"]["id"] for event in announced}) == sorted(submitted)
+    assert len({event["id"] for event in announced}) == 25
+    assert outbox.backlog(intake.engine)[0] == 0
