@@ -1,4 +1,5 @@
 """Fixtures shared by every tier: settings, databases, tenants and the intake service."""
+
 from __future__ import annotations
 
 import shutil

@@ -1,4 +1,5 @@
 """Calling a service's Flask app as a given tenant and role."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ class ApiClient:
         self.tenant = tenant
         self.role = role
 
-    def as_(self, role: str | None = None, tenant: Tenant | None = None) -> "ApiClient":
+    def as_(self, role: str | None = None, tenant: Tenant | None = None) -> ApiClient:
         return ApiClient(self.client, tenant or self.tenant, role or self.role)
 
     def _headers(self, headers: dict | None) -> dict:

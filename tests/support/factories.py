@@ -1,4 +1,5 @@
 """Request bodies and events as a council would send them; override what a test is about."""
+
 from __future__ import annotations
 
 import datetime as dt

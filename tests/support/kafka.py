@@ -1,4 +1,5 @@
 """A real Tansu broker per test, and ways to read what landed on a topic."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Running a service's consumer loop and outbox relay against a real broker, in threads."""
+
 from __future__ import annotations
 
 import threading

@@ -121,6 +121,18 @@ class ParticipantRepository:
             )
         )
 
+    def equality_answer_sets(self, tenant: str, engagement_id: str | None) -> list[dict]:
+        """Everyone's answers (one dict each), optionally only those who contributed to one engagement."""
+        query = sa.select(equality_answers.c.answers).where(equality_answers.c.tenant == tenant)
+        if engagement_id:
+            query = query.where(
+                sa.exists().where(
+                    contributions.c.participant_id == equality_answers.c.participant_id,
+                    contributions.c.engagement_id == engagement_id,
+                )
+            )
+        return list(self.session.execute(query).scalars())
+
 
 class ContributionRepository:
     def __init__(self, session: Session):

@@ -101,3 +101,29 @@ def check_feedback_due(feedback_due: dt.date, today: dt.date) -> None:
     """People are told when they will hear back; that date cannot already be gone."""
     if feedback_due < today:
         raise InvalidInput.on("feedback_due", "Must not be in the past.")
+
+
+# Equality monitoring is reported only in aggregate, and small numbers are hidden so no
+# one can be picked out of a count.
+SMALL_NUMBER_THRESHOLD = 5
+FEWER_THAN_THRESHOLD = f"fewer than {SMALL_NUMBER_THRESHOLD}"
+
+
+def suppress_small(count: int) -> int | str:
+    return count if count == 0 or count >= SMALL_NUMBER_THRESHOLD else FEWER_THAN_THRESHOLD
+
+
+def equality_summary(answer_sets: list[dict[str, str]]) -> dict:
+    """Counts per question and answer over everyone who answered, small numbers hidden."""
+    tallies: dict[str, dict[str, int]] = {}
+    for answers in answer_sets:
+        for question, answer in answers.items():
+            per_answer = tallies.setdefault(question, {})
+            per_answer[answer] = per_answer.get(answer, 0) + 1
+    return {
+        "respondents": suppress_small(len(answer_sets)),
+        "questions": {
+            question: {answer: suppress_small(n) for answer, n in sorted(per_answer.items())}
+            for question, per_answer in sorted(tallies.items())
+        },
+    }

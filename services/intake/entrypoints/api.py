@@ -19,6 +19,7 @@ participant_with_contact_schema = schemas.ParticipantWithContactSchema()
 contribution_schema = schemas.ContributionSchema()
 page_schema = schemas.PageSchema()
 contribution_query_schema = schemas.ContributionQuerySchema()
+equality_query_schema = schemas.EqualityReportQuerySchema()
 
 
 def _only_own_submissions() -> str | None:
@@ -69,6 +70,14 @@ def register_participant():
 def get_participant(participant_id: str):
     participant = services.get_participant(platform().uow(), principal().tenant, participant_id)
     return participant_with_contact_schema.dump(participant)
+
+
+@api.get("/reports/equality")
+@requires(ROLE_STAFF)
+def equality_report():
+    """Voluntary equality-monitoring answers, in aggregate only, small numbers hidden."""
+    args = query_args(equality_query_schema)
+    return services.equality_report(platform().uow(), principal().tenant, args["engagement_id"])
 
 
 @api.post("/contributions")

@@ -114,5 +114,9 @@ class ContributionQuerySchema(PageSchema):
     status = fields.String(load_default=None, validate=validate.OneOf(CONTRIBUTION_STATUSES))
 
 
+class EqualityReportQuerySchema(Schema):
+    engagement_id = fields.String(load_default=None)
+
+
 def page_of(schema: Schema, items: list, total: int, page: int, per_page: int) -> dict:
     return {"items": schema.dump(items, many=True), "page": page, "per_page": per_page, "total": total}

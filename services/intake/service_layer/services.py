@@ -156,6 +156,14 @@ def get_participant(uow: IntakeUnitOfWork, tenant: str, participant_id: str) -> 
     return participant
 
 
+def equality_report(uow: IntakeUnitOfWork, tenant: str, engagement_id: str | None) -> dict:
+    with uow:
+        if engagement_id and uow.engagements.get(tenant, engagement_id) is None:
+            raise NotFound("engagement")
+        answer_sets = uow.participants.equality_answer_sets(tenant, engagement_id)
+    return {"engagement_id": engagement_id, **model.equality_summary(answer_sets)}
+
+
 # Contributions -----------------------------------------------------------------------
 
 

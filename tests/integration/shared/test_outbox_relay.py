@@ -1,4 +1,5 @@
 """The broker goes away while contributions arrive over HTTP: nothing is refused, nothing lost."""
+
 from __future__ import annotations
 
 import time
@@ -17,7 +18,9 @@ def test_broker_paused_while_contributions_arrive_every_request_succeeds_and_eve
         broker.pause()  # SIGSTOP: connections hang rather than fail, the nastier case
         submitted = []
         for _ in range(25):
-            response = intake_api.as_("case-system").post("/v1/contributions", json=factories.contribution_payload(engagement["id"]))
+            response = intake_api.as_("case-system").post(
+                "/v1/contributions", json=factories.contribution_payload(engagement["id"])
+            )
             assert response.status_code == 201, response.json
             submitted.append(response.json["id"])
         time.sleep(4)  # longer than the relay's request timeout: it has given up at least once

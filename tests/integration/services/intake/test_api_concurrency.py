@@ -1,4 +1,5 @@
 """Two workers taking contributions at once, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor

@@ -1,5 +1,6 @@
 """Case systems publish submissions on a real broker; intake accepts, deduplicates,
 dead-letters what it cannot accept, and announces what it accepted."""
+
 from __future__ import annotations
 
 import json
@@ -34,7 +35,9 @@ def wait_until(predicate, timeout: float = 30.0) -> None:
 
 
 def test_submissions_become_contributions_announced_on_the_outbound_topics(intake, council, engagement, broker):
-    submissions = [factories.submission_event(council.slug, factories.contribution_payload(engagement["id"])) for _ in range(5)]
+    submissions = [
+        factories.submission_event(council.slug, factories.contribution_payload(engagement["id"])) for _ in range(5)
+    ]
     broker.produce(SUBMISSIONS_TOPIC, submissions)
 
     with running(intake, broker.bootstrap, [SUBMISSIONS_TOPIC]):
@@ -132,7 +135,9 @@ def test_a_dead_letter_replayed_after_the_fix_is_accepted(intake, intake_api, co
     assert intake_api.post(f"/v1/dead-letters/{dead_letter['id']}/replay").status_code == 404
 
 
-def test_a_fixed_resend_is_accepted_once_and_closes_its_dead_letter_on_replay(intake, intake_api, council, engagement, broker):
+def test_a_fixed_resend_is_accepted_once_and_closes_its_dead_letter_on_replay(
+    intake, intake_api, council, engagement, broker
+):
     from tests.support.api import create_tenant
 
     submission = factories.submission_event("swindon", factories.contribution_payload(engagement["id"]))
@@ -180,7 +185,9 @@ def test_consumer_killed_between_database_commit_and_offset_commit_creates_nothi
         def close(self, autocommit=False):
             self.client.close(autocommit=autocommit)
 
-    submissions = [factories.submission_event(council.slug, factories.contribution_payload(engagement["id"])) for _ in range(20)]
+    submissions = [
+        factories.submission_event(council.slug, factories.contribution_payload(engagement["id"])) for _ in range(20)
+    ]
     broker.produce(SUBMISSIONS_TOPIC, submissions)
     group = "intake-crash-test"
 
@@ -189,7 +196,9 @@ def test_consumer_killed_between_database_commit_and_offset_commit_creates_nothi
         broker.bootstrap,
         [SUBMISSIONS_TOPIC],
         group=group,
-        kafka_client=DiesBeforeOffsetCommit(kafka.consumer(broker.bootstrap, group_id=group, topics=[SUBMISSIONS_TOPIC])),
+        kafka_client=DiesBeforeOffsetCommit(
+            kafka.consumer(broker.bootstrap, group_id=group, topics=[SUBMISSIONS_TOPIC])
+        ),
     )
     doomed.thread.join(60)
     assert isinstance(doomed.crashed, SystemExit)
