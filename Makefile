@@ -20,7 +20,7 @@ run: $(STAMP)
 # Unit tests first (fast, no broker), then everything that needs real parts, in parallel.
 test: $(STAMP)
 	$(PY) -m pytest tests/unit tests/deploy -q -p no:cacheprovider
-	$(PY) -m pytest tests/integration -q -p no:cacheprovider -n 2 --dist loadfile
+	$(PY) -m pytest tests/integration tests/e2e -q -p no:cacheprovider -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(PY) -m bench

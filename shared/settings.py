@@ -13,7 +13,6 @@ from dotenv import load_dotenv
 
 SERVICES = ("intake", "decisions", "notifier")
 DEFAULT_PORTS = {"intake": 8001, "decisions": 8002, "notifier": 8003}
-EMBEDDED_BROKER = "127.0.0.1:9092"
 
 
 def _var_dir() -> Path:
@@ -68,7 +67,9 @@ class Settings:
             var_dir=_var_dir(),
             bind_host=env.get("BIND_HOST", "127.0.0.1"),
             ports={s: _int(f"{s.upper()}_PORT", DEFAULT_PORTS[s]) for s in SERVICES},
-            kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or EMBEDDED_BROKER,
+            # Unset: `make run` starts the embedded broker here (EMBEDDED_KAFKA_PORT, default 9092).
+            kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS")
+            or f"127.0.0.1:{_int('EMBEDDED_KAFKA_PORT', 9092)}",
             database_urls={s: env.get(f"{s.upper()}_DATABASE_URL") or _sqlite_url(s) for s in SERVICES},
             auth_database_url=env.get("AUTH_DATABASE_URL") or _sqlite_url("auth"),
             data_encryption_keys=keys,
