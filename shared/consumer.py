@@ -13,7 +13,9 @@ If the database itself fails, nothing is committed and the batch is read again.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 import threading
 import uuid
 from collections.abc import Callable, Iterable
@@ -47,13 +49,16 @@ class Message:
     value: bytes | None
 
 
+def event_key(source: str, event_id: str) -> str:
+    return hashlib.sha256(f"{source}\x1f{event_id}".encode()).hexdigest()
+
+
 def already_processed(uow: UnitOfWork, consumer: str, source: str, event_id: str) -> bool:
     return (
         uow.session.execute(
             sa.select(sa.literal(1)).where(
                 processed_events.c.consumer == consumer,
-                processed_events.c.source == source,
-                processed_events.c.event_id == event_id,
+                processed_events.c.event_key == event_key(source, event_id),
             )
         ).first()
         is not None
@@ -62,7 +67,9 @@ def already_processed(uow: UnitOfWork, consumer: str, source: str, event_id: str
 
 def mark_processed(uow: UnitOfWork, consumer: str, source: str, event_id: str) -> None:
     uow.session.execute(
-        processed_events.insert().values(consumer=consumer, source=source, event_id=event_id, processed_at=utcnow())
+        processed_events.insert().values(
+            consumer=consumer, event_key=event_key(source, event_id), processed_at=utcnow()
+        )
     )
 
 
@@ -112,7 +119,7 @@ class EventProcessor:
             return "duplicate"
         handler = self.handlers.get(envelope["type"])
         if handler is None:
-            raise RejectedEvent(f"unknown event type {envelope['type']!r}", envelope["tenant"])
+            raise RejectedEvent(_unknown_type_reason(envelope["type"]), envelope["tenant"])
         if not self.tenant_exists(envelope["tenant"]):
             raise RejectedEvent("unknown tenant", envelope["tenant"])
         with uow.session.begin_nested():
@@ -206,6 +213,13 @@ class EventProcessor:
         )
 
 
+def _unknown_type_reason(event_type: str) -> str:
+    """Name the type when it looks like a type name; never echo arbitrary sender text."""
+    if re.fullmatch(r"[A-Za-z0-9._-]{1,100}", event_type):
+        return f"unknown event type {event_type!r}"
+    return "unknown event type"
+
+
 def _position(message: Message) -> str:
     return f"kafka:{message.topic}/{message.partition}"
 
@@ -240,10 +254,10 @@ class ConsumerLoop:
                 batch = [record for partition_records in records.values() for record in partition_records]
                 try:
                     self.processor.process(batch)
-                except sa.exc.OperationalError as exc:
+                except sa.exc.DBAPIError as exc:  # the database is away or refused the batch
                     backoff = min(max(backoff * 2, 0.5), 10.0)
                     log.warning(
-                        "database unavailable; batch will be read again",
+                        "database error; batch will be read again",
                         extra={"error": type(exc).__name__, "retry_in": backoff},
                     )
                     self._rewind(records)

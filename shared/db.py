@@ -14,8 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared import outbox
+from shared import events
 from shared.crypto import Sealer
+from shared.tables import outbox, utcnow
 
 
 def create_engine(url: str, **kwargs: Any) -> sa.Engine:
@@ -101,7 +102,9 @@ class UnitOfWork:
         """Attach repositories to the session (overridden by each service)."""
 
     def publish(self, topic: str, key: str, envelope: dict) -> None:
-        outbox.add(self.session, topic=topic, key=key, envelope=envelope)
+        self.session.execute(
+            outbox.insert().values(topic=topic, message_key=key, payload=events.dumps(envelope), created_at=utcnow())
+        )
 
     def commit(self) -> None:
         if self._depth > 1:

@@ -71,19 +71,29 @@ def describe_errors(messages: Any) -> str:
     return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in flatten_errors(messages).items())
 
 
+def _valid_tenant(value: Any) -> str | None:
+    """The tenant of a refused event, only if it is a real slug: never a stray value in clear."""
+    try:
+        TENANT_SLUG(value)
+    except (ValidationError, TypeError):
+        return None
+    return value
+
+
 def parse(raw: bytes | str) -> dict:
     """Bytes from a topic -> a validated envelope; RejectedEvent says why not."""
     try:
         document = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise RejectedEvent("not JSON: the message body could not be decoded as UTF-8 JSON") from None
     if not isinstance(document, dict):
         raise RejectedEvent("not a CloudEvent: the message body is not a JSON object")
     try:
         return _envelope_schema.load(document)
     except ValidationError as exc:
-        tenant = document.get("tenant") if isinstance(document.get("tenant"), str) else None
-        raise RejectedEvent(f"not a CloudEvent: {describe_errors(exc.messages)}", tenant) from None
+        raise RejectedEvent(
+            f"not a CloudEvent: {describe_errors(exc.messages)}", _valid_tenant(document.get("tenant"))
+        ) from None
 
 
 def make(

@@ -1,6 +1,6 @@
 """The transactional outbox and the relay that publishes it.
 
-A change and the event announcing it are written in one transaction (`add`). The
+A change and the event announcing it are written in one transaction (UnitOfWork.publish). The
 relay reads unpublished rows in id order, produces them with acks=all and marks as
 published only the rows the broker acknowledged, in order: if the broker is away,
 rows wait; if a batch half-fails, the unacknowledged tail is sent again (consumers
@@ -16,20 +16,14 @@ import time
 from typing import Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from kafka.errors import KafkaError
 
-from shared import events, metrics
+from shared import db, events, metrics
 from shared.tables import outbox, utcnow
 
 log = logging.getLogger(__name__)
 
 PUBLISHED_RETENTION = dt.timedelta(days=7)
-
-
-def add(session: Session, *, topic: str, key: str, envelope: dict) -> None:
-    session.execute(
-        outbox.insert().values(topic=topic, message_key=key, payload=events.dumps(envelope), created_at=utcnow())
-    )
 
 
 class Producer(Protocol):
@@ -58,7 +52,7 @@ class OutboxRelay:
 
     def publish_batch(self) -> int:
         """Publish up to one batch; return how many rows the broker acknowledged."""
-        with self.engine.connect() as connection:
+        with db.read_only(self.engine) as connection:
             rows = connection.execute(
                 sa.select(outbox.c.id, outbox.c.topic, outbox.c.message_key, outbox.c.payload)
                 .where(outbox.c.published_at.is_(None))
@@ -68,21 +62,19 @@ class OutboxRelay:
             connection.rollback()
         if not rows:
             return 0
-        futures = [
-            self.producer.send(
-                row.topic,
-                key=row.message_key.encode(),
-                value=bytes(row.payload),
-                headers=events.KAFKA_HEADERS,
-            )
-            for row in rows
-        ]
+        futures = []
         try:
+            for row in rows:
+                futures.append(
+                    self.producer.send(
+                        row.topic, key=row.message_key.encode(), value=bytes(row.payload), headers=events.KAFKA_HEADERS
+                    )
+                )
             self.producer.flush(timeout=self.send_timeout)
-        except Exception as exc:  # the broker timed out: keep what was acknowledged
-            log.warning("outbox flush incomplete", extra={"service": self.service, "error": type(exc).__name__})
+        except KafkaError as exc:  # no metadata or a flush timeout: keep what was acknowledged
+            log.warning("outbox send incomplete", extra={"service": self.service, "error": type(exc).__name__})
         acknowledged = []
-        for row, future in zip(rows, futures, strict=True):
+        for row, future in zip(rows, futures, strict=False):
             if not (future.is_done and future.succeeded()):
                 break
             acknowledged.append(row.id)
@@ -126,7 +118,7 @@ class BrokerUnavailable(Exception):
 
 def backlog(engine: sa.Engine) -> tuple[int, float]:
     """(unpublished rows, age in seconds of the oldest) for /metrics."""
-    with engine.connect() as connection:
+    with db.read_only(engine) as connection:
         count, oldest = connection.execute(
             sa.select(sa.func.count(), sa.func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
         ).one()

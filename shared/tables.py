@@ -55,8 +55,8 @@ processed_events = sa.Table(
     "processed_events",
     platform_metadata,
     sa.Column("consumer", sa.String(100), primary_key=True),
-    sa.Column("source", sa.String(1024), primary_key=True),
-    sa.Column("event_id", sa.String(256), primary_key=True),
+    # sha256 of (source, id): fixed width, so any source fits an index on every backend.
+    sa.Column("event_key", sa.String(64), primary_key=True),
     sa.Column("processed_at", UTCDateTime, nullable=False, default=utcnow),
 )
 

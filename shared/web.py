@@ -67,7 +67,7 @@ def json_body(schema: Schema) -> dict:
         raise ApiError(415, "Send the body as application/json.")
     try:
         document = request.get_json()
-    except BadRequest:
+    except (BadRequest, RecursionError):  # nesting deep enough to exhaust the parser is malformed too
         raise ApiError(400, "The body is not valid JSON.") from None
     return schema.load(document)
 

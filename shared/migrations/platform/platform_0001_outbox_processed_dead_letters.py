@@ -51,10 +51,9 @@ def upgrade() -> None:
 
     op.create_table('processed_events',
     sa.Column('consumer', sa.String(length=100), nullable=False),
-    sa.Column('source', sa.String(length=1024), nullable=False),
-    sa.Column('event_id', sa.String(length=256), nullable=False),
+    sa.Column('event_key', sa.String(length=64), nullable=False),
     sa.Column('processed_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('consumer', 'source', 'event_id')
+    sa.PrimaryKeyConstraint('consumer', 'event_key')
     )
 
 

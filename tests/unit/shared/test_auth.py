@@ -1,0 +1,133 @@
+"""Tenants and API keys: one key, one tenant, one role; only a hash is stored."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from shared import db, migrations
+from shared.auth import KeyStore, Principal, UnknownKey, UnknownTenant, api_keys
+from shared.constants import ROLE_STAFF, ROLES
+
+
+@pytest.fixture
+def keystore(tmp_path):
+    url = f"sqlite:///{tmp_path / 'auth.db'}"
+    migrations.upgrade_auth(url)
+    engine = db.create_engine(url)
+    store = KeyStore(engine)
+    store.create_tenant("wiltshire", "Wiltshire Council")
+    yield store
+    engine.dispose()
+
+
+def tampered(key: str) -> str:
+    return key[:-1] + ("A" if key[-1] != "A" else "B")
+
+
+class TestAuthenticate:
+    @pytest.mark.parametrize("role", ROLES)
+    def test_a_new_key_authenticates_as_its_tenant_and_role(self, keystore, role):
+        key_id, key = keystore.create_key("wiltshire", role)
+
+        assert keystore.authenticate(key) == Principal(key_id=key_id, tenant="wiltshire", role=role)
+
+    def test_keys_of_two_tenants_each_belong_to_their_own(self, keystore):
+        keystore.create_tenant("dorset")
+        _, wiltshire_key = keystore.create_key("wiltshire", ROLE_STAFF)
+        _, dorset_key = keystore.create_key("dorset", ROLE_STAFF)
+
+        assert keystore.authenticate(wiltshire_key).tenant == "wiltshire"
+        assert keystore.authenticate(dorset_key).tenant == "dorset"
+
+    def test_a_tampered_secret_fails(self, keystore):
+        _, key = keystore.create_key("wiltshire", ROLE_STAFF)
+
+        assert keystore.authenticate(tampered(key)) is None
+
+    def test_a_real_secret_under_another_key_id_fails(self, keystore):
+        _, first = keystore.create_key("wiltshire", ROLE_STAFF)
+        second_id, _ = keystore.create_key("wiltshire", ROLE_STAFF)
+        secret = first.split("_", 2)[2]
+
+        assert keystore.authenticate(f"oc_{second_id}_{secret}") is None
+
+    def test_an_unknown_key_id_fails(self, keystore):
+        _, key = keystore.create_key("wiltshire", ROLE_STAFF)
+        secret = key.split("_", 2)[2]
+
+        assert keystore.authenticate(f"oc_0123456789abcdef_{secret}") is None
+
+    @pytest.mark.parametrize(
+        "presented",
+        ["", "oc_", "oc_0123456789abcdef", "oc__secret", "xx_0123456789abcdef_secret", "oc_id_" + "s" * 300],
+    )
+    def test_a_malformed_token_fails(self, keystore, presented):
+        assert keystore.authenticate(presented) is None
+
+    def test_a_revoked_key_fails_at_once(self, keystore):
+        key_id, key = keystore.create_key("wiltshire", ROLE_STAFF)
+        assert keystore.authenticate(key) is not None
+
+        keystore.revoke(key_id)
+
+        assert keystore.authenticate(key) is None
+
+
+class TestStorage:
+    def test_only_a_hash_of_the_secret_is_stored(self, keystore):
+        key_id, key = keystore.create_key("wiltshire", ROLE_STAFF, label="case system")
+        secret = key.split("_", 2)[2]
+
+        with keystore.engine.connect() as connection:
+            [row] = connection.execute(sa.select(api_keys)).all()
+
+        stored = " ".join(str(value) for value in row)
+        assert key_id in stored
+        assert secret not in stored
+        assert key not in stored
+
+    def test_listing_keys_shows_no_secret_or_hash(self, keystore):
+        keystore.create_key("wiltshire", ROLE_STAFF, label="reception")
+
+        [listed] = keystore.list_keys("wiltshire")
+
+        assert set(listed) == {"id", "role", "label", "created_at", "revoked_at"}
+
+
+class TestRefusals:
+    def test_revoking_an_unknown_key_id(self, keystore):
+        with pytest.raises(UnknownKey):
+            keystore.revoke("0123456789abcdef")
+
+    def test_revoking_twice_is_harmless(self, keystore):
+        key_id, _ = keystore.create_key("wiltshire", ROLE_STAFF)
+        keystore.revoke(key_id)
+
+        keystore.revoke(key_id)
+
+        assert keystore.list_keys("wiltshire")[0]["revoked_at"] is not None
+
+    def test_a_key_for_an_unknown_tenant(self, keystore):
+        with pytest.raises(UnknownTenant):
+            keystore.create_key("atlantis", ROLE_STAFF)
+
+    def test_an_invalid_role(self, keystore):
+        with pytest.raises(ValueError) as caught:
+            keystore.create_key("wiltshire", "superuser")
+
+        assert all(role in str(caught.value) for role in ROLES)
+
+
+class TestTenants:
+    def test_creating_a_tenant_twice_creates_it_once(self, keystore):
+        assert keystore.create_tenant("dorset") is True
+        assert keystore.create_tenant("dorset") is False
+        assert keystore.list_tenants() == ["dorset", "wiltshire"]
+
+    def test_a_tenant_created_after_a_failed_lookup_is_seen_at_once(self, keystore):
+        assert keystore.tenant_exists("kent") is False
+
+        keystore.create_tenant("kent")
+
+        assert keystore.tenant_exists("kent") is True

@@ -1,0 +1,295 @@
+"""The idempotent consumer, with intake's real submission handler on SQLite."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from services.intake.adapters.tables import contributions
+from services.intake.entrypoints.schemas import EngagementSchema
+from services.intake.service_layer import services
+from shared import events
+from shared.constants import (
+    CONTRIBUTION_RECEIVED,
+    CONTRIBUTIONS_TOPIC,
+    DEAD_LETTER_OPEN,
+    DEAD_LETTER_REPLAYED,
+    DEAD_LETTERED,
+    SUBMISSIONS_TOPIC,
+    dlq_topic,
+)
+from shared.consumer import Message
+from shared.domain import Conflict, InvalidInput, NotFound
+from shared.tables import dead_letters, outbox
+from tests.support import factories
+
+
+class Partition:
+    """Hands out records of one partition of intake.submissions, offsets counting up."""
+
+    def __init__(self):
+        self._offsets = itertools.count()
+
+    def record(self, value: dict | bytes) -> Message:
+        payload = events.dumps(value) if isinstance(value, dict) else value
+        return Message(topic=SUBMISSIONS_TOPIC, partition=0, offset=next(self._offsets), key=None, value=payload)
+
+
+@pytest.fixture
+def partition() -> Partition:
+    return Partition()
+
+
+def submission(tenant: str, engagement_id: str, **data_overrides) -> dict:
+    return factories.submission_event(tenant, factories.contribution_payload(engagement_id, **data_overrides))
+
+
+def rows(intake, table: sa.Table) -> list:
+    with intake.engine.connect() as connection:
+        return connection.execute(sa.select(table)).all()
+
+
+def outbox_events(intake, topic: str) -> list[dict]:
+    with intake.engine.connect() as connection:
+        payloads = connection.execute(
+            sa.select(outbox.c.payload).where(outbox.c.topic == topic).order_by(outbox.c.id)
+        ).scalars()
+        return [json.loads(payload) for payload in payloads]
+
+
+def raw_outbox(intake, topic: str) -> bytes:
+    with intake.engine.connect() as connection:
+        return b"".join(connection.execute(sa.select(outbox.c.payload).where(outbox.c.topic == topic)).scalars())
+
+
+def only_dead_letter(intake):
+    [dead_letter] = rows(intake, dead_letters)
+    return dead_letter
+
+
+class TestAccepting:
+    def test_a_submission_becomes_one_contribution_and_one_announcement(self, intake, council, engagement, partition):
+        event = submission(council.slug, engagement["id"])
+
+        intake.processor.process([partition.record(event)])
+
+        [contribution] = rows(intake, contributions)
+        assert contribution.tenant == council.slug
+        assert contribution.engagement_id == engagement["id"]
+        assert contribution.submitted_by == f"{event['source']}#{event['id']}"
+        [announced] = [e for e in outbox_events(intake, CONTRIBUTIONS_TOPIC) if e["type"] == CONTRIBUTION_RECEIVED]
+        assert announced["data"]["id"] == contribution.id
+        assert rows(intake, dead_letters) == []
+
+    def test_the_same_event_twice_in_one_batch_counts_once(self, intake, council, engagement, partition):
+        event = submission(council.slug, engagement["id"])
+
+        intake.processor.process([partition.record(event), partition.record(event)])
+
+        assert len(rows(intake, contributions)) == 1
+        assert len(outbox_events(intake, CONTRIBUTIONS_TOPIC)) == 1
+
+    def test_the_same_event_sent_again_later_counts_once(self, intake, council, engagement, partition):
+        event = submission(council.slug, engagement["id"])
+
+        intake.processor.process([partition.record(event)])
+        intake.processor.process([partition.record(event)])
+
+        assert len(rows(intake, contributions)) == 1
+        assert len(outbox_events(intake, CONTRIBUTIONS_TOPIC)) == 1
+
+    def test_a_record_redelivered_after_a_crash_counts_once(self, intake, council, engagement, partition):
+        record = partition.record(submission(council.slug, engagement["id"]))
+
+        intake.processor.process([record])
+        intake.processor.process([record])
+
+        assert len(rows(intake, contributions)) == 1
+
+    def test_the_same_id_from_another_source_is_another_submission(self, intake, council, engagement, partition):
+        first = submission(council.slug, engagement["id"])
+        second = {**submission(council.slug, engagement["id"]), "id": first["id"], "source": "urn:case-system:children"}
+
+        intake.processor.process([partition.record(first), partition.record(second)])
+
+        assert len(rows(intake, contributions)) == 2
+
+
+def not_json(tenant, engagement_id) -> bytes:
+    return b"engagement_id=" + engagement_id.encode()
+
+
+def without_specversion(tenant, engagement_id) -> bytes:
+    event = submission(tenant, engagement_id)
+    del event["specversion"]
+    return events.dumps(event)
+
+
+def unknown_type(tenant, engagement_id) -> bytes:
+    return events.dumps({**submission(tenant, engagement_id), "type": "contribution.withdrawn"})
+
+
+def without_tenant(tenant, engagement_id) -> bytes:
+    event = submission(tenant, engagement_id)
+    del event["tenant"]
+    return events.dumps(event)
+
+
+def unknown_tenant(tenant, engagement_id) -> bytes:
+    return events.dumps(submission("atlantis", engagement_id))
+
+
+def invalid_data(tenant, engagement_id) -> bytes:
+    return events.dumps(submission(tenant, engagement_id, type="opinion"))
+
+
+def unknown_engagement(tenant, engagement_id) -> bytes:
+    return events.dumps(submission(tenant, str(uuid.uuid4())))
+
+
+BAD_EVENTS = [
+    (not_json, ["not JSON"]),
+    (without_specversion, ["not a CloudEvent", "specversion"]),
+    (unknown_type, ["unknown event type"]),
+    (without_tenant, ["not a CloudEvent", "tenant"]),
+    (unknown_tenant, ["unknown tenant"]),
+    (invalid_data, ["invalid data", "type"]),
+    (unknown_engagement, ["invalid data", "engagement_id", "Unknown engagement"]),
+]
+
+
+class TestDeadLettering:
+    @pytest.mark.parametrize(("bad_event", "reason_mentions"), BAD_EVENTS, ids=[f.__name__ for f, _ in BAD_EVENTS])
+    def test_a_bad_event_is_set_aside_with_its_reason_and_its_neighbours_are_kept(
+        self, intake, council, engagement, partition, bad_event, reason_mentions
+    ):
+        batch = [
+            partition.record(submission(council.slug, engagement["id"])),
+            partition.record(bad_event(council.slug, engagement["id"])),
+            partition.record(submission(council.slug, engagement["id"])),
+        ]
+
+        intake.processor.process(batch)
+
+        assert len(rows(intake, contributions)) == 2
+        dead_letter = only_dead_letter(intake)
+        assert (dead_letter.topic, dead_letter.partition, dead_letter.offset) == (SUBMISSIONS_TOPIC, 0, 1)
+        assert dead_letter.status == DEAD_LETTER_OPEN
+        for words in reason_mentions:
+            assert words in dead_letter.reason
+        [announced] = outbox_events(intake, dlq_topic(SUBMISSIONS_TOPIC))
+        assert announced["type"] == DEAD_LETTERED
+        assert announced["data"]["dead_letter_id"] == dead_letter.id
+        assert announced["data"]["reason"] == dead_letter.reason
+
+    def test_a_dead_letter_is_filed_under_the_events_tenant(self, intake, council, engagement, partition):
+        event = submission(council.slug, str(uuid.uuid4()))
+
+        intake.processor.process([partition.record(event)])
+
+        dead_letter = only_dead_letter(intake)
+        assert dead_letter.tenant == council.slug
+        assert (dead_letter.event_source, dead_letter.event_id) == (event["source"], event["id"])
+        assert outbox_events(intake, dlq_topic(SUBMISSIONS_TOPIC))[0]["tenant"] == council.slug
+
+    def test_the_original_is_kept_sealed_never_in_clear(self, intake, council, engagement, partition):
+        record = partition.record(submission(council.slug, str(uuid.uuid4())))
+        participant = json.loads(record.value)["data"]["participant"]
+
+        intake.processor.process([record])
+
+        dead_letter = only_dead_letter(intake)
+        stored = " ".join(str(value) for value in dead_letter)
+        on_topic = raw_outbox(intake, dlq_topic(SUBMISSIONS_TOPIC))
+        for detail in (participant["email"], participant["name"], participant["phone"]):
+            assert detail not in stored
+            assert detail.encode() not in on_topic
+        assert intake.sealer.open_bytes(dead_letter.sealed_payload) == record.value
+        [announced] = outbox_events(intake, dlq_topic(SUBMISSIONS_TOPIC))
+        assert intake.sealer.open_bytes(announced["data"]["sealed_original"]) == record.value
+
+    def test_a_tenant_attribute_that_is_not_a_slug_is_not_kept_in_clear(self, intake, council, engagement, partition):
+        participant = factories.participant_payload()
+        event = {**submission(council.slug, engagement["id"]), "tenant": participant["email"]}
+
+        intake.processor.process([partition.record(event)])
+
+        stored = " ".join(str(value) for value in only_dead_letter(intake))
+        assert participant["email"] not in stored
+        assert participant["email"].encode() not in raw_outbox(intake, dlq_topic(SUBMISSIONS_TOPIC))
+
+    def test_a_dead_lettered_record_redelivered_is_set_aside_once(self, intake, council, engagement, partition):
+        record = partition.record(unknown_engagement(council.slug, engagement["id"]))
+
+        intake.processor.process([record])
+        intake.processor.process([record])
+
+        assert len(rows(intake, dead_letters)) == 1
+        assert len(outbox_events(intake, dlq_topic(SUBMISSIONS_TOPIC))) == 1
+
+
+def engagement_of_tenant_not_yet_onboarded(intake, tenant: str):
+    """Staff set the engagement up, but the tenant is missing from the key store."""
+    data = EngagementSchema().load(factories.engagement_payload())
+    return services.create_engagement(intake.uow(), tenant, data, now=intake.clock(), source=intake.source)
+
+
+class TestReplay:
+    def test_replay_after_the_tenant_is_created_accepts_the_event(self, intake, partition):
+        engagement = engagement_of_tenant_not_yet_onboarded(intake, "kent")
+        intake.processor.process([partition.record(submission("kent", engagement.id))])
+        dead_letter = only_dead_letter(intake)
+        assert dead_letter.reason == "unknown tenant"
+
+        intake.keys.create_tenant("kent", "Kent County Council")
+        outcome = intake.processor.replay(dead_letter.id, tenant="kent")
+
+        assert outcome == "accepted"
+        [contribution] = rows(intake, contributions)
+        assert contribution.tenant == "kent"
+        replayed = only_dead_letter(intake)
+        assert replayed.status == DEAD_LETTER_REPLAYED
+        assert replayed.replayed_at is not None
+        assert replayed.replay_count == 1
+
+    def test_a_replayed_dead_letter_cannot_be_replayed_again(self, intake, partition):
+        engagement = engagement_of_tenant_not_yet_onboarded(intake, "kent")
+        intake.processor.process([partition.record(submission("kent", engagement.id))])
+        intake.keys.create_tenant("kent")
+        dead_letter = only_dead_letter(intake)
+        intake.processor.replay(dead_letter.id, tenant="kent")
+
+        with pytest.raises(Conflict):
+            intake.processor.replay(dead_letter.id, tenant="kent")
+        assert len(rows(intake, contributions)) == 1
+
+    def test_replay_of_an_event_that_is_still_bad_says_why_and_counts_the_attempt(
+        self, intake, council, engagement, partition
+    ):
+        intake.processor.process([partition.record(unknown_engagement(council.slug, engagement["id"]))])
+        dead_letter = only_dead_letter(intake)
+
+        with pytest.raises(InvalidInput) as caught:
+            intake.processor.replay(dead_letter.id, tenant=council.slug)
+
+        assert "engagement_id" in caught.value.errors["event"][0]
+        after = only_dead_letter(intake)
+        assert after.status == DEAD_LETTER_OPEN
+        assert after.replay_count == 1
+        assert rows(intake, contributions) == []
+
+    def test_another_tenants_dead_letter_is_not_found(self, intake, council, other_council, engagement, partition):
+        intake.processor.process([partition.record(unknown_engagement(council.slug, engagement["id"]))])
+        dead_letter = only_dead_letter(intake)
+
+        with pytest.raises(NotFound):
+            intake.processor.replay(dead_letter.id, tenant=other_council.slug)
+        assert only_dead_letter(intake).replay_count == 0
+
+    def test_an_unknown_dead_letter_is_not_found(self, intake, council):
+        with pytest.raises(NotFound):
+            intake.processor.replay(str(uuid.uuid4()), tenant=council.slug)
