@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 import uuid
 
 import pytest
 import sqlalchemy as sa
+from kafka import TopicPartition
 
 from services.intake.adapters.tables import contributions
 from services.intake.entrypoints.schemas import EngagementSchema
@@ -22,7 +24,7 @@ from shared.constants import (
     SUBMISSIONS_TOPIC,
     dlq_topic,
 )
-from shared.consumer import Message
+from shared.consumer import ConsumerLoop, Message
 from shared.domain import Conflict, InvalidInput, NotFound
 from shared.tables import dead_letters, outbox
 from tests.support import factories
@@ -293,3 +295,54 @@ class TestReplay:
     def test_an_unknown_dead_letter_is_not_found(self, intake, council):
         with pytest.raises(NotFound):
             intake.processor.replay(str(uuid.uuid4()), tenant=council.slug)
+
+
+class FakeKafkaConsumer:
+    """Serves one batch per poll; records seeks and offset commits."""
+
+    def __init__(self, batches):
+        self.batches = list(batches)
+        self.seeks, self.commits = [], []
+        self.closed = False
+
+    def poll(self, timeout_ms):
+        return self.batches.pop(0) if self.batches else {}
+
+    def seek(self, tp, offset):
+        self.seeks.append((tp, offset))
+
+    def commit(self, offsets):
+        self.commits.append({tp: meta.offset for tp, meta in offsets.items()})
+
+    def close(self, autocommit=False):
+        self.closed = True
+
+
+class FlakyDatabaseProcessor:
+    """Fails like an unreachable database for the first `failures` batches."""
+
+    def __init__(self, failures: int, stop: threading.Event):
+        self.failures, self.stop, self.applied = failures, stop, []
+
+    def process(self, batch):
+        if self.failures:
+            self.failures -= 1
+            raise sa.exc.OperationalError("SELECT 1", {}, Exception("database is down"))
+        self.applied.extend(batch)
+        self.stop.set()
+
+
+class TestConsumerLoop:
+    def test_a_batch_the_database_refused_is_read_again_and_its_offsets_committed_only_after(self):
+        tp = TopicPartition(SUBMISSIONS_TOPIC, 0)
+        batch = {tp: [Message(SUBMISSIONS_TOPIC, 0, offset, None, b"{}") for offset in (7, 8)]}
+        client = FakeKafkaConsumer([batch, batch])
+        stop = threading.Event()
+        processor = FlakyDatabaseProcessor(failures=1, stop=stop)
+
+        ConsumerLoop(client, processor, poll_timeout_ms=1).run(stop)
+
+        assert client.seeks == [(tp, 7)]  # rewound to the batch start after the failure
+        assert client.commits == [{tp: 9}]  # committed once, after the batch was applied
+        assert [m.offset for m in processor.applied] == [7, 8]
+        assert client.closed
