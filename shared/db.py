@@ -101,6 +101,14 @@ class UnitOfWork:
     def _start(self, session: Session) -> None:
         """Attach repositories to the session (overridden by each service)."""
 
+    def announce(self, topic: str, *, type: str, source: str, tenant: str, subject: str, time, data: dict) -> None:
+        """Publish a CloudEvent about one aggregate, keyed by its id so its events stay in order."""
+        self.publish(
+            topic,
+            subject,
+            events.make(type=type, source=source, tenant=tenant, subject=subject, time=time, data=data),
+        )
+
     def publish(self, topic: str, key: str, envelope: dict) -> None:
         self.session.execute(
             outbox.insert().values(topic=topic, message_key=key, payload=events.dumps(envelope), created_at=utcnow())

@@ -13,7 +13,6 @@ import sqlalchemy as sa
 
 from services.intake.domain import model
 from services.intake.service_layer.unit_of_work import IntakeUnitOfWork
-from shared import events
 from shared.constants import (
     CONTRIBUTION_RECEIVED,
     CONTRIBUTION_RECEIVED_STATUS,
@@ -52,28 +51,28 @@ def create_engagement(
     model.check_feedback_due(engagement.feedback_due, now.astimezone(UK).date())
     with uow:
         uow.engagements.add(engagement)
-        uow.publish(
+        uow.announce(
             ENGAGEMENTS_TOPIC,
-            engagement.id,
-            events.make(
-                type=ENGAGEMENT_CREATED,
-                source=source,
-                tenant=tenant,
-                subject=engagement.id,
-                time=now,
-                data={k: v for k, v in vars(engagement).items() if k != "tenant"},
-            ),
+            type=ENGAGEMENT_CREATED,
+            source=source,
+            tenant=tenant,
+            subject=engagement.id,
+            time=now,
+            data={k: v for k, v in vars(engagement).items() if k != "tenant"},
         )
         uow.commit()
     return engagement
 
 
+def _required(found, what: str):
+    if found is None:
+        raise NotFound(what)
+    return found
+
+
 def get_engagement(uow: IntakeUnitOfWork, tenant: str, engagement_id: str) -> model.Engagement:
     with uow:
-        engagement = uow.engagements.get(tenant, engagement_id)
-    if engagement is None:
-        raise NotFound("engagement")
-    return engagement
+        return _required(uow.engagements.get(tenant, engagement_id), "engagement")
 
 
 def list_engagements(uow: IntakeUnitOfWork, tenant: str, *, page: int, per_page: int):
@@ -84,11 +83,13 @@ def list_engagements(uow: IntakeUnitOfWork, tenant: str, *, page: int, per_page:
 # Participants ------------------------------------------------------------------------
 
 
-def _participant_event(
-    participant: model.Participant, type_: str, *, now: dt.datetime, source: str, uow: IntakeUnitOfWork
-) -> dict:
+def _announce_participant(
+    uow: IntakeUnitOfWork, participant: model.Participant, type_: str, *, now: dt.datetime, source: str
+) -> None:
+    """Preferences in the clear; who the person is and how to reach them only sealed."""
     contact = {**vars(participant.contact), "external_ref": participant.external_ref}
-    return events.make(
+    uow.announce(
+        PARTICIPANTS_TOPIC,
         type=type_,
         source=source,
         tenant=participant.tenant,
@@ -118,21 +119,13 @@ def _save_participant(
     existing = uow.participants.get_by_external_ref(tenant, candidate.external_ref) if candidate.external_ref else None
     if existing is None:
         uow.participants.add(candidate)
-        uow.publish(
-            PARTICIPANTS_TOPIC,
-            candidate.id,
-            _participant_event(candidate, PARTICIPANT_REGISTERED, now=now, source=source, uow=uow),
-        )
+        _announce_participant(uow, candidate, PARTICIPANT_REGISTERED, now=now, source=source)
         participant, created = candidate, True
     else:
         candidate.id, candidate.created_at = existing.id, existing.created_at
         if not candidate.same_details_as(existing):
             uow.participants.update(candidate, now)
-            uow.publish(
-                PARTICIPANTS_TOPIC,
-                candidate.id,
-                _participant_event(candidate, PARTICIPANT_UPDATED, now=now, source=source, uow=uow),
-            )
+            _announce_participant(uow, candidate, PARTICIPANT_UPDATED, now=now, source=source)
         participant, created = candidate, False
     if equality:
         uow.participants.record_equality_answers(participant, equality, now)
@@ -150,10 +143,7 @@ def register_participant(
 
 def get_participant(uow: IntakeUnitOfWork, tenant: str, participant_id: str) -> model.Participant:
     with uow:
-        participant = uow.participants.get(tenant, participant_id)
-    if participant is None:
-        raise NotFound("participant")
-    return participant
+        return _required(uow.participants.get(tenant, participant_id), "participant")
 
 
 def equality_report(uow: IntakeUnitOfWork, tenant: str, engagement_id: str | None) -> dict:
@@ -249,29 +239,26 @@ def _accept(
         submitted_by=submitter.identity,
     )
     uow.contributions.add(contribution, submitter.role)
-    uow.publish(
+    uow.announce(
         CONTRIBUTIONS_TOPIC,
-        contribution.id,
-        events.make(
-            type=CONTRIBUTION_RECEIVED,
-            source=source,
-            tenant=tenant,
-            subject=contribution.id,
-            time=now,
-            data={
-                "id": contribution.id,
-                "reference": contribution.reference,
-                "engagement_id": contribution.engagement_id,
-                "participant_id": contribution.participant_id,
-                "type": contribution.type,
-                "on_behalf_of": contribution.on_behalf_of,
-                "channel": contribution.channel,
-                "submitted_at": contribution.submitted_at,
-                "received_at": contribution.received_at,
-                "status": contribution.status,
-                "sealed_text": uow.sealer.seal(contribution.text),
-            },
-        ),
+        type=CONTRIBUTION_RECEIVED,
+        source=source,
+        tenant=tenant,
+        subject=contribution.id,
+        time=now,
+        data={
+            "id": contribution.id,
+            "reference": contribution.reference,
+            "engagement_id": contribution.engagement_id,
+            "participant_id": contribution.participant_id,
+            "type": contribution.type,
+            "on_behalf_of": contribution.on_behalf_of,
+            "channel": contribution.channel,
+            "submitted_at": contribution.submitted_at,
+            "received_at": contribution.received_at,
+            "status": contribution.status,
+            "sealed_text": uow.sealer.seal(contribution.text),
+        },
     )
     return contribution
 
@@ -280,10 +267,7 @@ def get_contribution(
     uow: IntakeUnitOfWork, tenant: str, contribution_id: str, *, only_role: str | None = None
 ) -> model.Contribution:
     with uow:
-        contribution = uow.contributions.get(tenant, contribution_id, submitted_by_role=only_role)
-    if contribution is None:
-        raise NotFound("contribution")
-    return contribution
+        return _required(uow.contributions.get(tenant, contribution_id, submitted_by_role=only_role), "contribution")
 
 
 def list_contributions(
