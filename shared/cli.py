@@ -131,8 +131,21 @@ def cmd_consume(args, settings: Settings) -> int:
         max_poll_records=settings.consumer_max_poll_records,
     )
     log.info("consuming", extra={"service": args.service, "topics": module.INBOUND_TOPICS})
+    for interval, task in getattr(module, "scheduled", lambda _: [])(platform):
+        threading.Thread(target=run_every, args=(interval, task, stop), name=task.__name__, daemon=True).start()
     ConsumerLoop(client, platform.processor).run(stop)
     return 0
+
+
+def run_every(interval: float, task, stop: threading.Event) -> None:
+    """A periodic task beside the consumer; a failure is logged and tried again next time."""
+    while not stop.wait(interval):
+        try:
+            done = task()
+            if done:
+                log.info("scheduled task did work", extra={"task": task.__name__, "count": done})
+        except Exception:
+            log.exception("scheduled task failed", extra={"task": task.__name__})
 
 
 def cmd_relay(args, settings: Settings) -> int:

@@ -18,15 +18,16 @@ def dlq_topic(topic: str) -> str:
     return topic + DLQ_SUFFIX
 
 
-ALL_TOPICS = (
+# Every topic some service consumes has a dead-letter topic beside it.
+CONSUMED_TOPICS = (
     SUBMISSIONS_TOPIC,
-    dlq_topic(SUBMISSIONS_TOPIC),
     ENGAGEMENTS_TOPIC,
     PARTICIPANTS_TOPIC,
     CONTRIBUTIONS_TOPIC,
     DECISIONS_TOPIC,
     NOTIFICATIONS_TOPIC,
 )
+ALL_TOPICS = CONSUMED_TOPICS + tuple(dlq_topic(topic) for topic in CONSUMED_TOPICS)
 
 # Event types -------------------------------------------------------------------------
 CONTRIBUTION_SUBMITTED = "contribution.submitted"
@@ -34,6 +35,16 @@ ENGAGEMENT_CREATED = "engagement.created"
 PARTICIPANT_REGISTERED = "participant.registered"
 PARTICIPANT_UPDATED = "participant.updated"
 CONTRIBUTION_RECEIVED = "contribution.received"
+DECISION_RECORDED = "decision.recorded"
+DECISION_AMENDED = "decision.amended"
+CONTRIBUTION_LINKED = "contribution.linked"
+CONTRIBUTION_UNLINKED = "contribution.unlinked"
+RESOURCE_CHANGED = "resource.changed"
+CONTRIBUTION_FEEDBACK_OVERDUE = "contribution.feedback_overdue"
+NOTIFICATION_SENT = "notification.sent"
+NOTIFICATION_DELIVERED = "notification.delivered"
+NOTIFICATION_FAILED = "notification.failed"
+OUTCOME_RATED = "outcome.rated"
 DEAD_LETTERED = "event.dead_lettered"
 
 CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json"
@@ -59,6 +70,20 @@ CONTRIBUTION_STATUSES = (
 )
 CONTRIBUTION_TEXT_MAX = 10_000
 
+# Decisions ---------------------------------------------------------------------------
+OUTCOMES = ("adopted", "partly_adopted", "not_adopted", "deferred", "out_of_scope")
+OUTCOME_ADOPTED = "adopted"
+OUTCOME_DEFERRED = "deferred"
+OUTCOME_OUT_OF_SCOPE = "out_of_scope"
+SCOPE_LIMIT_KINDS = ("cannot_change", "remit")
+RESOURCE_KINDS = ("budget", "staffing", "service", "policy")
+RESOURCE_STATUSES = ("planned", "in_progress", "implemented", "cancelled")
+LINK_PENDING = "pending"
+LINK_CONFIRMED = "confirmed"
+LINK_UNRESOLVED = "unresolved"
+INFLUENCE_MAX = 2_000
+LINKS_PER_REQUEST_MAX = 10_000
+
 # Participants ------------------------------------------------------------------------
 CONTACT_CHANNELS = ("email", "sms", "none")
 MESSAGE_FORMATS = ("standard", "easy_read", "large_print")
@@ -70,3 +95,14 @@ DEAD_LETTER_REPLAYED = "replayed"
 
 # Limits ------------------------------------------------------------------------------
 MAX_BODY_BYTES = 64 * 1024
+
+# ISO 4217 currency codes in use (amounts in resource changes name one of these).
+CURRENCIES = frozenset(
+    """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP
+    BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL
+    GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW
+    KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN
+    NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK
+    SGD SHP SLE SOS SRD SSP STN SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES
+    VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL""".split()
+)

@@ -197,6 +197,7 @@ class EventProcessor:
                 subject=dead_letter_id,
                 data={
                     "dead_letter_id": dead_letter_id,
+                    "consumer": self.name,
                     "reason": reason,
                     "topic": message.topic,
                     "partition": message.partition,

@@ -86,3 +86,22 @@ def engagement(intake_api) -> dict:
     response = intake_api.post("/v1/engagements", json=factories.engagement_payload())
     assert response.status_code == 201, response.json
     return response.json
+
+
+@pytest.fixture
+def decisions(settings, intake):
+    """The decisions service's platform, migrated, sharing the tenant registry with intake."""
+    from services.decisions.bootstrap import bootstrap as bootstrap_decisions
+
+    migrations.upgrade_service("decisions", settings.database_url("decisions"))
+    platform = bootstrap_decisions(settings)
+    yield platform
+    platform.engine.dispose()
+    platform.keys.engine.dispose()
+
+
+@pytest.fixture
+def decisions_api(decisions, council) -> ApiClient:
+    from services.decisions.bootstrap import create_app as create_decisions_app
+
+    return ApiClient(create_decisions_app(decisions).test_client(), council, role="board")

@@ -1,21 +1,66 @@
-"""Wires decisions together. Until its own issue lands it serves health, readiness and metrics."""
+"""Wires decisions together. Tests call bootstrap() with their own engine, keys or clock."""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
 from flask import Flask
 
+from services.decisions.entrypoints.api import api
+from services.decisions.service_layer import handlers, services, views
+from services.decisions.service_layer.unit_of_work import DecisionsUnitOfWork
 from shared import web
-from shared.db import UnitOfWork
+from shared.auth import KeyStore
+from shared.constants import CONTRIBUTIONS_TOPIC, ENGAGEMENTS_TOPIC, NOTIFICATIONS_TOPIC
+from shared.consumer import EventProcessor
 from shared.platform import Platform, build_platform
 from shared.settings import Settings
+from shared.tables import utcnow
 
 SERVICE = "decisions"
-INBOUND_TOPICS: list[str] = []
+INBOUND_TOPICS = [ENGAGEMENTS_TOPIC, CONTRIBUTIONS_TOPIC, NOTIFICATIONS_TOPIC]
+UK = ZoneInfo("Europe/London")
 
 
-def bootstrap(settings: Settings | None = None, **overrides) -> Platform:
-    return build_platform(SERVICE, settings or Settings.from_env(), UnitOfWork, **overrides)
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    engine: sa.Engine | None = None,
+    keys: KeyStore | None = None,
+    clock: Callable[[], dt.datetime] = utcnow,
+) -> Platform:
+    platform = build_platform(
+        SERVICE, settings or Settings.from_env(), DecisionsUnitOfWork, engine=engine, keys=keys, clock=clock
+    )
+    platform.processor = EventProcessor(
+        name="decisions-read-models",
+        source=platform.source,
+        uow_factory=platform.uow,
+        handlers=handlers.handlers(platform),
+        sealer=platform.sealer,
+        tenant_exists=platform.keys.tenant_exists,
+    )
+    return platform
+
+
+def scheduled(platform: Platform) -> list[tuple[float, Callable[[], object]]]:
+    """(every N seconds, task) run beside the consumer: overdue feedback, unresolved links."""
+    link_timeout = dt.timedelta(seconds=float(os.environ.get("LINK_RESOLUTION_TIMEOUT", 3600)))
+    interval = float(os.environ.get("OVERDUE_CHECK_INTERVAL", 60))
+
+    def overdue_feedback() -> int:
+        now = platform.clock()
+        return views.announce_overdue(platform.uow(), today=now.astimezone(UK).date(), now=now, source=platform.source)
+
+    def unresolved_links() -> int:
+        return services.flag_unresolved_links(platform.uow(), older_than=link_timeout, now=platform.clock())
+
+    return [(interval, overdue_feedback), (interval, unresolved_links)]
 
 
 def create_app(platform: Platform | None = None) -> Flask:
-    return web.create_app(platform or bootstrap(), [])
+    return web.create_app(platform or bootstrap(), [api])

@@ -42,3 +42,6 @@ class ApiClient:
 
     def post(self, path: str, json: object = None, headers: dict | None = None, **kwargs):
         return self.client.post(path, json=json, headers=self._headers(headers), **kwargs)
+
+    def patch(self, path: str, json: object = None, headers: dict | None = None, **kwargs):
+        return self.client.patch(path, json=json, headers=self._headers(headers), **kwargs)

@@ -9,6 +9,7 @@ from services.intake.service_layer import services
 from shared import dead_letters
 from shared.constants import ROLE_BOARD, ROLE_CASE_SYSTEM, ROLE_STAFF
 from shared.domain import InvalidInput
+from shared.schemas import PageSchema, page_of
 from shared.web import json_body, platform, principal, query_args, requires
 
 api = Blueprint("intake", __name__, url_prefix="/v1")
@@ -17,7 +18,7 @@ engagement_schema = schemas.EngagementSchema()
 participant_schema = schemas.ParticipantSchema()
 participant_with_contact_schema = schemas.ParticipantWithContactSchema()
 contribution_schema = schemas.ContributionSchema()
-page_schema = schemas.PageSchema()
+page_schema = PageSchema()
 contribution_query_schema = schemas.ContributionQuerySchema()
 equality_query_schema = schemas.EqualityReportQuerySchema()
 
@@ -47,7 +48,7 @@ def get_engagement(engagement_id: str):
 def list_engagements():
     args = query_args(page_schema)
     items, total = services.list_engagements(platform().uow(), principal().tenant, **args)
-    return schemas.page_of(engagement_schema, items, total, **args)
+    return page_of(engagement_schema, items, total, **args)
 
 
 @api.post("/participants")
@@ -119,7 +120,7 @@ def list_contributions():
     items, total = services.list_contributions(
         platform().uow(), principal().tenant, only_role=_only_own_submissions(), **args
     )
-    return schemas.page_of(contribution_schema, items, total, args["page"], args["per_page"])
+    return page_of(contribution_schema, items, total, args["page"], args["per_page"])
 
 
 api.register_blueprint(dead_letters.blueprint(roles=(ROLE_CASE_SYSTEM, ROLE_STAFF)))

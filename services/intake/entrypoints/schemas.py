@@ -13,6 +13,7 @@ from shared.constants import (
     LANGUAGE_TAG_PATTERN,
     MESSAGE_FORMATS,
 )
+from shared.schemas import PageSchema, text
 
 # The protected characteristics of the Equality Act 2010, plus caring responsibilities.
 EQUALITY_QUESTIONS = (
@@ -27,15 +28,6 @@ EQUALITY_QUESTIONS = (
     "pregnancy_or_maternity",
     "carer",
 )
-
-
-def not_blank(value: str) -> None:
-    if not value.strip():
-        raise ValidationError("Must not be blank.")
-
-
-def text(max_length: int, **kwargs) -> fields.String:
-    return fields.String(validate=[validate.Length(min=1, max=max_length), not_blank], **kwargs)
 
 
 class EngagementSchema(Schema):
@@ -104,11 +96,6 @@ class ContributionSchema(Schema):
             raise ValidationError("Give either participant_id or participant, not both or neither.", "participant_id")
 
 
-class PageSchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-
-
 class ContributionQuerySchema(PageSchema):
     engagement_id = fields.String(load_default=None)
     status = fields.String(load_default=None, validate=validate.OneOf(CONTRIBUTION_STATUSES))
@@ -116,7 +103,3 @@ class ContributionQuerySchema(PageSchema):
 
 class EqualityReportQuerySchema(Schema):
     engagement_id = fields.String(load_default=None)
-
-
-def page_of(schema: Schema, items: list, total: int, page: int, per_page: int) -> dict:
-    return {"items": schema.dump(items, many=True), "page": page, "per_page": per_page, "total": total}

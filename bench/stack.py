@@ -1,0 +1,104 @@
+"""Starting the project's real parts for a benchmark: broker, databases, tenant, web.
+
+Each function takes the benchmark's RunContext, registers what it starts with
+`ctx.processes` (so teardown is automatic) and adds what children need to `ctx.env`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.harness import PYTHON, ROOT, Proc, RunContext, free_port, http_ok, wait_until
+
+GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
+
+
+def start_broker(ctx: RunContext, extra_topics: tuple[str, ...] = ()) -> str:
+    """A Tansu broker on a free port with the project's topics (and `extra_topics`)."""
+    from shared import kafka
+    from shared.broker import start_tansu
+
+    port = free_port()
+    log_path = ctx.logs / "broker.log"
+    popen = start_tansu("127.0.0.1", port, log_path)
+    ctx.processes.adopt("broker", popen, log_path)
+    bootstrap = f"127.0.0.1:{port}"
+    kafka.create_topics(bootstrap)
+    if extra_topics:
+        kafka.create_topics(bootstrap, topics=extra_topics)
+    ctx.env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
+    return bootstrap
+
+
+def broker_proc(ctx: RunContext) -> Proc:
+    return next(p for p in ctx.processes.started if p.name == "broker")
+
+
+def migrate(ctx: RunContext, service: str) -> str:
+    """Fresh SQLite (WAL) databases for auth and `service`, migrated; returns the service URL."""
+    from shared import migrations
+
+    auth_url = ctx.sqlite_url("auth")
+    service_url = ctx.sqlite_url(service)
+    migrations.upgrade_auth(auth_url)
+    migrations.upgrade_service(service, service_url)
+    ctx.env["AUTH_DATABASE_URL"] = auth_url
+    ctx.env[f"{service.upper()}_DATABASE_URL"] = service_url
+    return service_url
+
+
+def create_tenant(ctx: RunContext, slug: str, roles: tuple[str, ...]) -> dict[str, str]:
+    """The tenant and one API key per role in `roles`: {role: key}."""
+    from shared.auth import KeyStore
+    from shared.db import create_engine
+
+    engine = create_engine(ctx.env["AUTH_DATABASE_URL"])
+    try:
+        keys = KeyStore(engine)
+        keys.create_tenant(slug, f"Benchmark council {slug}")
+        return {role: keys.create_key(slug, role, label="benchmark")[1] for role in roles}
+    finally:
+        engine.dispose()
+
+
+def start_gunicorn(
+    ctx: RunContext, name: str, app: str, *, service: str = "intake", workers: int = 2, env: dict | None = None
+) -> tuple[Proc, str]:
+    """`python -m gunicorn -c deploy/gunicorn.conf.py APP` on a free port; waits for /healthz.
+
+    The same config file serves the service and the bare baseline, so both get the
+    same workers, worker class, timeouts and access log.
+    """
+    port = free_port()
+    metrics_dir = ctx.tmp / "prometheus" / name
+    proc = ctx.processes.start(
+        name,
+        [PYTHON, "-m", "gunicorn", "-c", str(GUNICORN_CONF), app],
+        {
+            "SERVICE": service,
+            f"{service.upper()}_PORT": str(port),
+            "WEB_CONCURRENCY": str(workers),
+            # As deploy/k8s/*.yaml run the web processes: metrics add up across workers.
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+            **(env or {}),
+        },
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until(
+        lambda: http_ok(url + "/healthz"),
+        timeout=60,
+        interval=0.2,
+        what=f"{name} to answer {url}/healthz",
+        procs=(proc,),
+        processes=ctx.processes,
+    )
+    return proc, url
+
+
+def sqlite_count(url: str, table: str) -> int:
+    import sqlite3
+    from contextlib import closing
+
+    path = Path(url.removeprefix("sqlite:///"))
+    with closing(sqlite3.connect(path, timeout=30)) as connection:
+        return connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]

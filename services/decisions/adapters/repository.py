@@ -1,0 +1,465 @@
+"""Loading and saving decisions' aggregates and read models. Every query names a tenant."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.decisions.adapters.tables import (
+    boards,
+    contributions_view,
+    decision_versions,
+    decisions,
+    engagements_view,
+    links,
+    messages_view,
+    overdue_notices,
+    ratings_view,
+    resource_change_history,
+    resource_changes,
+)
+from services.decisions.domain.model import Board, Decision, Link, ResourceChange, StatusChange
+from shared.constants import LINK_PENDING, LINK_UNRESOLVED
+
+CHUNK = 500  # ids per IN (...) clause: well inside every backend's parameter limit
+
+
+def chunks(items: list, size: int = CHUNK) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _json_safe(snapshot: dict) -> dict:
+    return {k: v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v for k, v in snapshot.items()}
+
+
+class BoardRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def add(self, board: Board) -> None:
+        self.session.execute(boards.insert().values(**vars(board)))
+
+    def get(self, tenant: str, board_id: str) -> Board | None:
+        row = (
+            self.session.execute(sa.select(boards).where(boards.c.tenant == tenant, boards.c.id == board_id))
+            .mappings()
+            .first()
+        )
+        return Board(**row) if row else None
+
+    def list(self, tenant: str) -> list[Board]:
+        rows = self.session.execute(
+            sa.select(boards).where(boards.c.tenant == tenant).order_by(boards.c.name)
+        ).mappings()
+        return [Board(**row) for row in rows]
+
+
+class DecisionRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def add(self, decision: Decision, recorded_by: str) -> None:
+        self.session.execute(decisions.insert().values(**vars(decision)))
+        self._version(decision, None, recorded_by)
+
+    def _version(self, decision: Decision, reason: str | None, recorded_by: str) -> None:
+        self.session.execute(
+            decision_versions.insert().values(
+                decision_id=decision.id,
+                version=decision.version,
+                snapshot=_json_safe(decision.snapshot()),
+                reason=reason,
+                recorded_at=decision.updated_at,
+                recorded_by=recorded_by,
+            )
+        )
+
+    def save_amendment(self, decision: Decision, reason: str, recorded_by: str) -> None:
+        values = {name: getattr(decision, name) for name in (*Decision.AMENDABLE, "version", "updated_at")}
+        self.session.execute(decisions.update().where(decisions.c.id == decision.id).values(**values))
+        self._version(decision, reason, recorded_by)
+
+    def get(self, tenant: str, decision_id: str) -> Decision | None:
+        row = (
+            self.session.execute(
+                sa.select(decisions).where(decisions.c.tenant == tenant, decisions.c.id == decision_id)
+            )
+            .mappings()
+            .first()
+        )
+        return Decision(**row) if row else None
+
+    def get_many(self, decision_ids: Iterable[str]) -> dict[str, Decision]:
+        found = {}
+        for chunk in chunks(sorted(set(decision_ids))):
+            for row in self.session.execute(sa.select(decisions).where(decisions.c.id.in_(chunk))).mappings():
+                found[row["id"]] = Decision(**row)
+        return found
+
+    def list(self, tenant: str, *, board_id: str | None, engagement_id: str | None, offset: int, limit: int):
+        conditions = [decisions.c.tenant == tenant]
+        if board_id:
+            conditions.append(decisions.c.board_id == board_id)
+        if engagement_id:
+            conditions.append(decisions.c.engagement_id == engagement_id)
+        rows = self.session.execute(
+            sa.select(decisions)
+            .where(*conditions)
+            .order_by(decisions.c.decided_on.desc(), decisions.c.id)
+            .offset(offset)
+            .limit(limit)
+        ).mappings()
+        total = self.session.execute(sa.select(sa.func.count()).select_from(decisions).where(*conditions)).scalar_one()
+        return [Decision(**row) for row in rows], total
+
+    def versions(self, decision_id: str) -> list[dict]:
+        rows = self.session.execute(
+            sa.select(decision_versions)
+            .where(decision_versions.c.decision_id == decision_id)
+            .order_by(decision_versions.c.version)
+        ).mappings()
+        return [dict(row) for row in rows]
+
+    def for_engagement(self, tenant: str, engagement_id: str) -> list[Decision]:
+        """Decisions recorded against the engagement or linked to any of its contributions."""
+        linked = (
+            sa.select(links.c.decision_id)
+            .join(contributions_view, contributions_view.c.id == links.c.contribution_id)
+            .where(contributions_view.c.engagement_id == engagement_id, links.c.unlinked_at.is_(None))
+        )
+        rows = self.session.execute(
+            sa.select(decisions)
+            .where(
+                decisions.c.tenant == tenant,
+                sa.or_(decisions.c.engagement_id == engagement_id, decisions.c.id.in_(linked)),
+            )
+            .order_by(decisions.c.decided_on, decisions.c.id)
+        ).mappings()
+        return [Decision(**row) for row in rows]
+
+
+class LinkRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def add_many(self, new_links: list[Link]) -> None:
+        if new_links:
+            self.session.execute(links.insert(), [vars(link) for link in new_links])
+
+    def active_for_decision(self, decision_id: str) -> list[Link]:
+        rows = self.session.execute(
+            sa.select(links)
+            .where(links.c.decision_id == decision_id, links.c.unlinked_at.is_(None))
+            .order_by(links.c.linked_at)
+        ).mappings()
+        return [Link(**row) for row in rows]
+
+    def all_for_contribution(self, tenant: str, contribution_id: str) -> list[Link]:
+        rows = self.session.execute(
+            sa.select(links)
+            .where(links.c.tenant == tenant, links.c.contribution_id == contribution_id)
+            .order_by(links.c.linked_at)
+        ).mappings()
+        return [Link(**row) for row in rows]
+
+    def active_contribution_ids(self, decision_id: str, candidates: list[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in chunks(sorted(set(candidates))):
+            found.update(
+                self.session.execute(
+                    sa.select(links.c.contribution_id).where(
+                        links.c.decision_id == decision_id,
+                        links.c.unlinked_at.is_(None),
+                        links.c.contribution_id.in_(chunk),
+                    )
+                ).scalars()
+            )
+        return found
+
+    def find_active(self, tenant: str, decision_id: str, contribution_id: str) -> Link | None:
+        row = (
+            self.session.execute(
+                sa.select(links).where(
+                    links.c.tenant == tenant,
+                    links.c.decision_id == decision_id,
+                    links.c.contribution_id == contribution_id,
+                    links.c.unlinked_at.is_(None),
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return Link(**row) if row else None
+
+    def pending_for_contribution(self, tenant: str, contribution_id: str) -> list[Link]:
+        rows = self.session.execute(
+            sa.select(links).where(
+                links.c.tenant == tenant,
+                links.c.contribution_id == contribution_id,
+                links.c.state.in_((LINK_PENDING, LINK_UNRESOLVED)),
+                links.c.unlinked_at.is_(None),
+            )
+        ).mappings()
+        return [Link(**row) for row in rows]
+
+    def save_state(self, link: Link) -> None:
+        self.session.execute(
+            links.update()
+            .where(links.c.id == link.id)
+            .values(
+                state=link.state,
+                confirmed_at=link.confirmed_at,
+                unlinked_at=link.unlinked_at,
+                unlink_reason=link.unlink_reason,
+            )
+        )
+
+    def flag_unresolved(self, linked_before: dt.datetime) -> list[Link]:
+        rows = self.session.execute(
+            sa.select(links).where(
+                links.c.state == LINK_PENDING, links.c.linked_at < linked_before, links.c.unlinked_at.is_(None)
+            )
+        ).mappings()
+        stale = [Link(**row) for row in rows]
+        for chunk in chunks([link.id for link in stale]):
+            self.session.execute(links.update().where(links.c.id.in_(chunk)).values(state=LINK_UNRESOLVED))
+        return stale
+
+    def count_unresolved(self, tenant: str) -> int:
+        return self.session.execute(
+            sa.select(sa.func.count()).where(
+                links.c.tenant == tenant, links.c.state == LINK_UNRESOLVED, links.c.unlinked_at.is_(None)
+            )
+        ).scalar_one()
+
+
+class ResourceChangeRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def add(self, change: ResourceChange) -> None:
+        values = {k: v for k, v in vars(change).items() if k != "history"}
+        self.session.execute(resource_changes.insert().values(**values))
+        for entry in change.history:
+            self._history(change.id, entry)
+
+    def _history(self, change_id: str, entry: StatusChange) -> None:
+        self.session.execute(resource_change_history.insert().values(resource_change_id=change_id, **vars(entry)))
+
+    def save_move(self, change: ResourceChange, entry: StatusChange) -> None:
+        self.session.execute(
+            resource_changes.update()
+            .where(resource_changes.c.id == change.id)
+            .values(status=change.status, progress_percent=change.progress_percent)
+        )
+        self._history(change.id, entry)
+
+    def get(self, tenant: str, change_id: str) -> ResourceChange | None:
+        row = (
+            self.session.execute(
+                sa.select(resource_changes).where(
+                    resource_changes.c.tenant == tenant, resource_changes.c.id == change_id
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return self._with_history([ResourceChange(**row)])[0] if row else None
+
+    def for_decisions(self, decision_ids: Iterable[str]) -> list[ResourceChange]:
+        found = []
+        for chunk in chunks(sorted(set(decision_ids))):
+            rows = self.session.execute(
+                sa.select(resource_changes)
+                .where(resource_changes.c.decision_id.in_(chunk))
+                .order_by(resource_changes.c.created_at)
+            ).mappings()
+            found.extend(ResourceChange(**row) for row in rows)
+        return self._with_history(found)
+
+    def _with_history(self, changes: list[ResourceChange]) -> list[ResourceChange]:
+        by_id = {change.id: change for change in changes}
+        for chunk in chunks(list(by_id)):
+            rows = self.session.execute(
+                sa.select(resource_change_history)
+                .where(resource_change_history.c.resource_change_id.in_(chunk))
+                .order_by(resource_change_history.c.id)
+            ).mappings()
+            for row in rows:
+                by_id[row["resource_change_id"]].history.append(
+                    StatusChange(
+                        status=row["status"], note=row["note"], at=row["at"], progress_percent=row["progress_percent"]
+                    )
+                )
+        return changes
+
+
+class ReadModels:
+    """What decisions knows of other services, learned only from their events."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def _upsert(self, table: sa.Table, key: dict, values: dict) -> None:
+        where = [table.c[name] == value for name, value in key.items()]
+        if self.session.execute(sa.select(sa.literal(1)).select_from(table).where(*where)).first():
+            self.session.execute(table.update().where(*where).values(**values))
+        else:
+            self.session.execute(table.insert().values(**key, **values))
+
+    def tenant_of_engagement(self, engagement_id: str) -> str | None:
+        return self.session.execute(
+            sa.select(engagements_view.c.tenant).where(engagements_view.c.id == engagement_id)
+        ).scalar_one_or_none()
+
+    def save_engagement(self, values: dict) -> None:
+        self._upsert(engagements_view, {"id": values["id"]}, {k: v for k, v in values.items() if k != "id"})
+
+    def engagement(self, tenant: str, engagement_id: str) -> dict | None:
+        row = (
+            self.session.execute(
+                sa.select(engagements_view).where(
+                    engagements_view.c.tenant == tenant, engagements_view.c.id == engagement_id
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return dict(row) if row else None
+
+    def engagements(self, ids: Iterable[str]) -> dict[str, dict]:
+        found = {}
+        for chunk in chunks(sorted(set(ids))):
+            for row in self.session.execute(
+                sa.select(engagements_view).where(engagements_view.c.id.in_(chunk))
+            ).mappings():
+                found[row["id"]] = dict(row)
+        return found
+
+    def save_contribution(self, values: dict) -> None:
+        self._upsert(contributions_view, {"id": values["id"]}, {k: v for k, v in values.items() if k != "id"})
+
+    def contribution(self, tenant: str, contribution_id: str) -> dict | None:
+        row = (
+            self.session.execute(
+                sa.select(contributions_view).where(
+                    contributions_view.c.tenant == tenant, contributions_view.c.id == contribution_id
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return dict(row) if row else None
+
+    def contribution_tenants(self, ids: list[str]) -> dict[str, str]:
+        """{contribution id: its tenant} for those known, whatever their tenant."""
+        found = {}
+        for chunk in chunks(sorted(set(ids))):
+            found.update(
+                self.session.execute(
+                    sa.select(contributions_view.c.id, contributions_view.c.tenant).where(
+                        contributions_view.c.id.in_(chunk)
+                    )
+                ).all()
+            )
+        return found
+
+    def contributions(self, ids: Iterable[str]) -> dict[str, dict]:
+        found = {}
+        for chunk in chunks(sorted(set(ids))):
+            for row in self.session.execute(
+                sa.select(contributions_view).where(contributions_view.c.id.in_(chunk))
+            ).mappings():
+                found[row["id"]] = dict(row)
+        return found
+
+    def contributions_of_engagement(self, tenant: str, engagement_id: str) -> list[dict]:
+        rows = self.session.execute(
+            sa.select(contributions_view).where(
+                contributions_view.c.tenant == tenant, contributions_view.c.engagement_id == engagement_id
+            )
+        ).mappings()
+        return [dict(row) for row in rows]
+
+    def save_message(self, values: dict) -> None:
+        self._upsert(
+            messages_view,
+            {"notification_id": values["notification_id"]},
+            {k: v for k, v in values.items() if k != "notification_id"},
+        )
+
+    def message(self, notification_id: str) -> dict | None:
+        row = (
+            self.session.execute(sa.select(messages_view).where(messages_view.c.notification_id == notification_id))
+            .mappings()
+            .first()
+        )
+        return dict(row) if row else None
+
+    def messages_for(self, contribution_ids: Iterable[str]) -> list[dict]:
+        found = []
+        for chunk in chunks(sorted(set(contribution_ids))):
+            rows = self.session.execute(
+                sa.select(messages_view)
+                .where(messages_view.c.contribution_id.in_(chunk))
+                .order_by(messages_view.c.status_at)
+            ).mappings()
+            found.extend(dict(row) for row in rows)
+        return found
+
+    def save_rating(self, values: dict) -> None:
+        self._upsert(
+            ratings_view,
+            {"contribution_id": values["contribution_id"]},
+            {k: v for k, v in values.items() if k != "contribution_id"},
+        )
+
+    def ratings_for(self, contribution_ids: Iterable[str]) -> dict[str, dict]:
+        found = {}
+        for chunk in chunks(sorted(set(contribution_ids))):
+            for row in self.session.execute(
+                sa.select(ratings_view).where(ratings_view.c.contribution_id.in_(chunk))
+            ).mappings():
+                found[row["contribution_id"]] = dict(row)
+        return found
+
+    # Overdue ------------------------------------------------------------------------
+
+    def overdue_candidates(self, today: dt.date, tenant: str | None = None) -> list[dict]:
+        """Contributions whose engagement's feedback date has passed and that have no
+        active link to a decision with a final outcome."""
+        decided = (
+            sa.select(links.c.contribution_id)
+            .join(decisions, decisions.c.id == links.c.decision_id)
+            .where(links.c.unlinked_at.is_(None), decisions.c.outcome != "deferred")
+        )
+        query = (
+            sa.select(
+                contributions_view, engagements_view.c.feedback_due, engagements_view.c.title.label("engagement_title")
+            )
+            .join(engagements_view, engagements_view.c.id == contributions_view.c.engagement_id)
+            .where(engagements_view.c.feedback_due < today, contributions_view.c.id.not_in(decided))
+            .order_by(engagements_view.c.feedback_due, contributions_view.c.received_at)
+        )
+        if tenant:
+            query = query.where(contributions_view.c.tenant == tenant)
+        return [dict(row) for row in self.session.execute(query).mappings()]
+
+    def already_noticed(self, contribution_ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in chunks(contribution_ids):
+            found.update(
+                self.session.execute(
+                    sa.select(overdue_notices.c.contribution_id).where(overdue_notices.c.contribution_id.in_(chunk))
+                ).scalars()
+            )
+        return found
+
+    def record_notice(self, tenant: str, contribution_id: str, now: dt.datetime) -> None:
+        self.session.execute(
+            overdue_notices.insert().values(contribution_id=contribution_id, tenant=tenant, noticed_at=now)
+        )

@@ -1,0 +1,73 @@
+"""What decisions does with other services' events: it keeps its own read models."""
+
+from __future__ import annotations
+
+from services.decisions.service_layer import services
+from services.decisions.service_layer.unit_of_work import DecisionsUnitOfWork
+from shared.constants import (
+    CONTRIBUTION_RECEIVED,
+    ENGAGEMENT_CREATED,
+    NOTIFICATION_DELIVERED,
+    NOTIFICATION_FAILED,
+    NOTIFICATION_SENT,
+    OUTCOME_RATED,
+)
+from shared.event_schemas import ContributionEventData, EngagementEventData, NotificationEventData, RatingEventData
+from shared.events import RejectedEvent
+from shared.platform import Platform
+
+# A message's status only moves forward, whatever order its events arrive in.
+MESSAGE_STATUS_RANK = {"sent": 1, "delivered": 2, "failed": 2}
+
+_engagement = EngagementEventData()
+_contribution = ContributionEventData()
+_notification = NotificationEventData()
+_rating = RatingEventData()
+
+
+def _same_tenant(known_tenant: str | None, envelope: dict, what: str) -> None:
+    if known_tenant is not None and known_tenant != envelope["tenant"]:
+        raise RejectedEvent(f"tenant does not match the {what} it refers to", envelope["tenant"])
+
+
+def handlers(platform: Platform) -> dict:
+    def engagement_created(uow: DecisionsUnitOfWork, envelope: dict) -> None:
+        data = _engagement.load(envelope["data"])
+        _same_tenant(uow.read.tenant_of_engagement(data["id"]), envelope, "engagement")
+        uow.read.save_engagement({**data, "tenant": envelope["tenant"]})
+
+    def contribution_received(uow: DecisionsUnitOfWork, envelope: dict) -> None:
+        data = _contribution.load(envelope["data"])
+        _same_tenant(uow.read.contribution_tenants([data["id"]]).get(data["id"]), envelope, "contribution")
+        contribution = {**data, "tenant": envelope["tenant"]}
+        uow.read.save_contribution(contribution)
+        services.confirm_pending_links(
+            uow, envelope["tenant"], contribution, now=platform.clock(), source=platform.source
+        )
+
+    def notification_status(uow: DecisionsUnitOfWork, envelope: dict) -> None:
+        data = _notification.load(envelope["data"])
+        known = uow.read.message(data["notification_id"])
+        if known is not None:
+            _same_tenant(known["tenant"], envelope, "notification")
+            if MESSAGE_STATUS_RANK[data["status"]] < MESSAGE_STATUS_RANK.get(known["status"], 0):
+                return  # an older status arriving late
+        uow.read.save_message({**data, "tenant": envelope["tenant"]})
+
+    def outcome_rated(uow: DecisionsUnitOfWork, envelope: dict) -> None:
+        data = _rating.load(envelope["data"])
+        _same_tenant(
+            uow.read.contribution_tenants([data["contribution_id"]]).get(data["contribution_id"]),
+            envelope,
+            "contribution",
+        )
+        uow.read.save_rating({**data, "tenant": envelope["tenant"]})
+
+    return {
+        ENGAGEMENT_CREATED: engagement_created,
+        CONTRIBUTION_RECEIVED: contribution_received,
+        NOTIFICATION_SENT: notification_status,
+        NOTIFICATION_DELIVERED: notification_status,
+        NOTIFICATION_FAILED: notification_status,
+        OUTCOME_RATED: outcome_rated,
+    }

@@ -1,0 +1,424 @@
+"""The decisions service's use cases: boards record decisions, link the contributions that
+shaped them and the resource changes that follow, and every step is announced."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from services.decisions.domain import model
+from services.decisions.service_layer.unit_of_work import DecisionsUnitOfWork
+from shared.constants import (
+    CONTRIBUTION_LINKED,
+    CONTRIBUTION_UNLINKED,
+    DECISION_AMENDED,
+    DECISION_RECORDED,
+    DECISIONS_TOPIC,
+    LINK_CONFIRMED,
+    LINK_PENDING,
+    RESOURCE_CHANGED,
+)
+from shared.domain import InvalidInput, NotFound
+
+
+@dataclass(frozen=True)
+class Actor:
+    tenant: str
+    key_id: str
+
+
+def _required(found, what: str):
+    if found is None:
+        raise NotFound(what)
+    return found
+
+
+def _json(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def decision_summary(decision: model.Decision) -> dict:
+    return {
+        "decision_id": decision.id,
+        "board_id": decision.board_id,
+        "version": decision.version,
+        **{k: _json(v) for k, v in decision.snapshot().items()},
+    }
+
+
+# Boards -------------------------------------------------------------------------------
+
+
+def create_board(uow: DecisionsUnitOfWork, tenant: str, data: dict, *, now: dt.datetime) -> model.Board:
+    board = model.Board(id=str(uuid.uuid4()), tenant=tenant, created_at=now, **data)
+    with uow:
+        uow.boards.add(board)
+        uow.commit()
+    return board
+
+
+def list_boards(uow: DecisionsUnitOfWork, tenant: str) -> list[model.Board]:
+    with uow:
+        return uow.boards.list(tenant)
+
+
+def get_board(uow: DecisionsUnitOfWork, tenant: str, board_id: str) -> model.Board:
+    with uow:
+        return _required(uow.boards.get(tenant, board_id), "board")
+
+
+# Decisions ----------------------------------------------------------------------------
+
+
+def _engagement_limits(uow: DecisionsUnitOfWork, tenant: str, engagement_id: str | None) -> list[str] | None:
+    """The engagement's cannot_change items; None if the read model has not seen it yet.
+    Another tenant's engagement is refused exactly like an id that does not exist."""
+    if engagement_id is None:
+        return None
+    engagement = uow.read.engagement(tenant, engagement_id)
+    if engagement is not None:
+        return engagement["cannot_change"]
+    if uow.read.tenant_of_engagement(engagement_id) is not None:
+        raise InvalidInput.on("engagement_id", "Unknown engagement.")
+    return None
+
+
+def record_decision(
+    uow: DecisionsUnitOfWork, actor: Actor, data: dict, *, now: dt.datetime, source: str
+) -> tuple[model.Decision, list[model.Link], list[model.ResourceChange]]:
+    link_items = data.pop("links", [])
+    change_items = data.pop("resource_changes", [])
+    with uow:
+        if uow.boards.get(actor.tenant, data["board_id"]) is None:
+            raise InvalidInput.on("board_id", "Unknown board.")
+        decision = model.Decision(id=str(uuid.uuid4()), tenant=actor.tenant, created_at=now, updated_at=now, **data)
+        decision.check(_engagement_limits(uow, actor.tenant, decision.engagement_id))
+        uow.decisions.add(decision, actor.key_id)
+        uow.announce(
+            DECISIONS_TOPIC,
+            type=DECISION_RECORDED,
+            source=source,
+            tenant=actor.tenant,
+            subject=decision.id,
+            time=now,
+            data=decision_summary(decision),
+        )
+        new_links = _link(uow, actor, decision, link_items, now=now, source=source, field="links")
+        changes = [_add_resource_change(uow, actor, decision, item, now=now, source=source) for item in change_items]
+        uow.commit()
+    return decision, new_links, changes
+
+
+def get_decision(
+    uow: DecisionsUnitOfWork, tenant: str, decision_id: str
+) -> tuple[model.Decision, list[model.Link], list[model.ResourceChange], list[dict]]:
+    with uow:
+        decision = _required(uow.decisions.get(tenant, decision_id), "decision")
+        return (
+            decision,
+            uow.links.active_for_decision(decision.id),
+            uow.resource_changes.for_decisions([decision.id]),
+            uow.decisions.versions(decision.id),
+        )
+
+
+def list_decisions(uow: DecisionsUnitOfWork, tenant: str, *, board_id, engagement_id, page: int, per_page: int):
+    with uow:
+        return uow.decisions.list(
+            tenant, board_id=board_id, engagement_id=engagement_id, offset=(page - 1) * per_page, limit=per_page
+        )
+
+
+def amend_decision(
+    uow: DecisionsUnitOfWork,
+    actor: Actor,
+    decision_id: str,
+    changes: dict,
+    reason: str,
+    *,
+    now: dt.datetime,
+    source: str,
+) -> model.Decision:
+    with uow:
+        decision = _required(uow.decisions.get(actor.tenant, decision_id), "decision")
+        changed = decision.amend(changes, now)
+        decision.check(_engagement_limits(uow, actor.tenant, decision.engagement_id))
+        uow.decisions.save_amendment(decision, reason, actor.key_id)
+        data = {
+            **decision_summary(decision),
+            "changes": {k: [_json(a), _json(b)] for k, (a, b) in changed.items()},
+            "reason": reason,
+        }
+        _announce_to_each_linked(uow, decision, DECISION_AMENDED, data, now=now, source=source)
+        uow.commit()
+    return decision
+
+
+def _announce_to_each_linked(
+    uow: DecisionsUnitOfWork, decision: model.Decision, type_: str, data: dict, *, now: dt.datetime, source: str
+) -> None:
+    """One event per confirmed linked contribution, keyed by it, so each contribution's
+    story stays in order; one keyed by the decision when nothing is linked yet."""
+    confirmed = [link for link in uow.links.active_for_decision(decision.id) if link.state == LINK_CONFIRMED]
+    known = uow.read.contributions(link.contribution_id for link in confirmed)
+    for link in confirmed:
+        contribution = known.get(link.contribution_id, {})
+        uow.announce(
+            DECISIONS_TOPIC,
+            type=type_,
+            source=source,
+            tenant=decision.tenant,
+            subject=link.contribution_id,
+            time=now,
+            data={
+                **data,
+                "contribution_id": link.contribution_id,
+                "participant_id": contribution.get("participant_id"),
+            },
+        )
+    if not confirmed:
+        uow.announce(
+            DECISIONS_TOPIC,
+            type=type_,
+            source=source,
+            tenant=decision.tenant,
+            subject=decision.id,
+            time=now,
+            data={**data, "contribution_id": None},
+        )
+
+
+# Links --------------------------------------------------------------------------------
+
+
+def _link(
+    uow: DecisionsUnitOfWork,
+    actor: Actor,
+    decision: model.Decision,
+    items: list[dict],
+    *,
+    now: dt.datetime,
+    source: str,
+    field: str,
+) -> list[model.Link]:
+    ids = [item["contribution_id"] for item in items]
+    errors: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    for index, contribution_id in enumerate(ids):
+        if contribution_id in seen:
+            errors[f"{field}[{index}].contribution_id"] = ["Listed twice."]
+        seen.add(contribution_id)
+    for contribution_id in uow.links.active_contribution_ids(decision.id, ids):
+        errors[f"{field}[{ids.index(contribution_id)}].contribution_id"] = ["Already linked to this decision."]
+    if errors:
+        raise InvalidInput(errors)
+    tenants = uow.read.contribution_tenants(ids)
+    if any(tenant != actor.tenant for tenant in tenants.values()):
+        raise NotFound("contribution")
+    new_links = [
+        model.Link(
+            id=str(uuid.uuid4()),
+            tenant=actor.tenant,
+            decision_id=decision.id,
+            contribution_id=item["contribution_id"],
+            influence=item["influence"],
+            state=LINK_CONFIRMED if item["contribution_id"] in tenants else LINK_PENDING,
+            linked_at=now,
+            confirmed_at=now if item["contribution_id"] in tenants else None,
+        )
+        for item in items
+    ]
+    uow.links.add_many(new_links)
+    known = uow.read.contributions(tenants)
+    changes = _changes_summary(uow, decision.id)
+    for link in new_links:
+        if link.state == LINK_CONFIRMED:
+            _announce_link(uow, decision, link, known[link.contribution_id], changes, now=now, source=source)
+    return new_links
+
+
+def _changes_summary(uow: DecisionsUnitOfWork, decision_id: str) -> list[dict]:
+    """What the decision changes, as it stands: told to each participant it is linked to."""
+    return [
+        {"resource_change_id": c.id, "kind": c.kind, "description": c.description, "status": c.status}
+        for c in uow.resource_changes.for_decisions([decision_id])
+    ]
+
+
+def _announce_link(
+    uow: DecisionsUnitOfWork,
+    decision: model.Decision,
+    link: model.Link,
+    contribution: dict,
+    *,
+    now: dt.datetime,
+    source: str,
+) -> None:
+    uow.announce(
+        DECISIONS_TOPIC,
+        type=CONTRIBUTION_LINKED,
+        source=source,
+        tenant=decision.tenant,
+        subject=link.contribution_id,
+        time=now,
+        data={
+            "link_id": link.id,
+            "contribution_id": link.contribution_id,
+            "participant_id": contribution["participant_id"],
+            "reference": contribution["reference"],
+            "engagement_id": contribution["engagement_id"],
+            "influence": link.influence,
+            **decision_summary(decision),
+        },
+    )
+
+
+def link_contributions(
+    uow: DecisionsUnitOfWork, actor: Actor, decision_id: str, items: list[dict], *, now: dt.datetime, source: str
+) -> list[model.Link]:
+    with uow:
+        decision = _required(uow.decisions.get(actor.tenant, decision_id), "decision")
+        new_links = _link(uow, actor, decision, items, now=now, source=source, field="links")
+        uow.commit()
+    return new_links
+
+
+def unlink_contribution(
+    uow: DecisionsUnitOfWork,
+    actor: Actor,
+    decision_id: str,
+    contribution_id: str,
+    reason: str,
+    *,
+    now: dt.datetime,
+    source: str,
+) -> model.Link:
+    with uow:
+        decision = _required(uow.decisions.get(actor.tenant, decision_id), "decision")
+        link = _required(uow.links.find_active(actor.tenant, decision_id, contribution_id), "link")
+        link.unlinked_at, link.unlink_reason = now, reason
+        uow.links.save_state(link)
+        if link.state == LINK_CONFIRMED:
+            contribution = uow.read.contribution(actor.tenant, contribution_id) or {}
+            uow.announce(
+                DECISIONS_TOPIC,
+                type=CONTRIBUTION_UNLINKED,
+                source=source,
+                tenant=actor.tenant,
+                subject=contribution_id,
+                time=now,
+                data={
+                    "link_id": link.id,
+                    "contribution_id": contribution_id,
+                    "participant_id": contribution.get("participant_id"),
+                    "reason": reason,
+                    **decision_summary(decision),
+                },
+            )
+        uow.commit()
+    return link
+
+
+def confirm_pending_links(
+    uow: DecisionsUnitOfWork, tenant: str, contribution: dict, *, now: dt.datetime, source: str
+) -> int:
+    """The contribution's event has arrived: its pending links become real, and are announced."""
+    pending = uow.links.pending_for_contribution(tenant, contribution["id"])
+    decisions = uow.decisions.get_many(link.decision_id for link in pending)
+    for link in pending:
+        link.confirm(now)
+        uow.links.save_state(link)
+        _announce_link(uow, decisions[link.decision_id], link, contribution, now=now, source=source)
+    return len(pending)
+
+
+def flag_unresolved_links(uow: DecisionsUnitOfWork, *, older_than: dt.timedelta, now: dt.datetime) -> int:
+    with uow:
+        stale = uow.links.flag_unresolved(now - older_than)
+        uow.commit()
+    return len(stale)
+
+
+# Resource changes ---------------------------------------------------------------------
+
+
+def _resource_event(change: model.ResourceChange, entry: model.StatusChange, previous_status: str | None) -> dict:
+    return {
+        "resource_change_id": change.id,
+        "kind": change.kind,
+        "description": change.description,
+        "amount": _json(change.amount),
+        "currency": change.currency,
+        "effective_from": _json(change.effective_from),
+        "status": change.status,
+        "previous_status": previous_status,
+        "progress_percent": change.progress_percent,
+        "note": entry.note,
+        "changed_at": entry.at.isoformat(),
+    }
+
+
+def _add_resource_change(
+    uow: DecisionsUnitOfWork, actor: Actor, decision: model.Decision, data: dict, *, now: dt.datetime, source: str
+) -> model.ResourceChange:
+    change = model.ResourceChange(
+        id=str(uuid.uuid4()), tenant=actor.tenant, decision_id=decision.id, status="planned", created_at=now, **data
+    )
+    change.check_money()
+    entry = model.StatusChange(status="planned", note=None, at=now, progress_percent=change.progress_percent)
+    change.history.append(entry)
+    uow.resource_changes.add(change)
+    _announce_to_each_linked(
+        uow,
+        decision,
+        RESOURCE_CHANGED,
+        {**decision_summary(decision), **_resource_event(change, entry, None)},
+        now=now,
+        source=source,
+    )
+    return change
+
+
+def add_resource_change(
+    uow: DecisionsUnitOfWork, actor: Actor, decision_id: str, data: dict, *, now: dt.datetime, source: str
+) -> model.ResourceChange:
+    with uow:
+        decision = _required(uow.decisions.get(actor.tenant, decision_id), "decision")
+        change = _add_resource_change(uow, actor, decision, data, now=now, source=source)
+        uow.commit()
+    return change
+
+
+def move_resource_change(
+    uow: DecisionsUnitOfWork,
+    actor: Actor,
+    change_id: str,
+    *,
+    status: str | None,
+    note: str | None,
+    progress_percent: int | None,
+    now: dt.datetime,
+    source: str,
+) -> model.ResourceChange:
+    with uow:
+        change = _required(uow.resource_changes.get(actor.tenant, change_id), "resource change")
+        previous = change.status
+        entry = change.move(status, note, progress_percent, now)
+        uow.resource_changes.save_move(change, entry)
+        decision = uow.decisions.get(actor.tenant, change.decision_id)
+        _announce_to_each_linked(
+            uow,
+            decision,
+            RESOURCE_CHANGED,
+            {**decision_summary(decision), **_resource_event(change, entry, previous)},
+            now=now,
+            source=source,
+        )
+        uow.commit()
+    return change
