@@ -256,6 +256,7 @@ def _announce_link(
     decision: model.Decision,
     link: model.Link,
     contribution: dict,
+    changes: list[dict],
     *,
     now: dt.datetime,
     source: str,
@@ -275,6 +276,7 @@ def _announce_link(
             "engagement_id": contribution["engagement_id"],
             "influence": link.influence,
             **decision_summary(decision),
+            "resource_changes": changes,
         },
     )
 
@@ -334,7 +336,8 @@ def confirm_pending_links(
     for link in pending:
         link.confirm(now)
         uow.links.save_state(link)
-        _announce_link(uow, decisions[link.decision_id], link, contribution, now=now, source=source)
+        changes = _changes_summary(uow, link.decision_id)
+        _announce_link(uow, decisions[link.decision_id], link, contribution, changes, now=now, source=source)
     return len(pending)
 
 
