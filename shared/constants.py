@@ -95,6 +95,7 @@ DEAD_LETTER_REPLAYED = "replayed"
 
 # Limits ------------------------------------------------------------------------------
 MAX_BODY_BYTES = 64 * 1024
+BULK_MAX_BODY_BYTES = 4 * 1024 * 1024  # a decision linking up to LINKS_PER_REQUEST_MAX contributions
 
 # ISO 4217 currency codes in use (amounts in resource changes name one of these).
 CURRENCIES = frozenset(

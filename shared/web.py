@@ -13,7 +13,7 @@ from werkzeug.exceptions import BadRequest
 
 from shared import db, errors, metrics, outbox
 from shared.auth import Principal
-from shared.constants import DEAD_LETTER_OPEN, MAX_BODY_BYTES
+from shared.constants import BULK_MAX_BODY_BYTES, DEAD_LETTER_OPEN, MAX_BODY_BYTES
 from shared.errors import ApiError
 from shared.platform import Platform
 from shared.tables import dead_letters
@@ -59,6 +59,17 @@ def requires(*roles: str) -> Callable:
         return guarded
 
     return decorate
+
+
+def allows_bulk_body(view: Callable) -> Callable:
+    """Raise this endpoint's body limit from 64 KiB to BULK_MAX_BODY_BYTES (bulk links)."""
+
+    @functools.wraps(view)
+    def bulk(*args, **kwargs):
+        request.max_content_length = BULK_MAX_BODY_BYTES
+        return view(*args, **kwargs)
+
+    return bulk
 
 
 def json_body(schema: Schema) -> dict:

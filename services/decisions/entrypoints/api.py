@@ -12,7 +12,7 @@ from services.decisions.entrypoints import schemas
 from services.decisions.service_layer import services, views
 from shared.constants import ROLE_BOARD, ROLE_STAFF
 from shared.schemas import page_of
-from shared.web import json_body, platform, principal, query_args, requires
+from shared.web import allows_bulk_body, json_body, platform, principal, query_args, requires
 
 api = Blueprint("decisions", __name__, url_prefix="/v1")
 UK = ZoneInfo("Europe/London")
@@ -70,6 +70,7 @@ def get_board(board_id: str):
 
 @api.post("/decisions")
 @requires(ROLE_BOARD, ROLE_STAFF)
+@allows_bulk_body
 def record_decision():
     data = json_body(decision_schema)
     p = platform()
@@ -103,6 +104,7 @@ def amend_decision(decision_id: str):
 
 @api.post("/decisions/<decision_id>/links")
 @requires(ROLE_BOARD, ROLE_STAFF)
+@allows_bulk_body
 def link_contributions(decision_id: str):
     """One link as {contribution_id, influence}, or many as {links: [...]}."""
     many = isinstance(request.get_json(silent=True), dict) and "links" in request.get_json(silent=True)
