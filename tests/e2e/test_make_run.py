@@ -84,6 +84,33 @@ def test_make_run_starts_everything_prints_working_keys_and_stops_cleanly(stack)
         assert time.monotonic() < deadline, "the intake relay did not publish"
         time.sleep(0.3)
 
+    # Decisions hears of the contribution through the broker; a board decision answers it.
+    decisions = f"http://127.0.0.1:{ports['DECISIONS_PORT']}"
+    board = requests.post(
+        f"{decisions}/v1/boards", json={"name": "Adults board", "remit": "Adult social care"}, headers=staff, timeout=5
+    ).json()
+    chain_url = f"{decisions}/v1/contributions/{created.json()['id']}/outcome-chain"
+    deadline = time.monotonic() + 30
+    while requests.get(chain_url, headers=staff, timeout=5).status_code != 200:
+        assert time.monotonic() < deadline, "decisions never learned of the contribution"
+        time.sleep(0.3)
+    decision = requests.post(
+        f"{decisions}/v1/decisions",
+        headers=staff,
+        timeout=5,
+        json={
+            "board_id": board["id"],
+            "title": "Saturday opening",
+            "description": "Two Saturdays a month",
+            "decided_on": "2026-11-20",
+            "outcome": "adopted",
+            "links": [{"contribution_id": created.json()["id"], "influence": "Raised weekend isolation"}],
+        },
+    )
+    assert decision.status_code == 201, decision.text
+    chain = requests.get(chain_url, headers=staff, timeout=5).json()
+    assert chain["status"] == "decided" and chain["decisions"][0]["influence"] == "Raised weekend isolation"
+
     # The SMTP sink keeps what it is sent.
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = "a@example.org", "b@example.org", "hello"
