@@ -149,6 +149,8 @@ def install_signal_handlers() -> None:
 
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise)
+    # Ctrl-C raises KeyboardInterrupt even when the shell started us with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 _LIVE: set[Proc] = set()
@@ -303,16 +305,20 @@ def run_context(options: Options, name: str) -> Iterator[RunContext]:
     (tmp / "var").mkdir()
     env = {**base_environment(tmp), **options.service_env}
     processes = Processes(tmp / "logs", env, cwd=tmp)
-    ok = False
+    keep = options.keep_tmp
     try:
         yield RunContext(options, tmp, processes, env)
-        ok = True
+    except KeyboardInterrupt:
+        raise
+    except BaseException:
+        keep = True  # its logs say what went wrong
+        raise
     finally:
         processes.stop_all()
-        if ok and not options.keep_tmp:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
+        if keep:
             print(f"  scratch directory kept: {tmp}", flush=True)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 # Small helpers -------------------------------------------------------------------------

@@ -60,9 +60,9 @@ def _phase(
     broker = stack.broker_proc(ctx)
     reset_peak_rss(broker.pid)
     watcher = kafka_tools.OffsetWatcher(bootstrap, out_topic, also=tuple(fail_if or ()))
-    if watcher.count():
-        raise BenchmarkFailed(f"{out_topic} is not empty before the {label} run")
     try:
+        if watcher.count():
+            raise BenchmarkFailed(f"{out_topic} is not empty before the {label} run")
         started = time.monotonic()
         procs = {name: ctx.processes.start(name, argv) for name, argv in start}
         pids = {**{k: p.pid for k, p in procs.items()}, "broker": broker.pid}
@@ -237,7 +237,7 @@ def run(ctx: RunContext) -> Result:
         )
     comparisons = [
         Comparison(
-            measure=f"events/s, steady ({n} events, join excluded)",
+            measure=f"{n} events, steady (start-up and group join excluded)",
             unit="events/s",
             subject=service_f["steady_events_per_s"],
             baseline=bare_f["steady_events_per_s"],
@@ -246,7 +246,7 @@ def run(ctx: RunContext) -> Result:
             baseline_label="bare consume-then-produce loop",
         ),
         Comparison(
-            measure="events/s, end to end (start-up and join included)",
+            measure=f"{n} events, end to end (start-up and group join included)",
             unit="events/s",
             subject=service_f["end_to_end_events_per_s"],
             baseline=bare_f["end_to_end_events_per_s"],
@@ -290,13 +290,16 @@ def run(ctx: RunContext) -> Result:
 - **Baseline:** `bench/bare_kafka.py`, one process on the same broker just before: poll up to 500
   records, produce each to `{BARE_OUT}` (acks=all), flush, commit offsets. Its clients come from
   `shared.kafka.consumer`/`producer`, so client settings equal the service's.
-- **Clock:** a separate kafka-python client sums the output topic's end offsets every 20 ms (one
-  ListOffsets request per poll, so watching costs almost nothing). The headline figure is
+- **Clock:** a separate kafka-python client in the harness counts the output topic every ~20 ms
+  with one ListOffsets request plus a fetch of only the newest batch of each partition that grew
+  (Tansu reports a partition's end as its last batch's *base* offset + 1, so end offsets alone
+  undercount), which costs almost nothing beside the processes measured. The headline figure is
   (N - events already out at the first sighting) / (seconds from the first output event to the Nth):
   process start-up and the consumer group join are **excluded in both**. The end-to-end row times
   from process start to the Nth event, so start-up and group join (a few seconds on Tansu) are
   **included in both**. Afterwards the output is read back and counted by type, and the intake
-  database's contributions and dead letters are counted.
+  database's contributions and dead letters are counted. CPU seconds per process
+  (`/proc/<pid>/stat`) over the same window give CPU per event.
 - **Goal:** the intake pair reaches at least {GOAL} of the bare loop's events per second.
 - **Memory:** VmHWM of the consumer, the relay and the bare loop just before they are stopped; the
   broker's peak is reset (`/proc/<pid>/clear_refs`) at the start of each run, so its row is the peak

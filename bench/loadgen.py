@@ -213,6 +213,7 @@ def _client_thread(url, template, headers, deadline, base, out) -> None:
     latencies: list[float] = []
     connection = None
     number = base
+    began = time.time()
     while time.monotonic() < deadline:
         if connection is None:
             connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
@@ -241,7 +242,7 @@ def _client_thread(url, template, headers, deadline, base, out) -> None:
             connection = None
     if connection is not None:
         connection.close()
-    out.append((statuses, errors, latencies))
+    out.append((statuses, errors, latencies, began, time.time()))
 
 
 def _client_process(url, template, headers, deadline_in, threads, base, queue) -> None:
@@ -269,7 +270,6 @@ def python_client(url: str, template: str, headers: dict, connections: int, dura
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     per_process = [connections // processes + (1 if i < connections % processes else 0) for i in range(processes)]
-    started = time.monotonic()
     workers = [
         context.Process(
             target=_client_process, args=(url, template, headers, duration, n, (i + 1) * 100_000_000, queue)
@@ -280,14 +280,15 @@ def python_client(url: str, template: str, headers: dict, connections: int, dura
     for worker in workers:
         worker.start()
     results = [queue.get(timeout=duration + 60) for _ in workers]
-    elapsed = time.monotonic() - started
     for worker in workers:
         worker.join(10)
     statuses: dict[str, int] = {}
     errors = {"connect": 0, "read": 0, "write": 0, "timeout": 0}
     latencies: list[float] = []
+    began, ended = float("inf"), 0.0
     for thread_results in results:
-        for s, e, lat in thread_results:
+        for s, e, lat, start, end in thread_results:
+            began, ended = min(began, start), max(ended, end)
             for k, v in s.items():
                 statuses[k] = statuses.get(k, 0) + v
             for k, v in e.items():
@@ -296,7 +297,7 @@ def python_client(url: str, template: str, headers: dict, connections: int, dura
     latencies.sort()
     return {
         "requests": sum(statuses.values()),
-        "duration_s": elapsed,
+        "duration_s": max(ended - began, 1e-9),  # from the first thread's start, not process spawn
         "bytes": 0,
         "socket_errors": errors,
         "statuses": statuses,

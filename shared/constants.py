@@ -84,6 +84,16 @@ LINK_UNRESOLVED = "unresolved"
 INFLUENCE_MAX = 2_000
 LINKS_PER_REQUEST_MAX = 10_000
 
+# Notifications -----------------------------------------------------------------------
+MESSAGE_ACKNOWLEDGEMENT = "acknowledgement"
+MESSAGE_DECISION_LINKED = "decision_linked"
+MESSAGE_DECISION_AMENDED = "decision_amended"
+MESSAGE_UNLINKED = "unlinked"
+MESSAGE_RESOURCE_CHANGED = "resource_changed"
+MESSAGE_INTERIM_UPDATE = "interim_update"
+# A participant has been told the outcome once one of these has been delivered.
+OUTCOME_MESSAGE_KINDS = (MESSAGE_DECISION_LINKED, MESSAGE_DECISION_AMENDED, MESSAGE_RESOURCE_CHANGED)
+
 # Participants ------------------------------------------------------------------------
 CONTACT_CHANNELS = ("email", "sms", "none")
 MESSAGE_FORMATS = ("standard", "easy_read", "large_print")

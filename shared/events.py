@@ -52,7 +52,10 @@ def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     flat: dict[str, list[str]] = {}
     if isinstance(messages, dict):
         for field_name, inner in messages.items():
-            name = f"{prefix}.{field_name}" if prefix else str(field_name)
+            if isinstance(field_name, int):  # marshmallow's position in a list
+                name = f"{prefix}[{field_name}]"
+            else:
+                name = f"{prefix}.{field_name}" if prefix else str(field_name)
             if field_name == "_schema":
                 name = prefix or "_schema"
             for key, value in flatten_errors(inner, name).items():

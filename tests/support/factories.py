@@ -65,3 +65,52 @@ def submission_event(tenant: str, data: dict, **overrides) -> dict:
     )
     envelope.update(overrides)
     return envelope
+
+
+# Decisions ----------------------------------------------------------------------------
+
+
+def board_payload(**overrides) -> dict:
+    n = next(_counter)
+    payload = {
+        "name": f"Adult Social Care Partnership Board {n}",
+        "remit": "Day services, respite and carers' support in the county; not the NHS budget.",
+    }
+    payload.update(overrides)
+    return payload
+
+
+def decision_payload(board_id: str, **overrides) -> dict:
+    """A decision that needs nothing else (partly adopted, with its rationale); no links."""
+    n = next(_counter)
+    payload = {
+        "board_id": board_id,
+        "title": f"Saturday opening at the day centres {n}",
+        "description": "Open the Elm Road and Riverside centres on Saturdays from April.",
+        "decided_on": dt.date.today().isoformat(),
+        "outcome": "partly_adopted",
+        "rationale": "Saturdays yes, Sundays not yet: the staff are not there for both.",
+    }
+    payload.update(overrides)
+    return payload
+
+
+def resource_change_payload(**overrides) -> dict:
+    payload = {
+        "kind": "staffing",
+        "description": "Two more support workers on Saturdays.",
+        "amount": "48000.00",
+        "currency": "GBP",
+        "effective_from": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+    }
+    payload.update(overrides)
+    return payload
+
+
+def link_payload(contribution_id: str, **overrides) -> dict:
+    payload = {
+        "contribution_id": contribution_id,
+        "influence": "Told us weekends are the loneliest time; this is why Saturdays come first.",
+    }
+    payload.update(overrides)
+    return payload

@@ -22,7 +22,7 @@ from services.decisions.adapters.tables import (
     resource_changes,
 )
 from services.decisions.domain.model import Board, Decision, Link, ResourceChange, StatusChange
-from shared.constants import LINK_PENDING, LINK_UNRESOLVED
+from shared.constants import LINK_CONFIRMED, LINK_PENDING, LINK_UNRESOLVED
 
 CHUNK = 500  # ids per IN (...) clause: well inside every backend's parameter limit
 
@@ -400,12 +400,12 @@ class ReadModels:
         )
         return dict(row) if row else None
 
-    def messages_for(self, contribution_ids: Iterable[str]) -> list[dict]:
+    def messages_for(self, tenant: str, contribution_ids: Iterable[str]) -> list[dict]:
         found = []
         for chunk in chunks(sorted(set(contribution_ids))):
             rows = self.session.execute(
                 sa.select(messages_view)
-                .where(messages_view.c.contribution_id.in_(chunk))
+                .where(messages_view.c.tenant == tenant, messages_view.c.contribution_id.in_(chunk))
                 .order_by(messages_view.c.status_at)
             ).mappings()
             found.extend(dict(row) for row in rows)
@@ -418,11 +418,13 @@ class ReadModels:
             {k: v for k, v in values.items() if k != "contribution_id"},
         )
 
-    def ratings_for(self, contribution_ids: Iterable[str]) -> dict[str, dict]:
+    def ratings_for(self, tenant: str, contribution_ids: Iterable[str]) -> dict[str, dict]:
         found = {}
         for chunk in chunks(sorted(set(contribution_ids))):
             for row in self.session.execute(
-                sa.select(ratings_view).where(ratings_view.c.contribution_id.in_(chunk))
+                sa.select(ratings_view).where(
+                    ratings_view.c.tenant == tenant, ratings_view.c.contribution_id.in_(chunk)
+                )
             ).mappings():
                 found[row["contribution_id"]] = dict(row)
         return found
@@ -435,13 +437,24 @@ class ReadModels:
         decided = (
             sa.select(links.c.contribution_id)
             .join(decisions, decisions.c.id == links.c.decision_id)
-            .where(links.c.unlinked_at.is_(None), decisions.c.outcome != "deferred")
+            .where(
+                links.c.unlinked_at.is_(None),
+                links.c.state == LINK_CONFIRMED,
+                links.c.tenant == contributions_view.c.tenant,
+                decisions.c.outcome != "deferred",
+            )
         )
         query = (
             sa.select(
                 contributions_view, engagements_view.c.feedback_due, engagements_view.c.title.label("engagement_title")
             )
-            .join(engagements_view, engagements_view.c.id == contributions_view.c.engagement_id)
+            .join(
+                engagements_view,
+                sa.and_(
+                    engagements_view.c.id == contributions_view.c.engagement_id,
+                    engagements_view.c.tenant == contributions_view.c.tenant,
+                ),
+            )
             .where(engagements_view.c.feedback_due < today, contributions_view.c.id.not_in(decided))
             .order_by(engagements_view.c.feedback_due, contributions_view.c.received_at)
         )

@@ -18,6 +18,7 @@ from shared.constants import (
 from shared.domain import InvalidInput
 
 FINAL_OUTCOMES = ("adopted", "partly_adopted", "not_adopted", "out_of_scope")
+PENCE = Decimal("0.01")
 RESOURCE_ORDER = {"planned": 0, "in_progress": 1, "implemented": 2}
 
 
@@ -140,6 +141,8 @@ class ResourceChange:
     history: list[StatusChange] = field(default_factory=list)
 
     def check_money(self) -> None:
+        if self.amount is not None:
+            self.amount = self.amount.quantize(PENCE)
         if self.amount is not None and self.amount < 0:
             raise InvalidInput.on("amount", "Must not be negative; describe a reduction in the description.")
         if (self.amount is None) != (self.currency is None):
@@ -159,6 +162,8 @@ class ResourceChange:
         backwards = RESOURCE_ORDER.get(status, 99) < RESOURCE_ORDER.get(self.status, -1)
         if backwards and not (note or "").strip():
             raise InvalidInput.on("note", f"Required to move back from {self.status} to {status}: say why.")
+        if status == "cancelled" and not (note or "").strip():
+            raise InvalidInput.on("note", "Required to cancel: say why.")
         self.status = status
         if progress_percent is not None:
             self.progress_percent = progress_percent

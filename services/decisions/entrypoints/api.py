@@ -10,6 +10,7 @@ from flask import Blueprint, Response, request
 
 from services.decisions.entrypoints import schemas
 from services.decisions.service_layer import services, views
+from shared import dead_letters
 from shared.constants import ROLE_BOARD, ROLE_STAFF
 from shared.schemas import page_of
 from shared.web import allows_bulk_body, json_body, platform, principal, query_args, requires
@@ -110,7 +111,9 @@ def link_contributions(decision_id: str):
     many = isinstance(request.get_json(silent=True), dict) and "links" in request.get_json(silent=True)
     items = json_body(links_schema)["links"] if many else [json_body(link_schema)]
     p = platform()
-    created = services.link_contributions(p.uow(), _actor(), decision_id, items, now=p.clock(), source=p.source)
+    created = services.link_contributions(
+        p.uow(), _actor(), decision_id, items, now=p.clock(), source=p.source, as_list=many
+    )
     return ({"links": link_schema.dump(created, many=True)} if many else link_schema.dump(created[0])), 201
 
 
@@ -171,3 +174,6 @@ def you_said_we_did(engagement_id: str):
 def overdue():
     items = views.overdue(platform().uow(), principal().tenant, today=_today())
     return {"items": items, "total": len(items)}
+
+
+api.register_blueprint(dead_letters.blueprint(roles=(ROLE_STAFF,)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared.constants import (
@@ -14,6 +16,13 @@ from shared.constants import (
     SCOPE_LIMIT_KINDS,
 )
 from shared.schemas import PageSchema, not_blank, text
+
+MAX_AMOUNT = Decimal("999999999999.99")  # what a Numeric(14, 2) column holds exactly
+
+
+def at_most_pence(value: Decimal) -> None:
+    if value.as_tuple().exponent < -2:
+        raise ValidationError("Give at most two decimal places.")
 
 
 class BoardSchema(Schema):
@@ -48,7 +57,13 @@ class ResourceChangeSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(RESOURCE_KINDS))
     description = text(2000, required=True)
     amount = fields.Decimal(
-        load_default=None, places=2, as_string=True, validate=validate.Range(min=0, error="Must not be negative.")
+        load_default=None,
+        as_string=True,
+        validate=[
+            validate.Range(min=0, error="Must not be negative."),
+            validate.Range(max=MAX_AMOUNT, error="Must be at most 999,999,999,999.99."),
+            at_most_pence,
+        ],
     )
     currency = fields.String(
         load_default=None, validate=validate.OneOf(sorted(CURRENCIES), error="Not a known ISO 4217 currency code.")

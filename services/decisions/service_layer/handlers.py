@@ -39,6 +39,7 @@ def handlers(platform: Platform) -> dict:
     def contribution_received(uow: DecisionsUnitOfWork, envelope: dict) -> None:
         data = _contribution.load(envelope["data"])
         _same_tenant(uow.read.contribution_tenants([data["id"]]).get(data["id"]), envelope, "contribution")
+        _same_tenant(uow.read.tenant_of_engagement(data["engagement_id"]), envelope, "engagement")
         contribution = {**data, "tenant": envelope["tenant"]}
         uow.read.save_contribution(contribution)
         services.confirm_pending_links(
@@ -48,8 +49,13 @@ def handlers(platform: Platform) -> dict:
     def notification_status(uow: DecisionsUnitOfWork, envelope: dict) -> None:
         data = _notification.load(envelope["data"])
         known = uow.read.message(data["notification_id"])
+        _same_tenant(known["tenant"] if known else None, envelope, "notification")
+        if data["contribution_id"]:
+            contribution_id = data["contribution_id"]
+            _same_tenant(
+                uow.read.contribution_tenants([contribution_id]).get(contribution_id), envelope, "contribution"
+            )
         if known is not None:
-            _same_tenant(known["tenant"], envelope, "notification")
             if MESSAGE_STATUS_RANK[data["status"]] < MESSAGE_STATUS_RANK.get(known["status"], 0):
                 return  # an older status arriving late
         uow.read.save_message({**data, "tenant": envelope["tenant"]})

@@ -109,8 +109,14 @@ def record_decision(
             time=now,
             data=decision_summary(decision),
         )
+        # Changes first, so each contribution.linked can tell the participant what changes.
+        changes = []
+        for index, item in enumerate(change_items):
+            try:
+                changes.append(_add_resource_change(uow, actor, decision, item, now=now, source=source))
+            except InvalidInput as invalid:
+                raise InvalidInput({f"resource_changes[{index}].{k}": v for k, v in invalid.errors.items()}) from None
         new_links = _link(uow, actor, decision, link_items, now=now, source=source, field="links")
-        changes = [_add_resource_change(uow, actor, decision, item, now=now, source=source) for item in change_items]
         uow.commit()
     return decision, new_links, changes
 
@@ -205,17 +211,22 @@ def _link(
     *,
     now: dt.datetime,
     source: str,
-    field: str,
+    field: str | None,
 ) -> list[model.Link]:
+    """`field` names the list the items came in (None for a single link sent on its own)."""
     ids = [item["contribution_id"] for item in items]
+
+    def named(index: int) -> str:
+        return f"{field}[{index}].contribution_id" if field else "contribution_id"
+
     errors: dict[str, list[str]] = {}
     seen: set[str] = set()
     for index, contribution_id in enumerate(ids):
         if contribution_id in seen:
-            errors[f"{field}[{index}].contribution_id"] = ["Listed twice."]
+            errors[named(index)] = ["Listed twice."]
         seen.add(contribution_id)
     for contribution_id in uow.links.active_contribution_ids(decision.id, ids):
-        errors[f"{field}[{ids.index(contribution_id)}].contribution_id"] = ["Already linked to this decision."]
+        errors[named(ids.index(contribution_id))] = ["Already linked to this decision."]
     if errors:
         raise InvalidInput(errors)
     tenants = uow.read.contribution_tenants(ids)
@@ -282,11 +293,18 @@ def _announce_link(
 
 
 def link_contributions(
-    uow: DecisionsUnitOfWork, actor: Actor, decision_id: str, items: list[dict], *, now: dt.datetime, source: str
+    uow: DecisionsUnitOfWork,
+    actor: Actor,
+    decision_id: str,
+    items: list[dict],
+    *,
+    now: dt.datetime,
+    source: str,
+    as_list: bool = True,
 ) -> list[model.Link]:
     with uow:
         decision = _required(uow.decisions.get(actor.tenant, decision_id), "decision")
-        new_links = _link(uow, actor, decision, items, now=now, source=source, field="links")
+        new_links = _link(uow, actor, decision, items, now=now, source=source, field="links" if as_list else None)
         uow.commit()
     return new_links
 

@@ -7,12 +7,23 @@ from collections import Counter
 
 from services.decisions.domain import model
 from services.decisions.service_layer.unit_of_work import DecisionsUnitOfWork
-from shared.constants import CONTRIBUTION_FEEDBACK_OVERDUE, CONTRIBUTION_TYPES, DECISIONS_TOPIC, LINK_CONFIRMED
+from shared.constants import (
+    CONTRIBUTION_FEEDBACK_OVERDUE,
+    CONTRIBUTION_TYPES,
+    DECISIONS_TOPIC,
+    LINK_CONFIRMED,
+    OUTCOME_MESSAGE_KINDS,
+)
 from shared.domain import NotFound
 
 
 def _iso(value):
     return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
+
+
+def told_outcome(message: dict) -> bool:
+    """Delivered, and about what was decided: an acknowledgement does not close the loop."""
+    return message["status"] == "delivered" and message["kind"] in OUTCOME_MESSAGE_KINDS
 
 
 def _change_view(change: model.ResourceChange) -> dict:
@@ -44,8 +55,8 @@ def outcome_chain(uow: DecisionsUnitOfWork, tenant: str, contribution_id: str, *
         versions = {decision_id: uow.decisions.versions(decision_id) for decision_id in decisions}
         active = [link for link in all_links if link.unlinked_at is None and link.state == LINK_CONFIRMED]
         changes = uow.resource_changes.for_decisions(link.decision_id for link in active)
-        messages = uow.read.messages_for([contribution_id])
-        rating = uow.read.ratings_for([contribution_id]).get(contribution_id)
+        messages = uow.read.messages_for(tenant, [contribution_id])
+        rating = uow.read.ratings_for(tenant, [contribution_id]).get(contribution_id)
         text = uow.sealer.open(contribution["sealed_text"])
 
     status = model.derive_status(
@@ -53,7 +64,7 @@ def outcome_chain(uow: DecisionsUnitOfWork, tenant: str, contribution_id: str, *
             feedback_due=engagement["feedback_due"] if engagement else None,
             outcomes=tuple(decisions[link.decision_id].outcome for link in active),
             resource_statuses=tuple(change.status for change in changes),
-            feedback_delivered=any(m["status"] == "delivered" for m in messages),
+            feedback_delivered=any(told_outcome(m) for m in messages),
         ),
         today,
     )
@@ -160,8 +171,8 @@ def you_said_we_did(uow: DecisionsUnitOfWork, tenant: str, engagement_id: str) -
         decisions = uow.decisions.for_engagement(tenant, engagement_id)
         links_by_decision = {d.id: uow.links.active_for_decision(d.id) for d in decisions}
         changes = uow.resource_changes.for_decisions(d.id for d in decisions)
-        delivered = {m["contribution_id"] for m in uow.read.messages_for(ids) if m["status"] == "delivered"}
-        ratings = uow.read.ratings_for(ids)
+        delivered = {m["contribution_id"] for m in uow.read.messages_for(tenant, ids) if told_outcome(m)}
+        ratings = uow.read.ratings_for(tenant, ids)
 
     contribution_ids = set(ids)
     decided = {

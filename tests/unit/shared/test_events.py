@@ -137,7 +137,7 @@ class TestFlattenErrors:
         with pytest.raises(ValidationError) as caught:
             EngagementSchema().load(invalid)
 
-        assert list(events.flatten_errors(caught.value.messages)) == ["can_change.1"]
+        assert list(events.flatten_errors(caught.value.messages)) == ["can_change[1]"]
 
     def test_errors_in_a_list_of_objects_name_the_index(self):
         messages = {"links": [{"influence": ["Missing data for required field."]}, {}]}

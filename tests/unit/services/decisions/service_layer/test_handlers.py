@@ -1,0 +1,279 @@
+"""How decisions keeps its read models from other services' events, through its real processor."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+
+import sqlalchemy as sa
+
+from services.decisions.adapters.tables import contributions_view, engagements_view, messages_view, ratings_view
+from services.decisions.service_layer import views
+from shared.constants import (
+    CONTRIBUTION_LINKED,
+    CONTRIBUTIONS_TOPIC,
+    ENGAGEMENTS_TOPIC,
+    NOTIFICATIONS_TOPIC,
+    OUTCOME_RATED,
+    dlq_topic,
+)
+from shared.consumer import Message
+from shared.events import dumps, make
+from shared.tables import outbox, utcnow
+from tests.support import factories
+from tests.unit.services.decisions.actions import link, record, stored
+
+
+def envelope_of(message: Message) -> dict:
+    return json.loads(message.value)
+
+
+def retold(message: Message, offset: int, **changes) -> Message:
+    """The same event told again by someone else: a fresh event id, with these changes."""
+    envelope = {**envelope_of(message), "id": str(uuid.uuid4()), **changes}
+    return Message(message.topic, message.partition, offset, message.key, dumps(envelope))
+
+
+def of_type(messages: list[Message], type_: str) -> Message:
+    [found] = [m for m in messages if envelope_of(m)["type"] == type_]
+    return found
+
+
+def everything(decisions) -> dict[str, list]:
+    """Every read model and the outbox, to compare before and after."""
+
+    return {
+        table.name: sorted(map(tuple, stored(decisions, table)), key=repr)
+        for table in (contributions_view, engagements_view, messages_view, ratings_view, outbox)
+    }
+
+
+class TestTenantMismatch:
+    def test_an_engagement_event_from_another_tenant_for_a_known_id_is_dead_lettered(
+        self, decisions, feed, known_engagement, council, other_council, dead_lettered, announced
+    ):
+        original = of_type(feed.messages(), "engagement.created")
+        changed_data = {**envelope_of(original)["data"], "title": "Taken over", "cannot_change": []}
+
+        decisions.processor.process([retold(original, 9_001, tenant=other_council.slug, data=changed_data)])
+
+        [dead] = dead_lettered()
+        assert dead.reason == "tenant does not match the engagement it refers to"
+        assert dead.tenant == other_council.slug
+        assert dead.event_type == "engagement.created"
+        [row] = stored(decisions, engagements_view)
+        assert (row.tenant, row.title) == (council.slug, known_engagement["title"])
+        assert row.cannot_change == known_engagement["cannot_change"]
+        assert [key for key, e in announced() if e["type"] == "event.dead_lettered"] == [original.key.decode()]
+        assert {e["data"]["topic"] for _, e in announced("event.dead_lettered")} == {ENGAGEMENTS_TOPIC}
+
+    def test_a_contribution_event_from_another_tenant_for_a_known_id_is_dead_lettered(
+        self, decisions, feed, new_contribution, council, other_council, dead_lettered
+    ):
+        contribution = new_contribution()
+        original = of_type(feed.messages(), "contribution.received")
+
+        decisions.processor.process([retold(original, 9_002, tenant=other_council.slug)])
+
+        [dead] = dead_lettered()
+        assert dead.reason == "tenant does not match the contribution it refers to"
+        assert dead.tenant == other_council.slug
+        [row] = stored(decisions, contributions_view)
+        assert row.tenant == council.slug
+        assert views.outcome_chain(decisions.uow(), council.slug, contribution["id"], today=dt.date.today())
+
+    def test_the_dead_letter_goes_to_the_topics_dlq(self, decisions, feed, new_contribution, other_council):
+        new_contribution()
+        original = of_type(feed.messages(), "contribution.received")
+
+        decisions.processor.process([retold(original, 9_003, tenant=other_council.slug)])
+
+        with decisions.engine.connect() as connection:
+            topics = list(connection.execute(sa.select(outbox.c.topic)).scalars())
+        assert topics == [dlq_topic(CONTRIBUTIONS_TOPIC)]
+
+    def test_a_rating_from_another_tenant_for_a_known_contribution_is_dead_lettered(
+        self, decisions, feed, new_contribution, other_council, dead_lettered
+    ):
+        contribution = new_contribution()
+        now = utcnow()
+
+        feed.send(
+            NOTIFICATIONS_TOPIC,
+            make(
+                type=OUTCOME_RATED,
+                source="urn:outcome-chain:notifier",
+                tenant=other_council.slug,
+                data={"contribution_id": contribution["id"], "rating": "no", "rated_at": now.isoformat()},
+            ),
+        )
+
+        [dead] = dead_lettered()
+        assert dead.reason == "tenant does not match the contribution it refers to"
+        assert stored(decisions, ratings_view) == []
+
+    def test_a_notification_status_from_another_tenant_for_a_known_message_is_dead_lettered(
+        self, decisions, feed, new_contribution, council, other_council, dead_lettered
+    ):
+        contribution = new_contribution()
+        notification_id = str(uuid.uuid4())
+        now = utcnow()
+        feed.notification(council.slug, contribution["id"], "sent", now, notification_id=notification_id)
+
+        feed.notification(
+            other_council.slug,
+            contribution["id"],
+            "failed",
+            now + dt.timedelta(minutes=1),
+            notification_id=notification_id,
+        )
+
+        [dead] = dead_lettered()
+        assert dead.reason == "tenant does not match the notification it refers to"
+        [row] = stored(decisions, messages_view)
+        assert (row.tenant, row.status) == (council.slug, "sent")
+
+    def test_a_notification_from_another_tenant_about_a_known_contribution_is_dead_lettered(
+        self, decisions, feed, new_contribution, council, other_council, dead_lettered
+    ):
+        contribution = new_contribution()
+
+        feed.notification(
+            other_council.slug, contribution["id"], "delivered", utcnow(), notification_id=str(uuid.uuid4())
+        )
+
+        found = views.outcome_chain(decisions.uow(), council.slug, contribution["id"], today=dt.date.today())
+        assert found["messages"] == []
+        assert [dead.reason for dead in dead_lettered()] == ["tenant does not match the contribution it refers to"]
+
+
+class TestMessageStatus:
+    def test_a_late_sent_never_undoes_delivered(self, decisions, feed, new_contribution, council):
+        contribution = new_contribution()
+        notification_id = str(uuid.uuid4())
+        now = utcnow()
+
+        feed.notification(council.slug, contribution["id"], "delivered", now, notification_id=notification_id)
+        feed.notification(
+            council.slug, contribution["id"], "sent", now - dt.timedelta(seconds=5), notification_id=notification_id
+        )
+
+        [row] = stored(decisions, messages_view)
+        assert (row.status, row.status_at) == ("delivered", now)
+
+    def test_sent_then_delivered_moves_forward(self, decisions, feed, new_contribution, council):
+        contribution = new_contribution()
+        notification_id = str(uuid.uuid4())
+        now = utcnow()
+
+        feed.notification(council.slug, contribution["id"], "sent", now, notification_id=notification_id)
+        feed.notification(
+            council.slug,
+            contribution["id"],
+            "delivered",
+            now + dt.timedelta(seconds=30),
+            notification_id=notification_id,
+        )
+
+        [row] = stored(decisions, messages_view)
+        assert row.status == "delivered"
+
+    def test_a_late_sent_never_undoes_failed(self, decisions, feed, new_contribution, council):
+        contribution = new_contribution()
+        notification_id = str(uuid.uuid4())
+        now = utcnow()
+
+        feed.notification(
+            council.slug, contribution["id"], "failed", now, notification_id=notification_id, reason="permanent-failure"
+        )
+        feed.notification(
+            council.slug, contribution["id"], "sent", now - dt.timedelta(seconds=5), notification_id=notification_id
+        )
+
+        [row] = stored(decisions, messages_view)
+        assert (row.status, row.reason) == ("failed", "permanent-failure")
+
+    def test_a_status_the_read_model_does_not_know_is_dead_lettered(
+        self, decisions, feed, new_contribution, council, dead_lettered
+    ):
+        contribution = new_contribution()
+
+        feed.notification(council.slug, contribution["id"], "opened", utcnow(), notification_id=str(uuid.uuid4()))
+
+        [dead] = dead_lettered()
+        assert dead.reason == "unknown event type 'notification.opened'"
+        assert stored(decisions, messages_view) == []
+
+
+class TestDuplicates:
+    def test_the_same_batch_twice_changes_nothing(
+        self, decisions, feed, intake_api, engagement, board_actor, board_id, council
+    ):
+        contribution = intake_api.post(
+            "/v1/contributions", json=factories.contribution_payload(engagement["id"])
+        ).get_json()
+        decision, _, _ = record(decisions, board_actor, board_id)
+        link(decisions, board_actor, decision.id, contribution["id"])
+        batch = feed.deliver()
+        before = everything(decisions)
+
+        decisions.processor.process(batch)
+
+        assert everything(decisions) == before
+
+    def test_the_same_event_at_another_offset_changes_nothing(
+        self, decisions, feed, new_contribution, board_actor, board_id, announced
+    ):
+        contribution = new_contribution(deliver=False)
+        decision, _, _ = record(decisions, board_actor, board_id)
+        link(decisions, board_actor, decision.id, contribution["id"])
+        batch = feed.deliver()
+        before = everything(decisions)
+
+        redelivered = [Message(m.topic, 1, m.offset + 50_000, m.key, m.value) for m in batch]
+        decisions.processor.process(redelivered)
+
+        assert everything(decisions) == before
+        assert len(announced(CONTRIBUTION_LINKED)) == 1
+
+    def test_a_duplicate_notification_changes_nothing(self, decisions, feed, new_contribution, council):
+        contribution = new_contribution()
+        event = feed.notification(
+            council.slug, contribution["id"], "delivered", utcnow(), notification_id=str(uuid.uuid4())
+        )
+        before = everything(decisions)
+
+        feed.send(NOTIFICATIONS_TOPIC, event)
+
+        assert everything(decisions) == before
+
+
+class TestBadEvents:
+    def test_a_contribution_event_missing_a_field_is_dead_lettered_naming_it(
+        self, decisions, feed, intake_api, engagement, dead_lettered
+    ):
+        intake_api.post("/v1/contributions", json=factories.contribution_payload(engagement["id"]))
+        original = of_type(feed.messages(), "contribution.received")
+        data = {k: v for k, v in envelope_of(original)["data"].items() if k != "participant_id"}
+
+        decisions.processor.process([retold(original, 9_100, data=data)])
+
+        [dead] = dead_lettered()
+        assert "participant_id" in dead.reason
+        assert stored(decisions, contributions_view) == []
+
+    def test_one_bad_event_does_not_hold_up_the_others(
+        self, decisions, feed, intake_api, engagement, dead_lettered, council
+    ):
+        contribution = intake_api.post(
+            "/v1/contributions", json=factories.contribution_payload(engagement["id"])
+        ).get_json()
+        good = feed.messages()
+        bad = Message(CONTRIBUTIONS_TOPIC, 0, 9_200, None, b"{not json")
+
+        decisions.processor.process([bad, *good])
+
+        assert len(dead_lettered()) == 1
+        [row] = stored(decisions, contributions_view)
+        assert row.id == contribution["id"]
