@@ -1,14 +1,17 @@
 """The idempotent consumer every service runs.
 
-For each poll batch, in one database transaction:
-- each event is checked against `processed_events` and skipped if seen;
-- its handler runs inside a savepoint, so one bad event never undoes its neighbours;
-- an event that can never be accepted (RejectedEvent, or a handler crash) is kept in
-  `dead_letters` and announced on `<topic>.dlq` through the outbox, with the reason;
-- the event is recorded as processed.
-Only after that transaction commits are the offsets committed. A crash in between
-means redelivery, which the processed-events check turns into a no-op.
-If the database itself fails, nothing is committed and the batch is read again.
+For each poll batch, in transactions of at most `transaction_size` events:
+- events seen before (their `(source, id)` in `processed_events`) are skipped;
+- each event's handler runs (all at once on the fast path; if one fails, the
+  transaction is redone with a savepoint per event, so one bad event never undoes
+  its neighbours);
+- an event that can never be accepted (RejectedEvent, invalid data, a handler crash)
+  is kept in `dead_letters` and announced on `<topic>.dlq` through the outbox, with
+  the reason; its Kafka position is recorded so a redelivery is not dead-lettered twice;
+- the events are recorded as processed in the same transaction as their effects.
+Only after every transaction of the batch commits are the offsets committed. A crash in
+between means redelivery, which the processed-events check turns into a no-op.
+If the database itself fails, the batch is read again after a back-off.
 """
 
 from __future__ import annotations
@@ -53,28 +56,36 @@ def event_key(source: str, event_id: str) -> str:
     return hashlib.sha256(f"{source}\x1f{event_id}".encode()).hexdigest()
 
 
-def already_processed(uow: UnitOfWork, consumer: str, source: str, event_id: str) -> bool:
-    return (
-        uow.session.execute(
-            sa.select(sa.literal(1)).where(
-                processed_events.c.consumer == consumer,
-                processed_events.c.event_key == event_key(source, event_id),
-            )
-        ).first()
-        is not None
-    )
+def _position_key(message: Message) -> str:
+    return event_key(f"kafka:{message.topic}/{message.partition}", str(message.offset))
 
 
-def mark_processed(uow: UnitOfWork, consumer: str, source: str, event_id: str) -> None:
-    uow.session.execute(
-        processed_events.insert().values(
-            consumer=consumer, event_key=event_key(source, event_id), processed_at=utcnow()
-        )
-    )
+class _RetryCarefully(Exception):
+    """A handler failed on the fast path: redo the chunk with a savepoint per event."""
+
+
+@dataclass
+class _Pending:
+    """One record of a chunk, parsed once."""
+
+    message: Message
+    envelope: dict | None = None
+    rejected: Exception | None = None
+
+    @property
+    def key(self) -> str | None:
+        return event_key(self.envelope["source"], self.envelope["id"]) if self.envelope else None
 
 
 class EventProcessor:
-    """Applies a batch of records to the database, exactly once each."""
+    """Applies a batch of records to the database, exactly once each.
+
+    A batch is applied in transactions of at most `transaction_size` events, so a long
+    batch never holds the database's write lock for long (the outbox relay needs it).
+    Each transaction first tries the fast path: every event applied in one go. If a
+    handler raises, the transaction is rolled back and applied again carefully, each
+    event in its own savepoint, so the bad one is dead-lettered and the rest kept.
+    """
 
     def __init__(
         self,
@@ -85,6 +96,7 @@ class EventProcessor:
         handlers: dict[str, Handler],
         sealer: Sealer,
         tenant_exists: Callable[[str], bool],
+        transaction_size: int = 100,
     ):
         self.name = name
         self.source = source
@@ -92,40 +104,107 @@ class EventProcessor:
         self.handlers = handlers
         self.sealer = sealer
         self.tenant_exists = tenant_exists
+        self.transaction_size = transaction_size
 
     def process(self, batch: Iterable[Message]) -> None:
-        """Apply the batch in one transaction; raises only if the database fails."""
-        with self.uow_factory() as uow:
-            for message in batch:
-                self._process_one(uow, message)
-            uow.commit()
+        """Apply the batch; raises only if the database fails (then nothing is lost:
+        what committed is recorded as processed, the rest is read again)."""
+        records = list(batch)
+        for start in range(0, len(records), self.transaction_size):
+            chunk = [self._parse(message) for message in records[start : start + self.transaction_size]]
+            try:
+                self._apply_chunk(chunk, careful=False)
+            except _RetryCarefully:
+                self._apply_chunk(chunk, careful=True)
 
-    def _process_one(self, uow: UnitOfWork, message: Message) -> None:
-        if already_processed(uow, self.name, _position(message), str(message.offset)):
-            return  # dead-lettered before, redelivered after a crash
-        envelope = None
+    @staticmethod
+    def _parse(message: Message) -> _Pending:
         try:
-            envelope = events.parse(message.value or b"")
-            outcome = self._apply(uow, envelope)
-            metrics.EVENTS_CONSUMED.labels(self.name, outcome).inc()
-        except sa.exc.OperationalError:
-            raise  # the database is away: the whole batch is retried
-        except Exception as exc:  # a bug must not stop the consumer for everyone behind it
-            self._dead_letter(uow, message, envelope, _reason(exc), getattr(exc, "tenant", None))
+            return _Pending(message, envelope=events.parse(message.value or b""))
+        except RejectedEvent as rejected:
+            return _Pending(message, rejected=rejected)
 
-    def _apply(self, uow: UnitOfWork, envelope: dict) -> str:
-        """Run the event's handler once; 'accepted' or 'duplicate'. Raises if rejected."""
-        if already_processed(uow, self.name, envelope["source"], envelope["id"]):
-            return "duplicate"
+    def _apply_chunk(self, chunk: list[_Pending], *, careful: bool) -> None:
+        outcomes = []
+        with self.uow_factory() as uow:
+            seen = self._processed_keys(uow, chunk)
+            newly_processed: list[str] = []
+            for pending in chunk:
+                position = _position_key(pending.message)
+                if position in seen:
+                    continue  # dead-lettered before, redelivered after a crash
+                if pending.rejected is not None:
+                    self._dead_letter(uow, pending.message, None, pending.rejected.reason, pending.rejected.tenant)
+                    newly_processed.append(position)
+                    seen.add(position)
+                    continue
+                try:
+                    handler = self._handler_for(pending.envelope, seen)
+                except RejectedEvent as rejected:  # refused before anything was written
+                    self._dead_letter(uow, pending.message, pending.envelope, rejected.reason, rejected.tenant)
+                    newly_processed.append(position)
+                    seen.add(position)
+                    continue
+                if handler is None:
+                    outcomes.append("duplicate")
+                    continue
+                try:
+                    self._run(uow, handler, pending.envelope, careful=careful)
+                except sa.exc.OperationalError:
+                    raise  # the database is away: the whole batch is read again
+                except Exception as exc:
+                    if not careful:
+                        raise _RetryCarefully() from exc
+                    self._dead_letter(
+                        uow, pending.message, pending.envelope, _reason(exc), getattr(exc, "tenant", None)
+                    )
+                    newly_processed.append(position)
+                    seen.add(position)
+                    continue
+                newly_processed.append(pending.key)
+                seen.add(pending.key)
+                outcomes.append("accepted")
+            if newly_processed:
+                now = utcnow()
+                uow.session.execute(
+                    processed_events.insert(),
+                    [{"consumer": self.name, "event_key": key, "processed_at": now} for key in newly_processed],
+                )
+            uow.commit()
+        for outcome in outcomes:
+            metrics.EVENTS_CONSUMED.labels(self.name, outcome).inc()
+
+    def _processed_keys(self, uow: UnitOfWork, chunk: list[_Pending]) -> set[str]:
+        """Which of the chunk's events (and positions) were processed before: one query."""
+        return self._seen(uow, [_position_key(p.message) for p in chunk] + [p.key for p in chunk if p.envelope])
+
+    def _seen(self, uow: UnitOfWork, keys: list[str]) -> set[str]:
+        return set(
+            uow.session.execute(
+                sa.select(processed_events.c.event_key).where(
+                    processed_events.c.consumer == self.name, processed_events.c.event_key.in_(keys)
+                )
+            ).scalars()
+        )
+
+    def _handler_for(self, envelope: dict, seen: set[str]) -> Handler | None:
+        """The event's handler; None if it was processed before. RejectedEvent if it never can be."""
+        if event_key(envelope["source"], envelope["id"]) in seen:
+            return None
         handler = self.handlers.get(envelope["type"])
         if handler is None:
             raise RejectedEvent(_unknown_type_reason(envelope["type"]), envelope["tenant"])
         if not self.tenant_exists(envelope["tenant"]):
             raise RejectedEvent("unknown tenant", envelope["tenant"])
-        with uow.session.begin_nested():
+        return handler
+
+    @staticmethod
+    def _run(uow: UnitOfWork, handler: Handler, envelope: dict, *, careful: bool) -> None:
+        if careful:
+            with uow.session.begin_nested():
+                handler(uow, envelope)
+        else:
             handler(uow, envelope)
-            mark_processed(uow, self.name, envelope["source"], envelope["id"])
-        return "accepted"
 
     def replay(self, dead_letter_id: str, *, tenant: str | None) -> str:
         """Try a dead letter again after a fix: 'accepted' or 'duplicate'.
@@ -143,7 +222,15 @@ class EventProcessor:
             if row.status == DEAD_LETTER_REPLAYED:
                 raise Conflict("This dead letter has already been replayed.")
             try:
-                outcome = self._apply(uow, events.parse(self.sealer.open_bytes(row.sealed_payload)))
+                envelope = events.parse(self.sealer.open_bytes(row.sealed_payload))
+                key = event_key(envelope["source"], envelope["id"])
+                handler = self._handler_for(envelope, self._seen(uow, [key]))
+                outcome = "duplicate" if handler is None else "accepted"
+                if handler is not None:
+                    self._run(uow, handler, envelope, careful=True)
+                    uow.session.execute(
+                        processed_events.insert(), {"consumer": self.name, "event_key": key, "processed_at": utcnow()}
+                    )
             except sa.exc.OperationalError:
                 raise
             except Exception as exc:
@@ -170,7 +257,8 @@ class EventProcessor:
         tenant = tenant or (envelope or {}).get("tenant")
         dead_letter_id = str(uuid.uuid4())
         uow.session.execute(
-            dead_letters.insert().values(
+            dead_letters.insert(),
+            dict(
                 id=dead_letter_id,
                 consumer=self.name,
                 tenant=tenant,
@@ -185,7 +273,7 @@ class EventProcessor:
                 status=DEAD_LETTER_OPEN,
                 received_at=utcnow(),
                 replay_count=0,
-            )
+            ),
         )
         uow.publish(
             dlq_topic(message.topic),
@@ -206,7 +294,6 @@ class EventProcessor:
                 },
             ),
         )
-        mark_processed(uow, self.name, _position(message), str(message.offset))
         metrics.EVENTS_CONSUMED.labels(self.name, "dead_lettered").inc()
         log.warning(
             "event dead-lettered",
@@ -219,10 +306,6 @@ def _unknown_type_reason(event_type: str) -> str:
     if re.fullmatch(r"[A-Za-z0-9._-]{1,100}", event_type):
         return f"unknown event type {event_type!r}"
     return "unknown event type"
-
-
-def _position(message: Message) -> str:
-    return f"kafka:{message.topic}/{message.partition}"
 
 
 def _reason(exc: Exception) -> str:

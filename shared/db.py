@@ -6,6 +6,8 @@ queue instead of deadlocking on a lock upgrade. PostgreSQL is used as it comes.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -48,10 +50,37 @@ def _create_sqlite_engine(url: str, **kwargs: Any) -> sa.Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # noqa: ANN001
-        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if connection.get_execution_options().get("sqlite_begin") == "DEFERRED":
+            connection.exec_driver_sql("BEGIN DEFERRED")
+        else:
+            _begin_immediate(connection.connection.driver_connection)
 
     return engine
+
+
+SQLITE_WRITE_WAIT = 30.0
+
+
+def _begin_immediate(dbapi_connection: sqlite3.Connection) -> None:
+    """Take SQLite's write lock, polling every millisecond.
+
+    SQLite's own busy handler backs off to 100 ms sleeps, so a writer that waits behind
+    a busy one (the outbox relay behind the consumer) keeps missing the short gaps
+    between its transactions. Polling finely lets writers take turns.
+    """
+    deadline = time.monotonic() + SQLITE_WRITE_WAIT
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.001)
+    finally:
+        dbapi_connection.execute("PRAGMA busy_timeout=30000")
 
 
 def read_only(engine: sa.Engine) -> sa.Connection:
@@ -111,7 +140,7 @@ class UnitOfWork:
 
     def publish(self, topic: str, key: str, envelope: dict) -> None:
         self.session.execute(
-            outbox.insert().values(topic=topic, message_key=key, payload=events.dumps(envelope), created_at=utcnow())
+            outbox.insert(), dict(topic=topic, message_key=key, payload=events.dumps(envelope), created_at=utcnow())
         )
 
     def commit(self) -> None:

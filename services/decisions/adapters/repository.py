@@ -41,7 +41,7 @@ class BoardRepository:
         self.session = session
 
     def add(self, board: Board) -> None:
-        self.session.execute(boards.insert().values(**vars(board)))
+        self.session.execute(boards.insert(), vars(board))
 
     def get(self, tenant: str, board_id: str) -> Board | None:
         row = (
@@ -63,19 +63,20 @@ class DecisionRepository:
         self.session = session
 
     def add(self, decision: Decision, recorded_by: str) -> None:
-        self.session.execute(decisions.insert().values(**vars(decision)))
+        self.session.execute(decisions.insert(), vars(decision))
         self._version(decision, None, recorded_by)
 
     def _version(self, decision: Decision, reason: str | None, recorded_by: str) -> None:
         self.session.execute(
-            decision_versions.insert().values(
+            decision_versions.insert(),
+            dict(
                 decision_id=decision.id,
                 version=decision.version,
                 snapshot=_json_safe(decision.snapshot()),
                 reason=reason,
                 recorded_at=decision.updated_at,
                 recorded_by=recorded_by,
-            )
+            ),
         )
 
     def save_amendment(self, decision: Decision, reason: str, recorded_by: str) -> None:
@@ -243,12 +244,12 @@ class ResourceChangeRepository:
 
     def add(self, change: ResourceChange) -> None:
         values = {k: v for k, v in vars(change).items() if k != "history"}
-        self.session.execute(resource_changes.insert().values(**values))
+        self.session.execute(resource_changes.insert(), values)
         for entry in change.history:
             self._history(change.id, entry)
 
     def _history(self, change_id: str, entry: StatusChange) -> None:
-        self.session.execute(resource_change_history.insert().values(resource_change_id=change_id, **vars(entry)))
+        self.session.execute(resource_change_history.insert(), dict(resource_change_id=change_id, **vars(entry)))
 
     def save_move(self, change: ResourceChange, entry: StatusChange) -> None:
         self.session.execute(
@@ -309,7 +310,7 @@ class ReadModels:
         if self.session.execute(sa.select(sa.literal(1)).select_from(table).where(*where)).first():
             self.session.execute(table.update().where(*where).values(**values))
         else:
-            self.session.execute(table.insert().values(**key, **values))
+            self.session.execute(table.insert(), dict(**key, **values))
 
     def tenant_of_engagement(self, engagement_id: str) -> str | None:
         return self.session.execute(
@@ -474,5 +475,5 @@ class ReadModels:
 
     def record_notice(self, tenant: str, contribution_id: str, now: dt.datetime) -> None:
         self.session.execute(
-            overdue_notices.insert().values(contribution_id=contribution_id, tenant=tenant, noticed_at=now)
+            overdue_notices.insert(), dict(contribution_id=contribution_id, tenant=tenant, noticed_at=now)
         )

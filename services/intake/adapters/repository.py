@@ -23,19 +23,22 @@ from shared.crypto import Sealer
 class EngagementRepository:
     def __init__(self, session: Session):
         self.session = session
+        self._seen: dict[tuple[str, str], Engagement | None] = {}
 
     def add(self, engagement: Engagement) -> None:
-        self.session.execute(engagements.insert().values(**vars(engagement)))
+        self.session.execute(engagements.insert(), vars(engagement))
+
+    _by_id = sa.select(engagements).where(
+        engagements.c.tenant == sa.bindparam("tenant"), engagements.c.id == sa.bindparam("id")
+    )
 
     def get(self, tenant: str, engagement_id: str) -> Engagement | None:
-        row = (
-            self.session.execute(
-                sa.select(engagements).where(engagements.c.tenant == tenant, engagements.c.id == engagement_id)
-            )
-            .mappings()
-            .first()
-        )
-        return Engagement(**row) if row else None
+        """Engagements never change once created, so one unit of work asks once."""
+        key = (tenant, engagement_id)
+        if key not in self._seen:
+            row = self.session.execute(self._by_id, {"tenant": tenant, "id": engagement_id}).mappings().first()
+            self._seen[key] = Engagement(**row) if row else None
+        return self._seen[key]
 
     def list(self, tenant: str, *, offset: int, limit: int) -> tuple[list[Engagement], int]:
         where = engagements.c.tenant == tenant
@@ -57,31 +60,29 @@ class ParticipantRepository:
         self.session = session
         self.sealer = sealer
 
-    def _columns(self, participant: Participant, now: dt.datetime) -> dict:
-        return {
-            "name_sealed": self.sealer.seal_optional(participant.contact.name),
-            "email_sealed": self.sealer.seal_optional(participant.contact.email),
-            "phone_sealed": self.sealer.seal_optional(participant.contact.phone),
-            **participant.preferences(),
-            "updated_at": now,
-        }
+    def seal_contact(self, participant: Participant) -> str:
+        """Who the person is and how to reach them, as one ciphertext."""
+        return self.sealer.seal({**vars(participant.contact), "external_ref": participant.external_ref})
 
-    def add(self, participant: Participant) -> None:
+    def add(self, participant: Participant, contact_sealed: str) -> None:
         self.session.execute(
-            participants.insert().values(
+            participants.insert(),
+            dict(
                 id=participant.id,
                 tenant=participant.tenant,
                 external_ref=participant.external_ref,
+                contact_sealed=contact_sealed,
                 created_at=participant.created_at,
-                **self._columns(participant, participant.created_at),
-            )
+                updated_at=participant.created_at,
+                **participant.preferences(),
+            ),
         )
 
-    def update(self, participant: Participant, now: dt.datetime) -> None:
+    def update(self, participant: Participant, contact_sealed: str, now: dt.datetime) -> None:
         self.session.execute(
             participants.update()
             .where(participants.c.id == participant.id, participants.c.tenant == participant.tenant)
-            .values(**self._columns(participant, now))
+            .values(contact_sealed=contact_sealed, updated_at=now, **participant.preferences())
         )
 
     def _from_row(self, row) -> Participant:
@@ -94,11 +95,7 @@ class ParticipantRepository:
             format=row.format,
             consent_to_contact=row.consent_to_contact,
             created_at=row.created_at,
-            contact=Contact(
-                name=self.sealer.open_optional(row.name_sealed),
-                email=self.sealer.open_optional(row.email_sealed),
-                phone=self.sealer.open_optional(row.phone_sealed),
-            ),
+            contact=Contact(**{k: v for k, v in self.sealer.open(row.contact_sealed).items() if k != "external_ref"}),
         )
 
     def get(self, tenant: str, participant_id: str) -> Participant | None:
@@ -116,9 +113,8 @@ class ParticipantRepository:
     def record_equality_answers(self, participant: Participant, answers: dict, now: dt.datetime) -> None:
         self.session.execute(equality_answers.delete().where(equality_answers.c.participant_id == participant.id))
         self.session.execute(
-            equality_answers.insert().values(
-                participant_id=participant.id, tenant=participant.tenant, answers=answers, recorded_at=now
-            )
+            equality_answers.insert(),
+            dict(participant_id=participant.id, tenant=participant.tenant, answers=answers, recorded_at=now),
         )
 
     def equality_answer_sets(self, tenant: str, engagement_id: str | None) -> list[dict]:
@@ -139,7 +135,7 @@ class ContributionRepository:
         self.session = session
 
     def add(self, contribution: Contribution, submitted_by_role: str) -> None:
-        self.session.execute(contributions.insert().values(**vars(contribution), submitted_by_role=submitted_by_role))
+        self.session.execute(contributions.insert(), dict(**vars(contribution), submitted_by_role=submitted_by_role))
 
     def get(self, tenant: str, contribution_id: str, *, submitted_by_role: str | None = None) -> Contribution | None:
         query = sa.select(contributions).where(contributions.c.tenant == tenant, contributions.c.id == contribution_id)
@@ -183,16 +179,18 @@ class ContributionRepository:
         values.pop("submitted_by_role")
         return Contribution(**values)
 
+    _next_number = {
+        dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(reference_counters)
+        .values(tenant=sa.bindparam("tenant"), year=sa.bindparam("year"), last=1)
+        .on_conflict_do_update(index_elements=["tenant", "year"], set_={"last": reference_counters.c.last + 1})
+        .returning(reference_counters.c.last)
+        for dialect in (postgresql, sqlite)
+    }
+
     def next_reference_number(self, tenant: str, year: int) -> int:
         """Atomically take the next number of the tenant's year (an upsert, no race)."""
-        dialect = self.session.get_bind().dialect.name
-        insert = (postgresql if dialect == "postgresql" else sqlite).insert(reference_counters)
-        statement = (
-            insert.values(tenant=tenant, year=year, last=1)
-            .on_conflict_do_update(index_elements=["tenant", "year"], set_={"last": reference_counters.c.last + 1})
-            .returning(reference_counters.c.last)
-        )
-        return self.session.execute(statement).scalar_one()
+        statement = self._next_number[self.session.get_bind().dialect.name]
+        return self.session.execute(statement, {"tenant": tenant, "year": year}).scalar_one()
 
     def find_idempotent(self, tenant: str, key: str) -> tuple[str, str] | None:
         """(fingerprint, contribution id) of an earlier request with this key."""
@@ -207,7 +205,6 @@ class ContributionRepository:
         self, tenant: str, key: str, fingerprint: str, contribution_id: str, now: dt.datetime
     ) -> None:
         self.session.execute(
-            idempotency_keys.insert().values(
-                tenant=tenant, key=key, fingerprint=fingerprint, contribution_id=contribution_id, created_at=now
-            )
+            idempotency_keys.insert(),
+            dict(tenant=tenant, key=key, fingerprint=fingerprint, contribution_id=contribution_id, created_at=now),
         )

@@ -28,9 +28,9 @@ participants = sa.Table(
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("tenant", sa.String(63), nullable=False),
     sa.Column("external_ref", sa.String(100), nullable=True),
-    sa.Column("name_sealed", sa.Text, nullable=True),
-    sa.Column("email_sealed", sa.Text, nullable=True),
-    sa.Column("phone_sealed", sa.Text, nullable=True),
+    # Name, email, phone and external_ref, sealed together: the same ciphertext travels
+    # as `sealed_contact` on outcomes.participants, so each change is encrypted once.
+    sa.Column("contact_sealed", sa.Text, nullable=False),
     sa.Column("preferred_channel", sa.String(10), nullable=False),
     sa.Column("language", sa.String(12), nullable=False),
     sa.Column("format", sa.String(20), nullable=False),

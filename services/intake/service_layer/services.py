@@ -84,10 +84,15 @@ def list_engagements(uow: IntakeUnitOfWork, tenant: str, *, page: int, per_page:
 
 
 def _announce_participant(
-    uow: IntakeUnitOfWork, participant: model.Participant, type_: str, *, now: dt.datetime, source: str
+    uow: IntakeUnitOfWork,
+    participant: model.Participant,
+    contact_sealed: str,
+    type_: str,
+    *,
+    now: dt.datetime,
+    source: str,
 ) -> None:
     """Preferences in the clear; who the person is and how to reach them only sealed."""
-    contact = {**vars(participant.contact), "external_ref": participant.external_ref}
     uow.announce(
         PARTICIPANTS_TOPIC,
         type=type_,
@@ -95,7 +100,7 @@ def _announce_participant(
         tenant=participant.tenant,
         subject=participant.id,
         time=now,
-        data={"id": participant.id, **participant.preferences(), "sealed_contact": uow.sealer.seal(contact)},
+        data={"id": participant.id, **participant.preferences(), "sealed_contact": contact_sealed},
     )
 
 
@@ -118,14 +123,16 @@ def _save_participant(
     candidate.check_reachable()
     existing = uow.participants.get_by_external_ref(tenant, candidate.external_ref) if candidate.external_ref else None
     if existing is None:
-        uow.participants.add(candidate)
-        _announce_participant(uow, candidate, PARTICIPANT_REGISTERED, now=now, source=source)
+        contact_sealed = uow.participants.seal_contact(candidate)
+        uow.participants.add(candidate, contact_sealed)
+        _announce_participant(uow, candidate, contact_sealed, PARTICIPANT_REGISTERED, now=now, source=source)
         participant, created = candidate, True
     else:
         candidate.id, candidate.created_at = existing.id, existing.created_at
         if not candidate.same_details_as(existing):
-            uow.participants.update(candidate, now)
-            _announce_participant(uow, candidate, PARTICIPANT_UPDATED, now=now, source=source)
+            contact_sealed = uow.participants.seal_contact(candidate)
+            uow.participants.update(candidate, contact_sealed, now)
+            _announce_participant(uow, candidate, contact_sealed, PARTICIPANT_UPDATED, now=now, source=source)
         participant, created = candidate, False
     if equality:
         uow.participants.record_equality_answers(participant, equality, now)
