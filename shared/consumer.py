@@ -201,7 +201,7 @@ class EventProcessor:
     @staticmethod
     def _run(uow: UnitOfWork, handler: Handler, envelope: dict, *, careful: bool) -> None:
         if careful:
-            with uow.session.begin_nested():
+            with uow.savepoint():
                 handler(uow, envelope)
         else:
             handler(uow, envelope)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,8 @@ class UnitOfWork:
 
     Events recorded with :meth:`publish` are written to the outbox table in the same
     transaction as the change they announce, so either both happen or neither does.
+    They are buffered and written in one statement at commit; a :meth:`savepoint`
+    that fails drops the events recorded inside it along with its changes.
 
     Re-entrant: a use case called inside an open unit of work (the consumer applies a
     whole poll batch in one) joins it, and its `commit()` leaves the commit to the
@@ -110,11 +113,13 @@ class UnitOfWork:
         self._session_factory = session_factory
         self.sealer = sealer
         self._depth = 0
+        self._events: list[dict] = []
 
     def __enter__(self) -> UnitOfWork:
         self._depth += 1
         if self._depth == 1:
             self.session = self._session_factory()
+            self._events = []
             self._start(self.session)
         return self
 
@@ -139,17 +144,29 @@ class UnitOfWork:
         )
 
     def publish(self, topic: str, key: str, envelope: dict) -> None:
-        self.session.execute(
-            outbox.insert(), dict(topic=topic, message_key=key, payload=events.dumps(envelope), created_at=utcnow())
-        )
+        self._events.append(dict(topic=topic, message_key=key, payload=events.dumps(envelope), created_at=utcnow()))
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Changes and events that stand or fall together, inside the transaction."""
+        recorded = len(self._events)
+        try:
+            with self.session.begin_nested():
+                yield
+        except BaseException:
+            del self._events[recorded:]
+            raise
 
     def commit(self) -> None:
         if self._depth > 1:
-            self.session.flush()
-        else:
-            self.session.commit()
+            return  # the outermost owner commits
+        if self._events:
+            self.session.execute(outbox.insert(), self._events)
+            self._events = []
+        self.session.commit()
 
     def rollback(self) -> None:
+        self._events = []
         self.session.rollback()
 
 
