@@ -45,12 +45,16 @@ class Options:
     duration: float = 30.0  # seconds of measured HTTP load per endpoint, over all rounds
     warmup: float = 3.0  # seconds of unmeasured load per endpoint before the first round
     rounds: int = 6  # HTTP slices per endpoint, alternating subject and baseline (ABBA...)
-    connections: int = 8
+    connections: int | None = None  # HTTP connections; None: each benchmark's own (see connections_or)
     events: int = 20_000  # events per Kafka run
     loadgen: str = "auto"  # auto | wrk | python
     profile: bool = False  # sample the subject processes with py-spy
     keep_tmp: bool = False
     service_env: dict[str, str] = field(default_factory=dict)  # --env: extra settings for every child
+
+    def connections_or(self, default: int) -> int:
+        """--connections if given, else the benchmark's own figure (its issue names it)."""
+        return self.connections or default
 
     @classmethod
     def for_mode(cls, quick: bool, **overrides) -> Options:
@@ -66,26 +70,55 @@ class Options:
 
 @dataclass
 class Comparison:
-    """One figure of the subject beside the bare baseline measured in the same run."""
+    """One figure of the subject beside the bare baseline measured in the same run.
+
+    Throughput-like figures (higher is better) meet their goal when subject >= goal *
+    baseline; time-like figures (``lower_is_better``: latency, time to finish) when
+    subject <= goal * baseline. ``goal=None`` marks a figure shown for information only;
+    ``baseline=None`` one with nothing bare to set beside it (e.g. one request's time).
+    """
 
     measure: str
     unit: str
     subject: float
-    baseline: float
-    goal: float  # the subject must reach at least goal * baseline
+    baseline: float | None
+    goal: float | None
     subject_label: str = "service"
     baseline_label: str = "bare"
+    lower_is_better: bool = False
 
     @property
-    def ratio(self) -> float:
+    def ratio(self) -> float | None:
+        if self.baseline is None:
+            return None
         return self.subject / self.baseline if self.baseline else 0.0
 
     @property
     def met(self) -> bool:
-        return self.ratio >= self.goal
+        if self.goal is None or self.ratio is None:
+            return True
+        return self.ratio <= self.goal if self.lower_is_better else self.ratio >= self.goal
+
+    @property
+    def goal_text(self) -> str:
+        if self.goal is None:
+            return "-"
+        return f"{'<=' if self.lower_is_better else '>='} {self.goal:.2f}"
+
+    @property
+    def verdict(self) -> str:
+        if self.goal is None or self.ratio is None:
+            return "info"
+        return "met" if self.met else "NOT MET"
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "ratio": round(self.ratio, 4), "met": self.met}
+        ratio = self.ratio
+        return {
+            **asdict(self),
+            "ratio": None if ratio is None else round(ratio, 4),
+            "met": self.met,
+            "verdict": self.verdict,
+        }
 
 
 @dataclass
@@ -536,6 +569,14 @@ def git_revision() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return f"{head}{' (with uncommitted changes)' if dirty else ''}" if head else None
+
+
+def span(values: list) -> str:
+    """'12' or '12-30' for a list of percentages (None ignored), '?' for none."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return "?"
+    return f"{min(values):.0f}" if min(values) == max(values) else f"{min(values):.0f}-{max(values):.0f}"
 
 
 def now_iso() -> str:

@@ -25,18 +25,27 @@ def comparison_rows(results: list[Result]) -> list[list[str]]:
     rows = []
     for result in results:
         for c in result.comparisons:
+            digits = 3 if c.unit in ("s", "ms") and max(c.subject, c.baseline or 0) < 10 else 1
             rows.append(
                 [
                     result.name,
                     f"{c.measure} ({c.unit})",
-                    _fmt(c.subject),
-                    _fmt(c.baseline),
-                    f"{c.ratio:.2f}",
-                    f">= {c.goal:.2f}",
-                    "met" if c.met else "NOT MET",
+                    _fmt(c.subject, digits),
+                    _fmt(c.baseline, digits),
+                    "-" if c.ratio is None else f"{c.ratio:.2f}",
+                    c.goal_text,
+                    c.verdict,
                 ]
             )
     return rows
+
+
+def _loadgens(results: list[Result]) -> str:
+    """Each HTTP benchmark's load generator: 'wrk ... (intake-http); wrk ... (decisions-chain)'."""
+    found = [(r.name, r.details.get("loadgen")) for r in results if r.details.get("loadgen")]
+    if len({tool for _, tool in found}) == 1:
+        return found[0][1]
+    return "; ".join(f"{tool} ({name})" for name, tool in found)
 
 
 def memory_rows(results: list[Result]) -> list[list[str]]:
@@ -48,7 +57,7 @@ def text_report(run: dict, results: list[Result]) -> str:
         "",
         f"Outcome Chain benchmarks, {run['date']} ({'quick smoke run' if run['quick'] else 'full run'})",
         f"machine: {run['machine']['nproc']} CPUs ({run['machine']['cpu_model']}), {run['machine']['memory_gib']} GiB; "
-        f"load generator: {run.get('loadgen') or '-'}",
+        f"load generator: {_loadgens(results) or run.get('loadgen') or '-'}",
         "",
     ]
     out += _table(
@@ -99,7 +108,7 @@ def markdown(run: dict, results: list[Result]) -> str:
         f"- **Machine:** {m['nproc']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB memory, "
         f"Linux {m['kernel']}, Python {m['python']}; load average at start {m.get('loadavg_at_start')}, "
         f"at end {run.get('loadavg_at_end')}",
-        f"- **Load generator:** {run.get('loadgen') or 'not used'}",
+        f"- **Load generator:** {_loadgens(results) or run.get('loadgen') or 'not used'}",
         "- **Versions:** " + ", ".join(f"{k} {v}" for k, v in run["versions"].items()),
         "",
         "## Results",
@@ -129,21 +138,27 @@ def markdown(run: dict, results: list[Result]) -> str:
         "",
         "```",
         "make bench                                    # everything, full length; rewrites this file",
-        ".venv/bin/python -m bench --quick             # a smoke run of everything (about 30 s)",
+        ".venv/bin/python -m bench --quick             # a smoke run of everything (a few minutes)",
         ".venv/bin/python -m bench intake-http         # one benchmark (see --list)",
+        ".venv/bin/python -m bench decisions-chain decisions-fanout   # the decisions benchmarks",
         ".venv/bin/python -m bench intake-kafka --profile            # py-spy profiles of the measured processes",
         ".venv/bin/python -m bench intake-kafka --env RELAY_BATCH_SIZE=2000   # try a setting",
         "```",
         "",
         "Each benchmark starts what it needs as real processes in a scratch directory (broker on a",
-        "free port, fresh SQLite databases, tenant and keys, gunicorn, consumers) and stops them",
-        "all on success, failure or Ctrl-C. Only a full run of every benchmark with no `--env` or",
+        "free port, fresh SQLite databases, tenant and keys, gunicorn, consumers, relays) and stops",
+        "them all on success, failure or Ctrl-C. Only a full run of every benchmark with no `--env` or",
         "`--profile` rewrites this file (`--docs` / `--no-docs` override). Every run writes",
         "`bench/results/latest.json` (and a dated copy) with the raw figures: per-slice load-generator",
-        "output, Kafka timelines, CPU seconds, every process's peak memory; `--profile` adds",
-        "collapsed stacks under `bench/results/profiles/`. `bench/results/` is not committed.",
+        "output, latency percentiles, Kafka timelines, CPU seconds, every process's peak memory;",
+        "`--profile` adds collapsed stacks under `bench/results/profiles/`. `bench/results/` is not",
+        "committed.",
         "",
-        "To add a benchmark (decisions, notifier...), write `bench/<name>.py` defining",
+        "Ratios are service / bare. For throughput the goal is a floor (`>= 0.70`: at least 70% of",
+        "the bare rate); for latency and time to finish it is a ceiling (`<= 3.00`: at most three",
+        "times the bare figure). Rows marked `info` are shown for context and have no goal.",
+        "",
+        "To add a benchmark (notifier...), write `bench/<name>.py` defining",
         "`BENCHMARK = Benchmark(name, title, run)` whose `run(ctx)` uses `bench/stack.py` to start",
         "things and returns a `Result`, and list the module in `bench/cli.py`.",
         "",

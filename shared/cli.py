@@ -138,14 +138,16 @@ def cmd_consume(args, settings: Settings) -> int:
 
 
 def run_every(interval: float, task, stop: threading.Event) -> None:
-    """A periodic task beside the consumer; a failure is logged and tried again next time."""
-    while not stop.wait(interval):
+    """A periodic task beside the consumer: run again at once while it finds work, else
+    wait `interval`; a failure is logged and tried again next time."""
+    while not stop.is_set():
         try:
             done = task()
-            if done:
-                log.info("scheduled task did work", extra={"task": task.__name__, "count": done})
         except Exception:
             log.exception("scheduled task failed", extra={"task": task.__name__})
+            done = 0
+        if not done:
+            stop.wait(interval)
 
 
 def cmd_relay(args, settings: Settings) -> int:

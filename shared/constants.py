@@ -44,6 +44,13 @@ CONTRIBUTION_FEEDBACK_OVERDUE = "contribution.feedback_overdue"
 NOTIFICATION_SENT = "notification.sent"
 NOTIFICATION_DELIVERED = "notification.delivered"
 NOTIFICATION_FAILED = "notification.failed"
+NOTIFICATION_WITHHELD = "notification.withheld"
+NOTIFICATION_EVENT_FOR_STATUS = {
+    "sent": NOTIFICATION_SENT,
+    "delivered": NOTIFICATION_DELIVERED,
+    "failed": NOTIFICATION_FAILED,
+    "withheld": NOTIFICATION_WITHHELD,
+}
 OUTCOME_RATED = "outcome.rated"
 DEAD_LETTERED = "event.dead_lettered"
 
@@ -91,6 +98,23 @@ MESSAGE_DECISION_AMENDED = "decision_amended"
 MESSAGE_UNLINKED = "unlinked"
 MESSAGE_RESOURCE_CHANGED = "resource_changed"
 MESSAGE_INTERIM_UPDATE = "interim_update"
+MESSAGE_KINDS = (
+    MESSAGE_ACKNOWLEDGEMENT,
+    MESSAGE_DECISION_LINKED,
+    MESSAGE_DECISION_AMENDED,
+    MESSAGE_UNLINKED,
+    MESSAGE_RESOURCE_CHANGED,
+    MESSAGE_INTERIM_UPDATE,
+)
+# A notification's life: created -> sending -> sent -> delivered | failed; or withheld
+# (no consent, no channel, erased, unsubscribed), which the outcome chain shows too.
+STATUS_CREATED = "created"
+STATUS_SENDING = "sending"
+STATUS_SENT = "sent"
+STATUS_DELIVERED = "delivered"
+STATUS_FAILED = "failed"
+STATUS_WITHHELD = "withheld"
+NOTIFICATION_STATUSES = (STATUS_CREATED, STATUS_SENDING, STATUS_SENT, STATUS_DELIVERED, STATUS_FAILED, STATUS_WITHHELD)
 # A participant has been told the outcome once one of these has been delivered.
 OUTCOME_MESSAGE_KINDS = (MESSAGE_DECISION_LINKED, MESSAGE_DECISION_AMENDED, MESSAGE_RESOURCE_CHANGED)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -29,11 +30,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def dev_secrets(var_dir: Path) -> dict[str, str]:
-    """A data-encryption key for this machine, made once and kept in var/dev.env."""
+    """A data-encryption key and a link-signing secret for this machine, made once and
+    kept in var/dev.env."""
     path = var_dir / "dev.env"
-    if not path.exists():
-        path.write_text(f"DATA_ENCRYPTION_KEYS={Sealer.generate_key()}\n")
-        path.chmod(0o600)
+    lines = path.read_text().split() if path.exists() else []
+    if not any(line.startswith("DATA_ENCRYPTION_KEYS=") for line in lines):
+        lines.append(f"DATA_ENCRYPTION_KEYS={Sealer.generate_key()}")
+    if not any(line.startswith("LINK_SIGNING_SECRET=") for line in lines):
+        lines.append(f"LINK_SIGNING_SECRET={secrets.token_urlsafe(32)}")
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
     return dict(line.split("=", 1) for line in path.read_text().split() if "=" in line)
 
 

@@ -44,7 +44,7 @@ class NotificationEventData(_Tolerant):
     contribution_id = fields.String(load_default=None)
     kind = fields.String(required=True)
     channel = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(("sent", "delivered", "failed")))
+    status = fields.String(required=True, validate=validate.OneOf(("sent", "delivered", "failed", "withheld")))
     status_at = fields.AwareDateTime(required=True)
     reason = fields.String(load_default=None)
 
@@ -53,3 +53,19 @@ class RatingEventData(_Tolerant):
     contribution_id = fields.String(required=True)
     rating = fields.String(required=True, validate=validate.OneOf(("yes", "partly", "no")))
     rated_at = fields.AwareDateTime(required=True)
+
+
+class ParticipantEventData(_Tolerant):
+    id = fields.String(required=True)
+    preferred_channel = fields.String(required=True)
+    language = fields.String(required=True)
+    format = fields.String(required=True)
+    consent_to_contact = fields.Boolean(required=True)
+    sealed_contact = fields.String(required=True)
+
+
+class ContributionStoryEventData(_Tolerant):
+    """What every decisions event about one contribution carries (the rest is context)."""
+
+    contribution_id = fields.String(required=True)
+    participant_id = fields.String(required=True)

@@ -32,6 +32,8 @@ class Platform:
     kafka_reachable: Callable[[], bool] = field(default=lambda: True)
     # Applies inbound events; set by services that consume. Also replays dead letters.
     processor: EventProcessor | None = None
+    # Service-specific parts the Flask app needs too (the notifier's links and settings).
+    extensions: dict = field(default_factory=dict)
 
     @property
     def source(self) -> str:

@@ -47,6 +47,7 @@ def database_urls(request, tmp_path, database_backend) -> dict[str, str]:
 def settings(tmp_path, monkeypatch, database_urls) -> Settings:
     monkeypatch.setenv("OUTCOMES_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("DATA_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    monkeypatch.setenv("LINK_SIGNING_SECRET", "test-link-signing-secret")
     monkeypatch.setenv("AUTH_DATABASE_URL", database_urls["auth"])
     for service in ("intake", "decisions", "notifier"):
         monkeypatch.setenv(f"{service.upper()}_DATABASE_URL", database_urls[service])

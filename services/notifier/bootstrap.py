@@ -1,21 +1,125 @@
-"""Wires notifier together. Until its own issue lands it serves health, readiness and metrics."""
+"""Wires the notifier together. Tests pass their own providers, engine, keys or clock."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
 from flask import Flask
 
+from services.notifier.adapters.providers import NotifyProvider, OutboxSms, Provider, RateLimited, SmtpEmail, TwilioSms
+from services.notifier.adapters.templates import Renderer
+from services.notifier.config import NotifierSettings
+from services.notifier.entrypoints.api import api
+from services.notifier.service_layer import handlers
+from services.notifier.service_layer.sending import Sender
+from services.notifier.service_layer.unit_of_work import NotifierUnitOfWork
 from shared import web
-from shared.db import UnitOfWork
+from shared.auth import KeyStore
+from shared.constants import CONTRIBUTIONS_TOPIC, DECISIONS_TOPIC, ENGAGEMENTS_TOPIC, PARTICIPANTS_TOPIC
+from shared.consumer import EventProcessor
+from shared.links import Links
 from shared.platform import Platform, build_platform
 from shared.settings import Settings
+from shared.tables import utcnow
 
 SERVICE = "notifier"
-INBOUND_TOPICS: list[str] = []
+INBOUND_TOPICS = [PARTICIPANTS_TOPIC, ENGAGEMENTS_TOPIC, CONTRIBUTIONS_TOPIC, DECISIONS_TOPIC]
 
 
-def bootstrap(settings: Settings | None = None, **overrides) -> Platform:
-    return build_platform(SERVICE, settings or Settings.from_env(), UnitOfWork, **overrides)
+@dataclass
+class NotifierParts:
+    settings: NotifierSettings
+    links: Links
+    sender: Sender
+
+
+def providers_from(settings: Settings, notifier: NotifierSettings) -> dict[str, Provider]:
+    def notify() -> Provider:
+        return RateLimited(
+            NotifyProvider(
+                notifier.notify_api_key or "",
+                notifier.notify_base_url,
+                sms_template_id=notifier.notify_sms_template_id,
+                email_template_id=notifier.notify_email_template_id,
+            ),
+            notifier.notify_per_minute,
+        )
+
+    email = (
+        notify()
+        if settings.email_provider == "notify"
+        else SmtpEmail(
+            settings.smtp_host,
+            settings.smtp_port,
+            mail_from=settings.mail_from,
+            user=settings.smtp_user,
+            password=settings.smtp_password,
+            tls=settings.smtp_tls,
+        )
+    )
+    sms: Provider
+    if settings.sms_provider == "notify":
+        sms = notify()
+    elif settings.sms_provider == "twilio":
+        sms = TwilioSms(
+            notifier.twilio_account_sid or "",
+            notifier.twilio_auth_token or "",
+            notifier.twilio_from or "",
+            base_url=notifier.twilio_base_url,
+            status_callback=f"{notifier.public_url.rstrip('/')}/v1/callbacks/twilio",
+        )
+    else:
+        sms = OutboxSms(settings.var_dir / "sms")
+    return {"email": email, "sms": sms}
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    engine: sa.Engine | None = None,
+    keys: KeyStore | None = None,
+    clock: Callable[[], dt.datetime] = utcnow,
+    providers: dict[str, Provider] | None = None,
+    notifier_settings: NotifierSettings | None = None,
+) -> Platform:
+    settings = settings or Settings.from_env()
+    notifier = notifier_settings or NotifierSettings.from_env()
+    platform = build_platform(SERVICE, settings, NotifierUnitOfWork, engine=engine, keys=keys, clock=clock)
+    platform.processor = EventProcessor(
+        name="notifier-messages",
+        source=platform.source,
+        uow_factory=platform.uow,
+        handlers=handlers.handlers(platform),
+        sealer=platform.sealer,
+        tenant_exists=platform.keys.tenant_exists,
+    )
+    links = Links(
+        notifier.link_signing_secret, status_base_url=settings.public_base_url, notifier_base_url=notifier.public_url
+    )
+    sender = Sender(
+        uow_factory=platform.uow,
+        providers=providers or providers_from(settings, notifier),
+        renderer=Renderer(),
+        links=links,
+        sealer=platform.sealer,
+        clock=clock,
+        source=platform.source,
+        lease=dt.timedelta(seconds=notifier.lease_seconds),
+    )
+    platform.extensions = {"notifier": NotifierParts(notifier, links, sender)}
+    return platform
+
+
+def scheduled(platform: Platform) -> list[tuple[float, Callable[[], object]]]:
+    parts: NotifierParts = platform.extensions["notifier"]
+    return [(parts.settings.send_interval, parts.sender.send_due)]
 
 
 def create_app(platform: Platform | None = None) -> Flask:
-    return web.create_app(platform or bootstrap(), [])
+    platform = platform or bootstrap()
+    app = web.create_app(platform, [api])
+    app.extensions.update(platform.extensions)
+    return app

@@ -10,6 +10,7 @@ from shared.constants import (
     NOTIFICATION_DELIVERED,
     NOTIFICATION_FAILED,
     NOTIFICATION_SENT,
+    NOTIFICATION_WITHHELD,
     OUTCOME_RATED,
 )
 from shared.event_schemas import ContributionEventData, EngagementEventData, NotificationEventData, RatingEventData
@@ -17,7 +18,7 @@ from shared.events import RejectedEvent
 from shared.platform import Platform
 
 # A message's status only moves forward, whatever order its events arrive in.
-MESSAGE_STATUS_RANK = {"sent": 1, "delivered": 2, "failed": 2}
+MESSAGE_STATUS_RANK = {"withheld": 1, "sent": 1, "delivered": 2, "failed": 2}
 
 _engagement = EngagementEventData()
 _contribution = ContributionEventData()
@@ -75,5 +76,6 @@ def handlers(platform: Platform) -> dict:
         NOTIFICATION_SENT: notification_status,
         NOTIFICATION_DELIVERED: notification_status,
         NOTIFICATION_FAILED: notification_status,
+        NOTIFICATION_WITHHELD: notification_status,
         OUTCOME_RATED: outcome_rated,
     }

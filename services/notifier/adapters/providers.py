@@ -1,0 +1,258 @@
+"""The channels a message can go by, behind one interface.
+
+Each provider's `send` returns the provider's reference for the message, or raises
+TemporaryFailure (worth retrying: the server is down, busy, or slow) or
+PermanentFailure (retrying cannot help: a rejected address, an invalid number).
+Details carry status codes, never the message or the address.
+"""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+from pathlib import Path
+from typing import Protocol
+
+import requests
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    notification_id: str
+    channel: str
+    to: str
+    subject: str
+    text: str
+    html: str
+    sms: str
+    unsubscribe_url: str
+
+
+class TemporaryFailure(Exception):
+    pass
+
+
+class PermanentFailure(Exception):
+    pass
+
+
+class Provider(Protocol):
+    name: str
+
+    def send(self, message: OutgoingMessage) -> str: ...
+
+
+def _classify_http(status: int, provider: str) -> Exception:
+    if status == 429 or status >= 500:
+        return TemporaryFailure(f"{provider} answered {status}")
+    return PermanentFailure(f"{provider} refused the message ({status})")
+
+
+class SmtpEmail:
+    """Email over SMTP, one connection kept open between messages."""
+
+    name = "smtp"
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        mail_from: str,
+        user: str | None = None,
+        password: str | None = None,
+        tls: str = "none",
+        timeout: float = 10.0,
+    ):
+        self.host, self.port, self.mail_from = host, port, mail_from
+        self.user, self.password, self.tls, self.timeout = user, password, tls, timeout
+        self._connection: smtplib.SMTP | None = None
+        self._lock = threading.Lock()
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.tls == "tls":
+            connection = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
+            )
+        else:
+            connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            if self.tls == "starttls":
+                connection.starttls(context=ssl.create_default_context())
+        if self.user:
+            connection.login(self.user, self.password or "")
+        return connection
+
+    def _build(self, message: OutgoingMessage) -> EmailMessage:
+        email = EmailMessage()
+        email["From"] = self.mail_from
+        email["To"] = message.to
+        email["Subject"] = message.subject
+        email["Date"] = formatdate(localtime=False)
+        # Derived from the notification: a resend after a crash is recognisably the same message.
+        email["Message-ID"] = f"<{message.notification_id}@outcome-chain>"
+        email["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        email.set_content(message.text)
+        email.add_alternative(message.html, subtype="html")
+        return email
+
+    def send(self, message: OutgoingMessage) -> str:
+        email = self._build(message)
+        with self._lock:
+            for attempt in (1, 2):  # a kept connection may have been closed by the server
+                try:
+                    if self._connection is None:
+                        self._connection = self._connect()
+                    refused = self._connection.send_message(email)
+                    if refused:
+                        raise PermanentFailure("the SMTP server refused the recipient")
+                    return email["Message-ID"]
+                except smtplib.SMTPServerDisconnected:
+                    self._connection = None
+                    if attempt == 2:
+                        raise TemporaryFailure("the SMTP server disconnected") from None
+                except smtplib.SMTPRecipientsRefused as exc:
+                    codes = {code for code, _ in exc.recipients.values()}
+                    raise (PermanentFailure if all(c >= 500 for c in codes) else TemporaryFailure)(
+                        f"recipient refused ({sorted(codes)})"
+                    ) from None
+                except smtplib.SMTPResponseException as exc:
+                    self._drop()
+                    raise (PermanentFailure if exc.smtp_code >= 500 else TemporaryFailure)(
+                        f"SMTP answered {exc.smtp_code}"
+                    ) from None
+                except (OSError, smtplib.SMTPException) as exc:
+                    self._drop()
+                    raise TemporaryFailure(f"SMTP unreachable ({type(exc).__name__})") from None
+        raise TemporaryFailure("SMTP send did not complete")
+
+    def _drop(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            except OSError:
+                pass
+        self._connection = None
+
+
+class NotifyProvider:
+    """GOV.UK Notify, through its Python client; each template's body is ((body))."""
+
+    name = "notify"
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str,
+        *,
+        sms_template_id: str | None,
+        email_template_id: str | None,
+        timeout: float = 10.0,
+    ):
+        from notifications_python_client.notifications import NotificationsAPIClient
+
+        self.client = NotificationsAPIClient(api_key, base_url=base_url, timeout=timeout)
+        self.sms_template_id, self.email_template_id = sms_template_id, email_template_id
+
+    def send(self, message: OutgoingMessage) -> str:
+        from notifications_python_client.errors import HTTPError
+
+        try:
+            if message.channel == "sms":
+                response = self.client.send_sms_notification(
+                    message.to,
+                    self.sms_template_id,
+                    personalisation={"body": message.sms},
+                    reference=message.notification_id,
+                )
+            else:
+                response = self.client.send_email_notification(
+                    message.to,
+                    self.email_template_id,
+                    personalisation={"subject": message.subject, "body": message.text},
+                    reference=message.notification_id,
+                    one_click_unsubscribe_url=message.unsubscribe_url,
+                )
+        except HTTPError as exc:
+            raise _classify_http(exc.status_code, "GOV.UK Notify") from None
+        return str(response.get("id", message.notification_id))
+
+
+class TwilioSms:
+    """Twilio's Messages API (form-encoded POST, basic auth)."""
+
+    name = "twilio"
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        sender: str,
+        *,
+        base_url: str = "https://api.twilio.com",
+        status_callback: str | None = None,
+        timeout: float = 10.0,
+    ):
+        self.url = f"{base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
+        self.auth = (account_sid, auth_token)
+        self.sender, self.status_callback, self.timeout = sender, status_callback, timeout
+        self.session = requests.Session()
+
+    def send(self, message: OutgoingMessage) -> str:
+        form = {"To": message.to, "From": self.sender, "Body": message.sms}
+        if self.status_callback:
+            form["StatusCallback"] = self.status_callback
+        try:
+            response = self.session.post(self.url, data=form, auth=self.auth, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise TemporaryFailure(f"Twilio unreachable ({type(exc).__name__})") from None
+        if response.status_code >= 300:
+            raise _classify_http(response.status_code, "Twilio")
+        return response.json()["sid"]
+
+
+class OutboxSms:
+    """For one-machine runs: each SMS is written as one JSON file under var/sms/."""
+
+    name = "outbox"
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def send(self, message: OutgoingMessage) -> str:
+        path = self.directory / f"{message.notification_id}.json"
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"to": message.to, "body": message.sms, "at": time.time()}))
+        temporary.rename(path)
+        return message.notification_id
+
+
+class RateLimited:
+    """At most `per_minute` sends through `provider` from this process (a token bucket)."""
+
+    def __init__(self, provider: Provider, per_minute: int):
+        self.provider, self.name = provider, provider.name
+        self.rate = per_minute / 60.0
+        self.capacity = max(1.0, per_minute / 60.0)
+        self.tokens = self.capacity
+        self.updated = time.monotonic()
+        self._lock = threading.Lock()
+
+    def send(self, message: OutgoingMessage) -> str:
+        with self._lock:
+            now = time.monotonic()
+            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            if self.tokens < 1:
+                time.sleep((1 - self.tokens) / self.rate)
+                self.tokens = 1
+                self.updated = time.monotonic()
+            self.tokens -= 1
+        return self.provider.send(message)

@@ -1,0 +1,167 @@
+"""Loading and saving the notifier's recipients, read models and notifications."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.notifier.adapters.tables import attempts, contributions_view, engagements_view, notifications, recipients
+from services.notifier.domain.model import Recipient
+from shared.constants import STATUS_CREATED, STATUS_SENDING
+
+
+class RecipientRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def get(self, participant_id: str) -> Recipient | None:
+        row = (
+            self.session.execute(sa.select(recipients).where(recipients.c.participant_id == participant_id))
+            .mappings()
+            .first()
+        )
+        return Recipient(**row) if row else None
+
+    def save(self, recipient: Recipient) -> None:
+        values = vars(recipient)
+        if self.get(recipient.participant_id) is None:
+            self.session.execute(recipients.insert(), values)
+        else:
+            self.session.execute(
+                recipients.update().where(recipients.c.participant_id == recipient.participant_id).values(**values)
+            )
+
+
+class ReadModels:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def _upsert(self, table: sa.Table, values: dict) -> None:
+        exists = self.session.execute(sa.select(table.c.id).where(table.c.id == values["id"])).first()
+        if exists:
+            self.session.execute(table.update().where(table.c.id == values["id"]).values(**values))
+        else:
+            self.session.execute(table.insert(), values)
+
+    def save_engagement(self, values: dict) -> None:
+        self._upsert(engagements_view, values)
+
+    def save_contribution(self, values: dict) -> None:
+        self._upsert(contributions_view, values)
+
+    def engagement(self, engagement_id: str) -> dict | None:
+        row = (
+            self.session.execute(sa.select(engagements_view).where(engagements_view.c.id == engagement_id))
+            .mappings()
+            .first()
+        )
+        return dict(row) if row else None
+
+    def contribution(self, contribution_id: str) -> dict | None:
+        row = (
+            self.session.execute(sa.select(contributions_view).where(contributions_view.c.id == contribution_id))
+            .mappings()
+            .first()
+        )
+        return dict(row) if row else None
+
+
+class NotificationRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def add(self, values: dict) -> bool:
+        """Record a message to send; False if this event already made one for this person."""
+        exists = self.session.execute(
+            sa.select(notifications.c.id).where(
+                notifications.c.event_id == values["event_id"],
+                notifications.c.participant_id == values["participant_id"],
+            )
+        ).first()
+        if exists:
+            return False
+        self.session.execute(notifications.insert(), values)
+        return True
+
+    def get(self, notification_id: str) -> dict | None:
+        row = (
+            self.session.execute(sa.select(notifications).where(notifications.c.id == notification_id))
+            .mappings()
+            .first()
+        )
+        return dict(row) if row else None
+
+    def by_provider_reference(self, provider: str, reference: str) -> dict | None:
+        row = (
+            self.session.execute(
+                sa.select(notifications).where(
+                    notifications.c.provider == provider, notifications.c.provider_reference == reference
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return dict(row) if row else None
+
+    def claim_due(self, now: dt.datetime, limit: int, lease: dt.timedelta) -> list[dict]:
+        """Take up to `limit` messages that are due (or whose sender's lease ran out)."""
+        due = sa.or_(
+            sa.and_(notifications.c.status == STATUS_CREATED, notifications.c.next_attempt_at <= now),
+            sa.and_(notifications.c.status == STATUS_SENDING, notifications.c.next_attempt_at <= now),
+        )
+        query = sa.select(notifications).where(due).order_by(notifications.c.next_attempt_at).limit(limit)
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = [dict(row) for row in self.session.execute(query).mappings()]
+        if rows:
+            self.session.execute(
+                notifications.update()
+                .where(notifications.c.id.in_([row["id"] for row in rows]))
+                .values(status=STATUS_SENDING, next_attempt_at=now + lease, updated_at=now)
+            )
+        return rows
+
+    def update(self, notification_id: str, **values) -> None:
+        self.session.execute(notifications.update().where(notifications.c.id == notification_id).values(**values))
+
+    def record_attempt(self, notification_id: str, at: dt.datetime, outcome: str, detail: str | None) -> None:
+        self.session.execute(
+            attempts.insert(), {"notification_id": notification_id, "at": at, "outcome": outcome, "detail": detail}
+        )
+
+    def list(
+        self, tenant: str, *, contribution_id, participant_id, status, offset: int, limit: int
+    ) -> tuple[list[dict], int]:
+        conditions = [notifications.c.tenant == tenant]
+        if contribution_id:
+            conditions.append(notifications.c.contribution_id == contribution_id)
+        if participant_id:
+            conditions.append(notifications.c.participant_id == participant_id)
+        if status:
+            conditions.append(notifications.c.status == status)
+        rows = self.session.execute(
+            sa.select(notifications)
+            .where(*conditions)
+            .order_by(notifications.c.created_at.desc(), notifications.c.id)
+            .offset(offset)
+            .limit(limit)
+        ).mappings()
+        items = [dict(row) for row in rows]
+        total = self.session.execute(
+            sa.select(sa.func.count()).select_from(notifications).where(*conditions)
+        ).scalar_one()
+        return items, total
+
+    def attempts_for(self, notification_ids: list[str]) -> dict[str, list[dict]]:
+        found: dict[str, list[dict]] = {}
+        if notification_ids:
+            rows = self.session.execute(
+                sa.select(attempts).where(attempts.c.notification_id.in_(notification_ids)).order_by(attempts.c.id)
+            ).mappings()
+            for row in rows:
+                found.setdefault(row["notification_id"], []).append(
+                    {"at": row["at"], "outcome": row["outcome"], "detail": row["detail"]}
+                )
+        return found

@@ -1,0 +1,176 @@
+"""Events become recipients, read models and notifications to send.
+
+Every notification is recorded in the same transaction as the event that caused it, one
+per (event, participant). Sending happens later (service_layer/sending.py), so a slow or
+broken provider never holds the consumer up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from services.notifier.domain.model import Recipient
+from services.notifier.service_layer.unit_of_work import NotifierUnitOfWork
+from shared.constants import (
+    CONTRIBUTION_FEEDBACK_OVERDUE,
+    CONTRIBUTION_LINKED,
+    CONTRIBUTION_RECEIVED,
+    CONTRIBUTION_UNLINKED,
+    DECISION_AMENDED,
+    ENGAGEMENT_CREATED,
+    MESSAGE_ACKNOWLEDGEMENT,
+    MESSAGE_DECISION_AMENDED,
+    MESSAGE_DECISION_LINKED,
+    MESSAGE_INTERIM_UPDATE,
+    MESSAGE_RESOURCE_CHANGED,
+    MESSAGE_UNLINKED,
+    PARTICIPANT_REGISTERED,
+    PARTICIPANT_UPDATED,
+    RESOURCE_CHANGED,
+    STATUS_CREATED,
+)
+from shared.consumer import event_key
+from shared.event_schemas import (
+    ContributionEventData,
+    ContributionStoryEventData,
+    EngagementEventData,
+    ParticipantEventData,
+)
+from shared.events import RejectedEvent
+from shared.platform import Platform
+
+_participant = ParticipantEventData()
+_engagement = EngagementEventData()
+_contribution = ContributionEventData()
+_story = ContributionStoryEventData()
+
+# Resource changes worth telling a participant about (creation is told with the link).
+TOLD_STATUSES = ("in_progress", "implemented", "cancelled")
+
+
+def _event_time(envelope: dict) -> dt.datetime:
+    return envelope.get("time") or dt.datetime.now(dt.UTC)  # parsed by the envelope schema
+
+
+def record_notification(
+    uow: NotifierUnitOfWork,
+    envelope: dict,
+    *,
+    participant_id: str,
+    contribution_id: str | None,
+    kind: str,
+    context: dict,
+    now: dt.datetime,
+) -> bool:
+    recipient = uow.recipients.get(participant_id)
+    if recipient is not None and recipient.tenant != envelope["tenant"]:
+        raise RejectedEvent("tenant does not match the participant it refers to", envelope["tenant"])
+    return uow.notifications.add(
+        {
+            "id": str(uuid.uuid4()),
+            "tenant": envelope["tenant"],
+            "event_id": event_key(envelope["source"], envelope["id"]),
+            "participant_id": participant_id,
+            "contribution_id": contribution_id,
+            "channel": recipient.preferred_channel if recipient else "unknown",
+            "kind": kind,
+            "context": context,
+            "status": STATUS_CREATED,
+            "reason": None,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "updated_at": now,
+        }
+    )
+
+
+def handlers(platform: Platform) -> dict:
+    def participant_changed(uow: NotifierUnitOfWork, envelope: dict) -> None:
+        data = _participant.load(envelope["data"])
+        known = uow.recipients.get(data["id"])
+        if known is not None and known.tenant != envelope["tenant"]:
+            raise RejectedEvent("tenant does not match the participant it refers to", envelope["tenant"])
+        at = _event_time(envelope)
+        if known is not None and (known.updated_at >= at or known.erased_at is not None):
+            return  # an older update arriving late, or a person since erased
+        uow.recipients.save(
+            Recipient(
+                participant_id=data["id"],
+                tenant=envelope["tenant"],
+                contact_sealed=data["sealed_contact"],
+                preferred_channel=data["preferred_channel"],
+                language=data["language"],
+                format=data["format"],
+                consent_to_contact=data["consent_to_contact"],
+                updated_at=at,
+                unsubscribed_at=known.unsubscribed_at if known else None,
+            )
+        )
+
+    def engagement_created(uow: NotifierUnitOfWork, envelope: dict) -> None:
+        data = _engagement.load(envelope["data"])
+        uow.read.save_engagement(
+            {k: data[k] for k in ("id", "title", "can_change", "cannot_change", "decision_maker", "feedback_due")}
+            | {"tenant": envelope["tenant"]}
+        )
+
+    def contribution_received(uow: NotifierUnitOfWork, envelope: dict) -> None:
+        data = _contribution.load(envelope["data"])
+        uow.read.save_contribution(
+            {
+                "id": data["id"],
+                "tenant": envelope["tenant"],
+                "participant_id": data["participant_id"],
+                "engagement_id": data["engagement_id"],
+                "reference": data["reference"],
+                "type": data["type"],
+            }
+        )
+        record_notification(
+            uow,
+            envelope,
+            participant_id=data["participant_id"],
+            contribution_id=data["id"],
+            kind=MESSAGE_ACKNOWLEDGEMENT,
+            context={},
+            now=platform.clock(),
+        )
+
+    def story(kind: str, *, only_if=lambda data: True):
+        def handle(uow: NotifierUnitOfWork, envelope: dict) -> None:
+            data = envelope["data"]
+            if data.get("contribution_id") is None:
+                return  # about the decision as a whole: nobody in particular to tell
+            ids = _story.load(data)
+            if not only_if(data):
+                return
+            record_notification(
+                uow,
+                envelope,
+                participant_id=ids["participant_id"],
+                contribution_id=ids["contribution_id"],
+                kind=kind,
+                context=data,
+                now=platform.clock(),
+            )
+
+        return handle
+
+    return {
+        PARTICIPANT_REGISTERED: participant_changed,
+        PARTICIPANT_UPDATED: participant_changed,
+        ENGAGEMENT_CREATED: engagement_created,
+        CONTRIBUTION_RECEIVED: contribution_received,
+        CONTRIBUTION_LINKED: story(MESSAGE_DECISION_LINKED),
+        DECISION_AMENDED: story(MESSAGE_DECISION_AMENDED),
+        CONTRIBUTION_UNLINKED: story(MESSAGE_UNLINKED),
+        RESOURCE_CHANGED: story(
+            MESSAGE_RESOURCE_CHANGED,
+            only_if=lambda data: (
+                data.get("status") in TOLD_STATUSES and data.get("status") != data.get("previous_status")
+            ),
+        ),
+        CONTRIBUTION_FEEDBACK_OVERDUE: story(MESSAGE_INTERIM_UPDATE),
+    }

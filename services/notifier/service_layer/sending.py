@@ -1,0 +1,241 @@
+"""Sending what the handlers recorded: claim due messages, render, send, record.
+
+A message is claimed with a lease (status `sending`); if the sender dies before it
+records the outcome, the lease runs out and the message is sent again. So a crash can
+repeat at most the one message a sender had in flight, never a batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from services.notifier.adapters.providers import OutgoingMessage, PermanentFailure, Provider, TemporaryFailure
+from services.notifier.adapters.templates import EmptyMessage, Renderer
+from services.notifier.domain.model import MAX_ATTEMPTS, after_quiet_hours, channel_for, retry_delay
+from services.notifier.service_layer.unit_of_work import NotifierUnitOfWork
+from shared.constants import (
+    MESSAGE_ACKNOWLEDGEMENT,
+    NOTIFICATION_EVENT_FOR_STATUS,
+    NOTIFICATIONS_TOPIC,
+    STATUS_CREATED,
+    STATUS_FAILED,
+    STATUS_SENT,
+    STATUS_WITHHELD,
+)
+from shared.crypto import Sealer
+from shared.links import Links
+
+log = logging.getLogger(__name__)
+
+
+def announce_status(
+    uow: NotifierUnitOfWork, notification: dict, status: str, reason: str | None, now: dt.datetime, source: str
+) -> None:
+    """Tell the outcome chain, keyed by the contribution so its story stays in order."""
+    uow.announce(
+        NOTIFICATIONS_TOPIC,
+        type=NOTIFICATION_EVENT_FOR_STATUS[status],
+        source=source,
+        tenant=notification["tenant"],
+        subject=notification["contribution_id"] or notification["participant_id"],
+        time=now,
+        data={
+            "notification_id": notification["id"],
+            "contribution_id": notification["contribution_id"],
+            "participant_id": notification["participant_id"],
+            "kind": notification["kind"],
+            "channel": notification["channel"],
+            "status": status,
+            "status_at": now.isoformat(),
+            "reason": reason,
+        },
+    )
+
+
+@dataclass
+class Sender:
+    uow_factory: Callable[[], NotifierUnitOfWork]
+    providers: dict[str, Provider]
+    renderer: Renderer
+    links: Links
+    sealer: Sealer
+    clock: Callable[[], dt.datetime]
+    source: str
+    batch_size: int = 20
+    lease: dt.timedelta = dt.timedelta(seconds=60)
+    # How long to wait for a participant's or engagement's event before giving up.
+    patience: dt.timedelta = dt.timedelta(hours=1)
+    rng: random.Random = field(default_factory=random.Random)
+
+    def send_due(self) -> int:
+        now = self.clock()
+        with self.uow_factory() as uow:
+            claimed = uow.notifications.claim_due(now, self.batch_size, self.lease)
+            uow.commit()
+        for notification in claimed:
+            self._send_one(notification)
+        return len(claimed)
+
+    def _send_one(self, notification: dict) -> None:
+        now = self.clock()
+        with self.uow_factory() as uow:
+            recipient = uow.recipients.get(notification["participant_id"])
+            contribution = (
+                uow.read.contribution(notification["contribution_id"]) if notification["contribution_id"] else None
+            )
+            engagement = uow.read.engagement(contribution["engagement_id"]) if contribution else None
+        channel, withheld = channel_for(recipient)
+        if withheld:
+            return self._finish(notification, STATUS_WITHHELD, withheld, channel="none")
+        waiting_for = None
+        if recipient is None:
+            waiting_for = "participant"
+        elif notification["kind"] == MESSAGE_ACKNOWLEDGEMENT and (contribution is None or engagement is None):
+            waiting_for = "contribution or engagement"
+        if waiting_for:
+            if now - notification["created_at"] > self.patience:
+                return self._finish(notification, STATUS_FAILED, f"gave up waiting for the {waiting_for} details")
+            return self._reschedule(notification, now + dt.timedelta(seconds=5), count_attempt=False)
+        morning = after_quiet_hours(now, channel)
+        if morning is not None:
+            return self._reschedule(notification, morning, count_attempt=False, channel=channel)
+
+        contact = self.sealer.open(recipient.contact_sealed)
+        address = contact.get("email") if channel == "email" else contact.get("phone")
+        if not address:
+            return self._finish(
+                notification, STATUS_FAILED, f"no {channel} address for this participant", channel=channel
+            )
+        try:
+            rendered = self.renderer.render(
+                notification["kind"],
+                language=recipient.language,
+                format_=recipient.format,
+                context=self._context(notification, recipient, contact, contribution, engagement),
+            )
+        except EmptyMessage as empty:
+            return self._finish(notification, STATUS_FAILED, str(empty), channel=channel)
+        message = OutgoingMessage(
+            notification_id=notification["id"],
+            channel=channel,
+            to=address,
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            sms=rendered.sms,
+            unsubscribe_url=self.links.unsubscribe_url(recipient.tenant, recipient.participant_id),
+        )
+        provider = self.providers[channel]
+        try:
+            reference = provider.send(message)
+        except TemporaryFailure as failure:
+            attempts = notification["attempts"] + 1
+            if attempts >= MAX_ATTEMPTS:
+                return self._finish(
+                    notification,
+                    STATUS_FAILED,
+                    f"gave up after {attempts} attempts: {failure}",
+                    channel=channel,
+                    attempts=attempts,
+                )
+            return self._reschedule(
+                notification,
+                now + retry_delay(attempts, self.rng),
+                count_attempt=True,
+                channel=channel,
+                detail=str(failure),
+            )
+        except PermanentFailure as failure:
+            return self._finish(
+                notification, STATUS_FAILED, str(failure), channel=channel, attempts=notification["attempts"] + 1
+            )
+        self._finish(
+            notification,
+            STATUS_SENT,
+            None,
+            channel=channel,
+            attempts=notification["attempts"] + 1,
+            provider=provider.name,
+            provider_reference=reference,
+            language_used=rendered.language,
+        )
+
+    def _context(
+        self, notification: dict, recipient, contact: dict, contribution: dict | None, engagement: dict | None
+    ) -> dict:
+        story = notification["context"] or {}
+        changes = story.get("resource_changes") or []
+        return {
+            "name": contact.get("name"),
+            "reference": (contribution or {}).get("reference") or story.get("reference") or "",
+            "type": (contribution or {}).get("type"),
+            "engagement_title": (engagement or {}).get("title") or story.get("engagement_title") or "",
+            "can_change": (engagement or {}).get("can_change") or [],
+            "cannot_change": (engagement or {}).get("cannot_change") or [],
+            "decision_maker": (engagement or {}).get("decision_maker"),
+            "feedback_due": (engagement or {}).get("feedback_due") or story.get("feedback_due"),
+            "status_url": self.links.status_url(recipient.tenant, recipient.participant_id),
+            "decision_title": story.get("title", ""),
+            "outcome": story.get("outcome", ""),
+            "rationale": story.get("rationale"),
+            "influence": story.get("influence", ""),
+            "revisit_on": story.get("revisit_on"),
+            "changes": changes,
+            "change_description": story.get("description", ""),
+            "change_status": story.get("status", ""),
+            "change_note": story.get("note"),
+            "reason": story.get("reason", ""),
+        }
+
+    def _reschedule(
+        self,
+        notification: dict,
+        when: dt.datetime,
+        *,
+        count_attempt: bool,
+        channel: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        now = self.clock()
+        with self.uow_factory() as uow:
+            values = {"status": STATUS_CREATED, "next_attempt_at": when, "updated_at": now}
+            if channel:
+                values["channel"] = channel
+            if count_attempt:
+                values["attempts"] = notification["attempts"] + 1
+                uow.notifications.record_attempt(notification["id"], now, "retry", detail)
+            uow.notifications.update(notification["id"], **values)
+            uow.commit()
+
+    def _finish(
+        self,
+        notification: dict,
+        status: str,
+        reason: str | None,
+        *,
+        channel: str | None = None,
+        attempts: int | None = None,
+        **values,
+    ) -> None:
+        now = self.clock()
+        finished = {**notification, "channel": channel or notification["channel"]}
+        with self.uow_factory() as uow:
+            uow.notifications.update(
+                notification["id"],
+                status=status,
+                reason=reason,
+                channel=finished["channel"],
+                attempts=attempts if attempts is not None else notification["attempts"],
+                updated_at=now,
+                **values,
+            )
+            if status != STATUS_WITHHELD:
+                uow.notifications.record_attempt(notification["id"], now, status, reason)
+            announce_status(uow, finished, status, reason, now, self.source)
+            uow.commit()
+        if status == STATUS_FAILED:
+            log.warning("notification failed", extra={"notification_id": notification["id"], "reason": reason})

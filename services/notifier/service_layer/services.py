@@ -1,0 +1,108 @@
+"""The notifier's use cases behind its HTTP API."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from services.notifier.service_layer.sending import announce_status
+from services.notifier.service_layer.unit_of_work import NotifierUnitOfWork
+from shared.constants import STATUS_DELIVERED, STATUS_FAILED, STATUS_SENT
+from shared.domain import NotFound
+
+
+def list_notifications(
+    uow: NotifierUnitOfWork, tenant: str, *, page: int, per_page: int, **filters
+) -> tuple[list[dict], int]:
+    with uow:
+        items, total = uow.notifications.list(tenant, offset=(page - 1) * per_page, limit=per_page, **filters)
+        history = uow.notifications.attempts_for([item["id"] for item in items])
+    return [{**item, "attempt_history": history.get(item["id"], [])} for item in items], total
+
+
+def _recipient(uow: NotifierUnitOfWork, tenant: str, participant_id: str):
+    recipient = uow.recipients.get(participant_id)
+    if recipient is None or recipient.tenant != tenant or recipient.erased_at is not None:
+        raise NotFound("participant")
+    return recipient
+
+
+def preferences(uow: NotifierUnitOfWork, tenant: str, participant_id: str) -> dict:
+    with uow:
+        recipient = _recipient(uow, tenant, participant_id)
+    return {
+        "preferred_channel": recipient.preferred_channel,
+        "language": recipient.language,
+        "format": recipient.format,
+        "consent_to_contact": recipient.consent_to_contact,
+        "unsubscribed": recipient.unsubscribed_at is not None,
+    }
+
+
+def set_preferences(
+    uow: NotifierUnitOfWork, tenant: str, participant_id: str, values: dict, *, now: dt.datetime
+) -> dict:
+    with uow:
+        recipient = _recipient(uow, tenant, participant_id)
+        for name, value in values.items():
+            setattr(recipient, name, value)
+        if values.get("consent_to_contact"):
+            recipient.unsubscribed_at = None  # consenting again undoes an unsubscribe
+        recipient.updated_at = now
+        uow.recipients.save(recipient)
+        uow.commit()
+    return preferences(uow, tenant, participant_id)
+
+
+RECEIPT_STATUSES = {
+    # GOV.UK Notify
+    "delivered": STATUS_DELIVERED,
+    "permanent-failure": STATUS_FAILED,
+    "temporary-failure": STATUS_FAILED,
+    "technical-failure": STATUS_FAILED,
+    # Twilio
+    "undelivered": STATUS_FAILED,
+    "failed": STATUS_FAILED,
+}
+
+
+def apply_receipt(
+    uow: NotifierUnitOfWork, notification: dict | None, provider_status: str, *, now: dt.datetime, source: str
+) -> None:
+    """A provider says a message was delivered or not: record it and tell the chain."""
+    if notification is None:
+        raise NotFound("notification")
+    status = RECEIPT_STATUSES.get(provider_status)
+    if status is None or notification["status"] not in (STATUS_SENT, STATUS_DELIVERED, STATUS_FAILED):
+        return  # an interim status (queued, sending) or a message we have not sent
+    if notification["status"] == status:
+        return  # the same receipt twice
+    reason = None if status == STATUS_DELIVERED else f"the provider reported {provider_status}"
+    uow.notifications.update(notification["id"], status=status, reason=reason, updated_at=now)
+    uow.notifications.record_attempt(notification["id"], now, status, reason)
+    announce_status(uow, notification, status, reason, now, source)
+    uow.commit()
+
+
+def notify_receipt(
+    uow: NotifierUnitOfWork, reference: str, provider_status: str, *, now: dt.datetime, source: str
+) -> None:
+    with uow:
+        apply_receipt(uow, uow.notifications.get(reference), provider_status, now=now, source=source)
+
+
+def twilio_receipt(
+    uow: NotifierUnitOfWork, message_sid: str, provider_status: str, *, now: dt.datetime, source: str
+) -> None:
+    with uow:
+        apply_receipt(
+            uow, uow.notifications.by_provider_reference("twilio", message_sid), provider_status, now=now, source=source
+        )
+
+
+def unsubscribe(uow: NotifierUnitOfWork, tenant: str, participant_id: str, *, now: dt.datetime) -> None:
+    with uow:
+        recipient = _recipient(uow, tenant, participant_id)
+        if recipient.unsubscribed_at is None:
+            recipient.unsubscribed_at = now
+            uow.recipients.save(recipient)
+            uow.commit()

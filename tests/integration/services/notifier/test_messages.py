@@ -1,0 +1,105 @@
+"""A participant hears about their contribution, in their language and format, once."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from services.notifier.adapters.tables import notifications
+from shared.consumer import Message
+from shared.tables import outbox
+from tests.support import factories
+
+
+def feed(source_platform, target, after_id: int = 0) -> int:
+    """Hand one service's real outbox events to another's real processor; return the last id."""
+    with source_platform.engine.connect() as connection:
+        rows = connection.execute(sa.select(outbox).where(outbox.c.id > after_id).order_by(outbox.c.id)).all()
+    target.processor.process(
+        [Message(row.topic, 0, row.id, row.message_key.encode(), bytes(row.payload)) for row in rows]
+    )
+    return rows[-1].id if rows else after_id
+
+
+def send_all(notifier) -> None:
+    sender = notifier.extensions["notifier"].sender
+    while sender.send_due():
+        pass
+
+
+def statuses(notifier) -> list[str]:
+    with notifier.engine.connect() as connection:
+        return list(
+            connection.execute(sa.select(notifications.c.status).order_by(notifications.c.created_at)).scalars()
+        )
+
+
+def test_a_contribution_is_acknowledged_by_email_once_with_what_can_and_cannot_change(
+    intake, intake_api, engagement, notifier, smtp
+):
+    body = factories.contribution_payload(engagement["id"], type="complaint")
+    created = intake_api.as_("case-system").post("/v1/contributions", json=body).json
+    feed(intake, notifier)
+    feed(intake, notifier)  # the same events again: nothing new
+    send_all(notifier)
+    send_all(notifier)
+
+    [message] = smtp.messages()
+    assert message["To"] == body["participant"]["email"]
+    assert created["reference"] in message["Subject"]
+    text = message.get_body(("plain",)).get_content()
+    assert "What this can change: opening hours; activities offered." in text
+    assert "What it cannot change: the total budget; closing the Elm Road site." in text
+    assert "3 working days" in text  # a complaint states the statutory timescale
+    assert "/status/" in text
+    assert message["Message-ID"].endswith("@outcome-chain>")
+    assert (
+        message["List-Unsubscribe"].startswith("</v1/unsubscribe/") or "/v1/unsubscribe/" in message["List-Unsubscribe"]
+    )
+    assert message.get_body(("html",)) is not None
+    assert statuses(notifier) == ["sent"]
+
+
+def test_welsh_easy_read_participants_get_welsh_easy_read(intake, intake_api, engagement, notifier, smtp):
+    person = factories.participant_payload(language="cy", format="easy_read")
+    intake_api.as_("case-system").post(
+        "/v1/contributions", json=factories.contribution_payload(engagement["id"], participant=person)
+    )
+    feed(intake, notifier)
+    send_all(notifier)
+
+    [message] = smtp.messages()
+    assert message["Subject"] == "Rydym wedi cael eich neges"
+    assert "Diolch am ddweud beth rydych chi'n ei feddwl." in message.get_body(("plain",)).get_content()
+
+
+def test_no_consent_means_no_message_and_the_reason_is_recorded(
+    intake, intake_api, engagement, notifier, notifier_api, smtp
+):
+    person = factories.participant_payload(consent_to_contact=False)
+    created = (
+        intake_api.as_("case-system")
+        .post("/v1/contributions", json=factories.contribution_payload(engagement["id"], participant=person))
+        .json
+    )
+    feed(intake, notifier)
+    send_all(notifier)
+
+    assert smtp.messages() == []
+    [listed] = notifier_api.get(f"/v1/notifications?contribution_id={created['id']}").json["items"]
+    assert (listed["status"], listed["reason"]) == ("withheld", "participant did not consent to contact")
+
+
+def test_the_smtp_server_down_then_back_delivers_every_message_once(intake, intake_api, engagement, notifier, smtp):
+    for _ in range(3):
+        intake_api.as_("case-system").post("/v1/contributions", json=factories.contribution_payload(engagement["id"]))
+    feed(intake, notifier)
+    smtp.stop()
+    send_all(notifier)
+    assert statuses(notifier) == ["created"] * 3  # waiting to be tried again, not lost
+
+    smtp.start()
+    with notifier.engine.begin() as connection:  # the back-off has passed
+        connection.execute(notifications.update().values(next_attempt_at=sa.func.current_timestamp()))
+    send_all(notifier)
+    assert statuses(notifier) == ["sent"] * 3
+    assert len(smtp.messages()) == 3
