@@ -32,7 +32,7 @@ from bench.harness import (
 )
 
 # Add a benchmark: write bench/<name>.py defining BENCHMARK, then list it here.
-BENCHMARK_MODULES = ("bench.intake_http", "bench.intake_kafka")
+BENCHMARK_MODULES = ("bench.intake_http", "bench.intake_kafka", "bench.decisions_chain")
 
 
 def _python_shown() -> str:
@@ -57,13 +57,19 @@ def parser(names: list[str]) -> argparse.ArgumentParser:
         description="Outcome Chain benchmarks: each service figure beside a bare baseline measured in the same run.",
     )
     p.add_argument("which", nargs="*", default=["all"], metavar="BENCHMARK", help=f"all (default), {', '.join(names)}")
-    p.add_argument("--quick", action="store_true", help="a short smoke run (3 s of load, 2,000 events)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="a short smoke run (3 s of load, 2,000 events, 5,000 contributions, a 1,000-link decision)",
+    )
     p.add_argument(
         "--duration", type=float, help="measured seconds of HTTP load per endpoint, all rounds (30; quick 3)"
     )
     p.add_argument("--warmup", type=float, help="seconds of unmeasured HTTP load per endpoint first (3; quick 1)")
     p.add_argument("--rounds", type=int, help="HTTP slices per endpoint, order alternating (6; quick 1)")
-    p.add_argument("--connections", type=int, help="HTTP connections (8)")
+    p.add_argument(
+        "--connections", type=int, help="HTTP connections (intake-http 8; decisions-chain 16 concurrent clients)"
+    )
     p.add_argument("--events", type=int, help="events per Kafka run (20000; quick 2000)")
     p.add_argument(
         "--loadgen", choices=["auto", "wrk", "python"], help="HTTP load generator (auto: wrk if installable)"

@@ -179,3 +179,84 @@ def read_types(bootstrap: str, topic: str, timeout: float = 120.0) -> Counter:
         return types
     finally:
         consumer.close()
+
+
+class RecordCounter:
+    """Counts the records on a topic by reading them: one consumer assigned to every
+    partition from the start, no group, matching each record's value against byte
+    strings (e.g. the CloudEvents type and a marker unique to one run).
+
+    It reads the records themselves rather than trusting end offsets: Tansu reports a
+    partition's end as its last batch's base offset + 1 (see OffsetWatcher), so end
+    offsets lag by up to a batch per partition. A fetch waits at most `fetch_wait_ms`
+    on the broker, so a record is seen within about that long of being stored."""
+
+    def __init__(self, bootstrap: str, topic: str, *, fetch_wait_ms: int = 20):
+        self.topic = topic
+        self.consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=fetch_wait_ms,
+            max_poll_records=10_000,
+            check_crcs=False,
+        )
+        self.partitions = _partitions(self.consumer, topic)
+        self.consumer.assign(self.partitions)
+        self.consumer.seek_to_beginning(*self.partitions)
+        self.skipped = 0
+
+    def skip_existing(self, *, quiet_s: float = 0.3, timeout: float = 60.0) -> int:
+        """Read past what is on the topic now (until nothing arrives for `quiet_s`)."""
+        deadline = time.monotonic() + timeout
+        quiet_since = time.monotonic()
+        skipped = 0
+        while time.monotonic() - quiet_since < quiet_s:
+            if time.monotonic() > deadline:
+                raise BenchmarkFailed(f"{self.topic} kept growing for {timeout:.0f} s before the run")
+            got = sum(len(batch) for batch in self.consumer.poll(timeout_ms=50).values())
+            if got:
+                skipped += got
+                quiet_since = time.monotonic()
+        self.skipped += skipped
+        return skipped
+
+    def wait_for(
+        self,
+        target: int,
+        started: float,
+        *,
+        matching: tuple[bytes, ...],
+        timeout: float,
+        processes: Processes,
+        procs: tuple[Proc, ...],
+        linger: float = 0.0,
+    ) -> Timeline:
+        """Read until `target` records whose value holds every one of `matching` have been
+        seen; seconds are counted from `started` (a time.monotonic()). Then go on reading
+        for `linger` seconds, so duplicates would show in `final_count`."""
+        timeline = Timeline(target)
+        count = 0
+        deadline = started + timeout
+        checked = time.monotonic()
+        linger_until = None
+        while True:
+            batches = self.consumer.poll(timeout_ms=20)
+            seen = time.monotonic()
+            new = sum(1 for batch in batches.values() for record in batch if all(m in record.value for m in matching))
+            if new:
+                count += new
+                timeline.samples.append((round(seen - started, 4), count))
+            if timeline.reached_at is None and count >= target:
+                timeline.reached_at = seen - started
+                linger_until = seen + linger
+            if linger_until is not None and seen >= linger_until:
+                timeline.final_count = count
+                return timeline
+            if seen - checked > 0.5:
+                processes.check(*procs)
+                checked = seen
+            if seen > deadline:
+                raise BenchmarkFailed(f"only {count} of {target} records on {self.topic} after {timeout:.0f} s")
+
+    def close(self) -> None:
+        self.consumer.close()

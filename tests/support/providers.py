@@ -1,0 +1,87 @@
+"""Local HTTP servers that speak the GOV.UK Notify and Twilio APIs, for real HTTP in tests.
+
+The Notify server checks the JWT the official client signs (HS256 with the key's secret,
+`iss` the service id, `iat` within 30 seconds), as GOV.UK Notify does.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import jwt
+from flask import Flask, jsonify, request
+from werkzeug.serving import make_server
+
+from tests.support.ports import free_port
+
+
+@dataclass
+class Behaviour:
+    """What the fake answers next: a status code for the next `times` requests, or a delay."""
+
+    status: int = 201
+    times: int = 0
+    delay: float = 0.0
+
+
+class _Server:
+    def __init__(self, app: Flask):
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._server = make_server("127.0.0.1", self.port, app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+
+
+@dataclass
+class FakeNotify:
+    service_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    secret: str = field(default_factory=lambda: str(uuid.uuid4()))
+    received: list[dict] = field(default_factory=list)
+    refused_tokens: int = 0
+    behaviour: Behaviour = field(default_factory=Behaviour)
+
+    @property
+    def api_key(self) -> str:
+        return f"outcome-chain-test-{self.service_id}-{self.secret}"
+
+    def start(self) -> FakeNotify:
+        app = Flask("fake-notify")
+
+        def authorised() -> bool:
+            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+            try:
+                claims = jwt.decode(token, self.secret, algorithms=["HS256"], options={"require": ["iss", "iat"]})
+            except jwt.PyJWTError:
+                return False
+            return scheme == "Bearer" and claims["iss"] == self.service_id and abs(time.time() - claims["iat"]) < 30
+
+        def answer(kind: str):
+            if not authorised():
+                self.refused_tokens += 1
+                return jsonify(status_code=403, errors=[{"error": "AuthError", "message": "Invalid token"}]), 403
+            if self.behaviour.delay:
+                time.sleep(self.behaviour.delay)
+            if self.behaviour.times > 0:
+                self.behaviour.times -= 1
+                status = self.behaviour.status
+                return jsonify(status_code=status, errors=[{"error": "FakeError", "message": "as configured"}]), status
+            body = request.get_json()
+            notification_id = str(uuid.uuid4())
+            self.received.append({"kind": kind, "id": notification_id, **body})
+            return jsonify(id=notification_id, reference=body.get("reference"), content={}, template={}), 201
+
+        app.post("/v2/notifications/sms")(lambda: answer("sms"))
+        app.add_url_rule("/v2/notifications/email", "email", lambda: answer("email"), methods=["POST"])
+        self._server = _Server(app)
+        self.base_url = self._server.base_url
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
