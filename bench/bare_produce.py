@@ -5,7 +5,8 @@ The producer comes from shared.kafka.producer, so it is configured exactly as th
 relay's is (acks=all, linger, one request in flight, retries). The process loads the
 records, connects, fetches the topic's metadata and sends a few warm-up records (which the
 benchmark's counter does not match), says READY, and waits for SIGUSR1: the time it takes
-to start is outside the measurement, as the relay's is.
+to start is outside the measurement, as the relay's is. After sending it stays up until
+SIGTERM, so its peak memory can be read.
 
     python -m bench.bare_produce --bootstrap HOST:PORT --topic T --records FILE.pickle
 """
@@ -34,9 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-wait", type=float, default=600.0, help="seconds to wait for SIGUSR1")
     args = parser.parse_args(argv)
     records = pickle.loads(args.records.read_bytes())
-    go = threading.Event()
+    go, stop = threading.Event(), threading.Event()
     signal.signal(signal.SIGUSR1, lambda *_: go.set())
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     producer = kafka.producer(args.bootstrap)
     try:
         producer.partitions_for(args.topic)
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         took = time.monotonic() - started
         failed = sum(1 for f in futures if not (f.is_done and f.succeeded()))
         print(f"SENT {len(records) - failed} of {len(records)} in {took:.3f} s", flush=True)
+        stop.wait(args.max_wait)  # stay up until stopped, so the benchmark can read its peak memory
         return 1 if failed else 0
     finally:
         producer.close(timeout=5)

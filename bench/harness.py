@@ -378,9 +378,11 @@ def wait_until(
         time.sleep(interval)
 
 
-def http_json(method: str, url: str, body: dict | None = None, headers: dict | None = None, timeout: float = 10):
-    """(status, parsed JSON or text) with the standard library."""
-    data = json.dumps(body).encode() if body is not None else None
+def http_json(
+    method: str, url: str, body: dict | bytes | None = None, headers: dict | None = None, timeout: float = 10
+):
+    """(status, parsed JSON or text) with the standard library; `body` a dict or JSON already encoded."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
     if data is not None:
         request.add_header("Content-Type", "application/json")

@@ -230,10 +230,12 @@ class RecordCounter:
         processes: Processes,
         procs: tuple[Proc, ...],
         linger: float = 0.0,
+        collect: list | None = None,
     ) -> Timeline:
         """Read until `target` records whose value holds every one of `matching` have been
         seen; seconds are counted from `started` (a time.monotonic()). Then go on reading
-        for `linger` seconds, so duplicates would show in `final_count`."""
+        for `linger` seconds, so duplicates would show in `final_count`. Matching records'
+        (key, value) are appended to `collect` if given."""
         timeline = Timeline(target)
         count = 0
         deadline = started + timeout
@@ -242,7 +244,13 @@ class RecordCounter:
         while True:
             batches = self.consumer.poll(timeout_ms=20)
             seen = time.monotonic()
-            new = sum(1 for batch in batches.values() for record in batch if all(m in record.value for m in matching))
+            new = 0
+            for batch in batches.values():
+                for record in batch:
+                    if all(m in record.value for m in matching):
+                        new += 1
+                        if collect is not None:
+                            collect.append((record.key, record.value))
             if new:
                 count += new
                 timeline.samples.append((round(seen - started, 4), count))
