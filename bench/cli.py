@@ -32,7 +32,7 @@ from bench.harness import (
 )
 
 # Add a benchmark: write bench/<name>.py defining BENCHMARK, then list it here.
-BENCHMARK_MODULES = ("bench.intake_http", "bench.intake_kafka", "bench.decisions_chain")
+BENCHMARK_MODULES = ("bench.intake_http", "bench.intake_kafka", "bench.decisions_chain", "bench.decisions_fanout")
 
 
 def _python_shown() -> str:

@@ -95,10 +95,12 @@ def start_gunicorn(
     return proc, url
 
 
-def sqlite_count(url: str, table: str) -> int:
+def sqlite_count(url: str, table: str, where: str = "") -> int:
+    """Rows in `table` (those matching the SQL condition `where`, if given)."""
     import sqlite3
     from contextlib import closing
 
     path = Path(url.removeprefix("sqlite:///"))
     with closing(sqlite3.connect(path, timeout=30)) as connection:
-        return connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        condition = f" WHERE {where}" if where else ""
+        return connection.execute(f"SELECT count(*) FROM {table}{condition}").fetchone()[0]
