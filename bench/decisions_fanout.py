@@ -162,7 +162,7 @@ def run(ctx: RunContext) -> Result:
             marker = f"Fanout run {len(runs['service']) + 1} {uuid.uuid4().hex[:8]}"
             body = _decision_body(board_id, engagement_id, marker, loaded.contribution_ids)
             workers = {f"web-worker{i}": pid for i, pid in enumerate(child_pids(web.pid), 1)}
-            pids = {"relay": relay.pid, "web-master": web.pid, **workers, "broker": broker.pid}
+            pids = {"relay": relay.pid, "web-master": web.pid, **workers, "broker": broker.pid, "counter": os.getpid()}
             counter.skip_existing()
             reset_peak_rss(broker.pid)
             meter = CpuMeter(pids)
@@ -201,7 +201,7 @@ def run(ctx: RunContext) -> Result:
             }
             if profile:
                 profiles["service"] = profile
-            peaks.update({f"service {k}": peak_rss_kib(pid) for k, pid in pids.items()})
+            peaks.update({f"service {k}": peak_rss_kib(pid) for k, pid in pids.items() if k != "counter"})
             ctx.log(
                 f"{label}: {n} contribution.linked on the topic {timeline.reached_at:.2f} s after the POST began "
                 f"(POST answered 201 in {answer['seconds']:.2f} s; first event at {figures['first_seen_s']} s)"
@@ -231,7 +231,7 @@ def run(ctx: RunContext) -> Result:
             try:
                 bare_counter.skip_existing()  # the producer's warm-up records
                 reset_peak_rss(broker.pid)
-                meter = CpuMeter({"producer": producer.pid, "broker": broker.pid})
+                meter = CpuMeter({"producer": producer.pid, "broker": broker.pid, "counter": os.getpid()})
                 sample = {"producer": producer.pid} if not runs["bare"] else {}
                 with profiling.sampling(ctx, "fanout-bare", sample, timeout) as profile:
                     started = time.monotonic()
@@ -369,7 +369,7 @@ def run(ctx: RunContext) -> Result:
   fails unless exactly {n:,} matching records arrive.
 - **Runs:** {repeats} of each, in the order {", ".join(order)} (the first bare run needs the first service
   run's records); the table shows medians, the notes every run. CPU seconds of every process involved
-  (`/proc/<pid>/stat`) per run.
+  (`/proc/<pid>/stat`) per run, the harness's own (the counter, and the POST's client) included.
 - **Goal:** the service's time at most {GOAL:.0f}x the bare producer's.
 - **Memory:** VmHWM of the web processes, the relay and the bare producer after their run; the broker's
   peak is reset at the start of each run.

@@ -9,6 +9,7 @@ outcomes keys list --tenant SLUG
 outcomes keys generate-data-key         a new Fernet key for DATA_ENCRYPTION_KEYS
 outcomes consume SERVICE                run a service's idempotent consumer
 outcomes relay SERVICE                  run a service's outbox relay
+outcomes send                           run the notifier's sender on its own
 outcomes dead-letters list SERVICE [--tenant SLUG]
 outcomes dead-letters replay SERVICE ID
 outcomes broker                         the embedded Tansu broker (development only)
@@ -150,6 +151,18 @@ def run_every(interval: float, task, stop: threading.Event) -> None:
             stop.wait(interval)
 
 
+def cmd_send(args, settings: Settings) -> int:
+    """The notifier's sender on its own (the consumer process runs one too)."""
+    module = service_module("notifier")
+    _configure_logging("notifier", settings)
+    platform = module.bootstrap(settings)
+    stop = stop_on_signals()
+    log.info("sending notifications")
+    for interval, task in module.scheduled(platform):
+        run_every(interval, task, stop)
+    return 0
+
+
 def cmd_relay(args, settings: Settings) -> int:
     from shared.outbox import OutboxRelay
 
@@ -251,6 +264,9 @@ def parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name)
         p.add_argument("service", choices=SERVICES)
         p.set_defaults(func=func)
+
+    p = sub.add_parser("send", help="run the notifier's sender (beside or instead of the one in its consumer)")
+    p.set_defaults(func=cmd_send)
 
     p = sub.add_parser("dead-letters", help="inbound events that could not be accepted")
     p.add_argument("action", choices=["list", "replay"])

@@ -90,7 +90,9 @@ def test_an_sms_goes_through_notify_with_a_signed_token_and_our_reference(
 
 
 @pytest.mark.parametrize(
-    "trouble", [{"status": 500, "times": 2}, {"status": 429, "times": 2}, {"delay": 1.5}], ids=["500", "429", "time-out"]
+    "trouble",
+    [{"status": 500, "times": 2}, {"status": 429, "times": 2}, {"delay": 1.5}],
+    ids=["500", "429", "time-out"],
 )
 def test_temporary_trouble_is_retried_until_it_goes_through(
     intake, intake_api, engagement, sms_notifier, notify, trouble
