@@ -103,3 +103,52 @@ def test_the_smtp_server_down_then_back_delivers_every_message_once(intake, inta
     send_all(notifier)
     assert statuses(notifier) == ["sent"] * 3
     assert len(smtp.messages()) == 3
+
+
+def test_a_board_decision_reaches_the_participant_with_the_outcome_reason_and_their_influence(
+    intake, intake_api, engagement, decisions, decisions_api, notifier, smtp
+):
+    created = (
+        intake_api.as_("case-system")
+        .post("/v1/contributions", json=factories.contribution_payload(engagement["id"]))
+        .json
+    )
+    feed(intake, decisions)
+    feed(intake, notifier)
+    board = decisions_api.as_("staff").post("/v1/boards", json=factories.board_payload()).json
+    decision = decisions_api.post(
+        "/v1/decisions",
+        json=factories.decision_payload(
+            board["id"],
+            engagement_id=engagement["id"],
+            outcome="partly_adopted",
+            rationale="The budget covers two Saturdays a month.",
+            links=[{"contribution_id": created["id"], "influence": "You told us weekends are the loneliest time."}],
+            resource_changes=[{"kind": "service", "description": "Saturday opening"}],
+        ),
+    ).json
+    decisions_seen = feed(decisions, notifier)
+    change = decision["resource_changes"][0]["id"]
+    decisions_api.patch(f"/v1/resource-changes/{change}", json={"status": "implemented", "note": "Open from 5 April"})
+    feed(decisions, notifier, after_id=decisions_seen)
+    feed(decisions, notifier)  # everything again: nothing twice
+    send_all(notifier)
+
+    subjects = [m["Subject"] for m in smtp.messages()]
+    assert subjects == [
+        f"We have received your view ({created['reference']})",
+        f"What happened to your contribution ({created['reference']})",
+        f"Progress on a change you asked for ({created['reference']})",
+    ]
+    update = smtp.messages()[1].get_body(("plain",)).get_content()
+    assert "The decision: partly agreed." in update
+    assert "Why: The budget covers two Saturdays a month." in update
+    assert "How your contribution shaped it: You told us weekends are the loneliest time." in update
+    assert "- Saturday opening (planned)" in update
+    assert "Saturday opening: done." in smtp.messages()[2].get_body(("plain",)).get_content()
+
+    # The chain learns what was sent from outcomes.notifications.
+    feed(notifier, decisions)
+    chain = decisions_api.get(f"/v1/contributions/{created['id']}/outcome-chain").json
+    assert [m["kind"] for m in chain["messages"]] == ["acknowledgement", "decision_linked", "resource_changed"]
+    assert {m["status"] for m in chain["messages"]} == {"sent"}
