@@ -111,6 +111,14 @@ def test_make_run_starts_everything_prints_working_keys_and_stops_cleanly(stack)
     chain = requests.get(chain_url, headers=staff, timeout=5).json()
     assert chain["status"] == "decided" and chain["decisions"][0]["influence"] == "Raised weekend isolation"
 
+    # The participant's acknowledgement arrives at the SMTP sink, and then the decision's update.
+    deadline = time.monotonic() + 30
+    while len(list((var / "mail").glob("*.eml"))) < 2:
+        assert time.monotonic() < deadline, "the participant was not told"
+        time.sleep(0.3)
+    mail = "".join(p.read_text() for p in (var / "mail").glob("*.eml"))
+    assert created.json()["reference"] in mail and body["participant"]["email"] in mail
+
     # The SMTP sink keeps what it is sent.
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = "a@example.org", "b@example.org", "hello"
