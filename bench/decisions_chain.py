@@ -167,9 +167,12 @@ def run(ctx: RunContext) -> Result:
             f"over {len(per_round_p99)} rounds (noise on this shared machine)"
         )
     cpu_per_request = {name: rounds.cpu_ms_per_request(name) for name in NAMES}
+    client_cpu = {name: rounds.client_cpu_ms_per_request(name) for name in NAMES}
     notes.append(
         f"CPU per request (gunicorn master + workers): decisions {cpu_per_request['service']} ms, "
-        f"bare {cpu_per_request['bare']} ms; machine CPU busy during decisions slices "
+        f"bare {cpu_per_request['bare']} ms (ratio "
+        f"{cpu_per_request['service'] / cpu_per_request['bare']:.2f}); the load generator's own: "
+        f"{client_cpu['service']} and {client_cpu['bare']} ms; machine CPU busy during decisions slices "
         f"{span(rounds.busy('service'))}%, during bare slices {span(rounds.busy('bare'))}%; "
         f"hypervisor steal up to {rounds.max_steal():.1f}%"
     )
@@ -236,6 +239,7 @@ def run(ctx: RunContext) -> Result:
         "throughput_rps": {name: round(rounds.rate(name), 1) for name in NAMES},
         "non_2xx": {name: rounds.non_2xx(name) for name in NAMES},
         "cpu_ms_per_request": cpu_per_request,
+        "client_cpu_ms_per_request": client_cpu,
         "cpu": rounds.cpu,
         **rounds.to_dict(),
         "profiles": rounds.profiles,

@@ -24,6 +24,7 @@ import json
 import math
 import multiprocessing
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -513,6 +514,12 @@ class Rounds:
             if figure(b)
         ]
 
+    def client_cpu_ms_per_request(self, name: str) -> float | None:
+        """The load generator's CPU per request (it runs on the same two cores)."""
+        seconds = sum(u.get("client_cpu_s") or 0 for u in self.cpu[name])
+        requests = self.requests(name)
+        return round(1000 * seconds / requests, 3) if requests else None
+
     def busy(self, name: str) -> list:
         return [u.get("busy_pct") for u in self.cpu[name]]
 
@@ -521,6 +528,11 @@ class Rounds:
 
     def to_dict(self) -> dict:
         return {name: [r.to_dict() for r in self.measured[name]] for name in self.names}
+
+
+def _reaped_children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def alternate(
@@ -553,9 +565,13 @@ def alternate(
             workers = {f"worker{i}": pid for i, pid in enumerate(child_pids(proc.pid), 1)}
             label = f"http-{name}"
             meter = CpuMeter({"master": proc.pid, **workers})
+            reaped = _reaped_children_cpu()
             with profiling.sampling(ctx, label, workers if round_no == 0 else {}, slice_s + 5) as summary:
                 result = load(f"load-{name}-{round_no}", name, slice_s)
             usage = meter.stop()
+            # The load generator has exited and been waited for: its CPU is in RUSAGE_CHILDREN
+            # (with py-spy's, under --profile).
+            usage["client_cpu_s"] = round(_reaped_children_cpu() - reaped, 3)
             if summary:
                 profiles[label] = summary
             measured[name].append(result)

@@ -57,7 +57,10 @@ def event_key(source: str, event_id: str) -> str:
 
 
 def _position_key(message: Message) -> str:
-    return event_key(f"kafka:{message.topic}/{message.partition}", str(message.offset))
+    """A record's place, and its content: a broker that starts its offsets again (Tansu
+    keeps nothing on disk) must not make a new record look like an old one."""
+    content = hashlib.sha256(message.value or b"").hexdigest()
+    return event_key(f"kafka:{message.topic}/{message.partition}", f"{message.offset}:{content}")
 
 
 class _RetryCarefully(Exception):
@@ -277,7 +280,7 @@ class EventProcessor:
         )
         uow.publish(
             dlq_topic(message.topic),
-            key=(message.key or b"").decode(errors="replace") or dead_letter_id,
+            key=dead_letter_id,  # never the sender's key: it may be any bytes, of any length
             envelope=events.make(
                 type=DEAD_LETTERED,
                 source=self.source,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from typing import Any
 
@@ -11,6 +12,8 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
 from shared.constants import CLOUDEVENTS_CONTENT_TYPE
 
+# Attributes are stored and indexed: no control characters (NUL breaks PostgreSQL text).
+PRINTABLE = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Must not contain control characters.")
 TENANT_SLUG = validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,62}$", error="Not a valid tenant slug.")
 
 
@@ -34,9 +37,9 @@ class CloudEventSchema(Schema):
         unknown = INCLUDE
 
     specversion = fields.String(required=True, validate=validate.Equal("1.0"))
-    id = fields.String(required=True, validate=validate.Length(min=1, max=256))
-    source = fields.String(required=True, validate=validate.Length(min=1, max=1024))
-    type = fields.String(required=True, validate=validate.Length(min=1, max=256))
+    id = fields.String(required=True, validate=[validate.Length(min=1, max=256), PRINTABLE])
+    source = fields.String(required=True, validate=[validate.Length(min=1, max=1024), PRINTABLE])
+    type = fields.String(required=True, validate=[validate.Length(min=1, max=256), PRINTABLE])
     tenant = fields.String(required=True, validate=TENANT_SLUG)
     time = fields.AwareDateTime(load_default=None, format="iso")
     subject = fields.String(load_default=None)
@@ -74,6 +77,21 @@ def describe_errors(messages: Any) -> str:
     return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in flatten_errors(messages).items())
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable_text(document: Any) -> bool:
+    """True if any string (or key) holds NUL or an unpaired surrogate: JSON allows both,
+    but no database column or UTF-8 topic payload can keep them."""
+    if isinstance(document, str):
+        return _UNSTORABLE.search(document) is not None
+    if isinstance(document, dict):
+        return any(unstorable_text(k) or unstorable_text(v) for k, v in document.items())
+    if isinstance(document, list):
+        return any(unstorable_text(item) for item in document)
+    return False
+
+
 def _valid_tenant(value: Any) -> str | None:
     """The tenant of a refused event, only if it is a real slug: never a stray value in clear."""
     try:
@@ -91,6 +109,8 @@ def parse(raw: bytes | str) -> dict:
         raise RejectedEvent("not JSON: the message body could not be decoded as UTF-8 JSON") from None
     if not isinstance(document, dict):
         raise RejectedEvent("not a CloudEvent: the message body is not a JSON object")
+    if unstorable_text(document):
+        raise RejectedEvent("not storable: a string holds NUL or an unpaired surrogate")
     try:
         return _envelope_schema.load(document)
     except ValidationError as exc:
@@ -133,7 +153,7 @@ def _default(value: Any) -> Any:
 
 
 def dumps(envelope: dict) -> bytes:
-    return json.dumps(envelope, default=_default, separators=(",", ":")).encode()
+    return json.dumps(envelope, default=_default, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 KAFKA_HEADERS = [("content-type", CLOUDEVENTS_CONTENT_TYPE.encode())]

@@ -79,5 +79,5 @@ dead_letters = sa.Table(
     sa.Column("received_at", UTCDateTime, nullable=False, default=utcnow),
     sa.Column("replayed_at", UTCDateTime, nullable=True),
     sa.Column("replay_count", sa.Integer, nullable=False, default=0),
-    sa.UniqueConstraint("consumer", "topic", "partition", "offset", name="uq_dead_letters_position"),
+    sa.Index("ix_dead_letters_position", "consumer", "topic", "partition", "offset"),
 )

@@ -15,6 +15,7 @@ from shared import db, errors, metrics, outbox
 from shared.auth import Principal
 from shared.constants import BULK_MAX_BODY_BYTES, DEAD_LETTER_OPEN, MAX_BODY_BYTES
 from shared.errors import ApiError
+from shared.events import unstorable_text
 from shared.platform import Platform
 from shared.tables import dead_letters
 
@@ -80,6 +81,8 @@ def json_body(schema: Schema) -> dict:
         document = request.get_json()
     except (BadRequest, RecursionError):  # nesting deep enough to exhaust the parser is malformed too
         raise ApiError(400, "The body is not valid JSON.") from None
+    if unstorable_text(document):
+        raise ApiError(400, "The body holds a NUL character or an unpaired surrogate, which cannot be stored.")
     return schema.load(document)
 
 

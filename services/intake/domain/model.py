@@ -92,9 +92,14 @@ def reference_for(tenant: str, year: int, sequence: int) -> str:
     return f"{tenant.upper()}-{year}-{sequence:06d}"
 
 
+EARLIEST_SUBMISSION = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
 def check_submitted_at(submitted_at: dt.datetime, received_at: dt.datetime) -> None:
     if submitted_at - received_at > ALLOWED_CLOCK_SKEW:
         raise InvalidInput.on("submitted_at", "Must not be in the future.")
+    if submitted_at < EARLIEST_SUBMISSION:
+        raise InvalidInput.on("submitted_at", "Must be in 2000 or later.")
 
 
 def check_feedback_due(feedback_due: dt.date, today: dt.date) -> None:

@@ -31,10 +31,10 @@ def upgrade() -> None:
     sa.Column('replayed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('replay_count', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('consumer', 'topic', 'partition', 'offset', name='uq_dead_letters_position')
     )
     with op.batch_alter_table('dead_letters', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_dead_letters_tenant'), ['tenant'], unique=False)
+        batch_op.create_index('ix_dead_letters_position', ['consumer', 'topic', 'partition', 'offset'], unique=False)
 
     op.create_table('outbox',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -65,6 +65,7 @@ def downgrade() -> None:
 
     op.drop_table('outbox')
     with op.batch_alter_table('dead_letters', schema=None) as batch_op:
+        batch_op.drop_index('ix_dead_letters_position')
         batch_op.drop_index(batch_op.f('ix_dead_letters_tenant'))
 
     op.drop_table('dead_letters')

@@ -346,3 +346,55 @@ class TestConsumerLoop:
         assert client.commits == [{tp: 9}]  # committed once, after the batch was applied
         assert [m.offset for m in processor.applied] == [7, 8]
         assert client.closed
+
+
+class TestHostileRecords:
+    """Records that once could stall or crash the consumer for every council behind them."""
+
+    def test_a_long_or_binary_kafka_key_is_dead_lettered_and_the_next_event_accepted(self, intake, council, engagement):
+        hostile = Message(SUBMISSIONS_TOPIC, 0, 0, key=b"\x00" * 300, value=b"{not json")
+        good = Message(
+            SUBMISSIONS_TOPIC, 0, 1, key=None, value=events.dumps(submission(council.slug, engagement["id"]))
+        )
+
+        intake.processor.process([hostile, good])
+
+        assert only_dead_letter(intake).reason.startswith("not JSON")
+        assert len(rows(intake, contributions)) == 1
+        [dead] = outbox_events(intake, dlq_topic(SUBMISSIONS_TOPIC))
+        assert dead["subject"] == only_dead_letter(intake).id
+
+    def test_control_characters_in_event_attributes_are_refused_with_a_reason(
+        self, intake, council, engagement, partition
+    ):
+        event = submission(council.slug, engagement["id"])
+        event["id"] = "case-\x01-4711"
+
+        intake.processor.process([partition.record(event)])
+
+        assert "control characters" in only_dead_letter(intake).reason
+        assert rows(intake, contributions) == []
+
+    def test_nul_or_lone_surrogates_in_data_are_refused_not_crashed_on(self, intake, council, engagement, partition):
+        # JSON escapes them (\u0000, \ud800) and they decode into strings no database keeps.
+        intake.processor.process(
+            [
+                partition.record(json.dumps(submission(council.slug, engagement["id"], text="a \x00 b")).encode()),
+                partition.record(json.dumps(submission(council.slug, engagement["id"], text="a \ud800 b")).encode()),
+            ]
+        )
+
+        assert [d.reason for d in rows(intake, dead_letters)] == [
+            "not storable: a string holds NUL or an unpaired surrogate"
+        ] * 2
+
+    def test_a_new_record_at_an_offset_the_broker_reused_is_not_mistaken_for_an_old_one(
+        self, intake, council, engagement
+    ):
+        intake.processor.process([Message(SUBMISSIONS_TOPIC, 0, 5, None, b"{not json")])
+        # The broker restarted with nothing on disk: offset 5 is a new record now.
+        intake.processor.process(
+            [Message(SUBMISSIONS_TOPIC, 0, 5, None, events.dumps(submission(council.slug, engagement["id"])))]
+        )
+
+        assert len(rows(intake, contributions)) == 1

@@ -417,3 +417,18 @@ class TestOperations:
         assert response.headers["Referrer-Policy"] == "no-referrer"
         assert response.headers["Cache-Control"] == "no-store"
         assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+
+
+class TestUnstorableInput:
+    def test_nul_and_lone_surrogates_are_400_not_500(self, intake_api, engagement):
+        for text in ("a \x00 b", "a \ud800 b"):
+            body = factories.contribution_payload(engagement["id"], text=text)
+            response = intake_api.as_("case-system").post("/v1/contributions", json=body)
+            assert response.status_code == 400
+            assert response.content_type == "application/problem+json"
+
+    def test_a_submission_date_in_year_one_is_422(self, intake_api, engagement):
+        body = factories.contribution_payload(engagement["id"], submitted_at="0001-01-01T00:00:00+01:00")
+        response = intake_api.as_("case-system").post("/v1/contributions", json=body)
+        assert response.status_code == 422
+        assert "submitted_at" in response.json["errors"]
