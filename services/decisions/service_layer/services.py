@@ -23,6 +23,9 @@ from shared.constants import (
 from shared.domain import InvalidInput, NotFound
 
 
+MAX_CHANGES_TOLD = 20
+
+
 @dataclass(frozen=True)
 class Actor:
     tenant: str
@@ -159,7 +162,7 @@ def amend_decision(
         data = {
             **decision_summary(decision),
             "changes": {k: [_json(a), _json(b)] for k, (a, b) in changed.items()},
-            "reason": reason,
+            "sealed_reason": uow.sealer.seal(reason),
         }
         _announce_to_each_linked(uow, decision, DECISION_AMENDED, data, now=now, source=source)
         uow.commit()
@@ -256,9 +259,11 @@ def _link(
 
 def _changes_summary(uow: DecisionsUnitOfWork, decision_id: str) -> list[dict]:
     """What the decision changes, as it stands: told to each participant it is linked to."""
+    changes = uow.resource_changes.for_decisions([decision_id])
+    # Bounded, so one event per linked contribution stays small whatever the decision holds.
     return [
-        {"resource_change_id": c.id, "kind": c.kind, "description": c.description, "status": c.status}
-        for c in uow.resource_changes.for_decisions([decision_id])
+        {"resource_change_id": c.id, "kind": c.kind, "description": c.description[:300], "status": c.status}
+        for c in changes[:MAX_CHANGES_TOLD]
     ]
 
 
@@ -285,7 +290,8 @@ def _announce_link(
             "participant_id": contribution["participant_id"],
             "reference": contribution["reference"],
             "engagement_id": contribution["engagement_id"],
-            "influence": link.influence,
+            # What the board wrote about one person's words could identify them: sealed.
+            "sealed_influence": uow.sealer.seal(link.influence),
             **decision_summary(decision),
             "resource_changes": changes,
         },
@@ -337,7 +343,7 @@ def unlink_contribution(
                     "link_id": link.id,
                     "contribution_id": contribution_id,
                     "participant_id": contribution.get("participant_id"),
-                    "reason": reason,
+                    "sealed_reason": uow.sealer.seal(reason),
                     **decision_summary(decision),
                 },
             )
@@ -369,7 +375,9 @@ def flag_unresolved_links(uow: DecisionsUnitOfWork, *, older_than: dt.timedelta,
 # Resource changes ---------------------------------------------------------------------
 
 
-def _resource_event(change: model.ResourceChange, entry: model.StatusChange, previous_status: str | None) -> dict:
+def _resource_event(
+    uow: DecisionsUnitOfWork, change: model.ResourceChange, entry: model.StatusChange, previous_status: str | None
+) -> dict:
     return {
         "resource_change_id": change.id,
         "kind": change.kind,
@@ -380,7 +388,7 @@ def _resource_event(change: model.ResourceChange, entry: model.StatusChange, pre
         "status": change.status,
         "previous_status": previous_status,
         "progress_percent": change.progress_percent,
-        "note": entry.note,
+        "sealed_note": uow.sealer.seal(entry.note) if entry.note else None,
         "changed_at": entry.at.isoformat(),
     }
 
@@ -399,7 +407,7 @@ def _add_resource_change(
         uow,
         decision,
         RESOURCE_CHANGED,
-        {**decision_summary(decision), **_resource_event(change, entry, None)},
+        {**decision_summary(decision), **_resource_event(uow, change, entry, None)},
         now=now,
         source=source,
     )
@@ -437,7 +445,7 @@ def move_resource_change(
             uow,
             decision,
             RESOURCE_CHANGED,
-            {**decision_summary(decision), **_resource_event(change, entry, previous)},
+            {**decision_summary(decision), **_resource_event(uow, change, entry, previous)},
             now=now,
             source=source,
         )

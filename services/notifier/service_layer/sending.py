@@ -182,14 +182,17 @@ class Sender:
             "decision_title": story.get("title", ""),
             "outcome": story.get("outcome", ""),
             "rationale": story.get("rationale"),
-            "influence": story.get("influence", ""),
+            "influence": self._open(story, "sealed_influence"),
             "revisit_on": story.get("revisit_on"),
             "changes": changes,
             "change_description": story.get("description", ""),
             "change_status": story.get("status", ""),
-            "change_note": story.get("note"),
-            "reason": story.get("reason", ""),
+            "change_note": self._open(story, "sealed_note") or None,
+            "reason": self._open(story, "sealed_reason"),
         }
+
+    def _open(self, story: dict, field: str) -> str:
+        return self.sealer.open(story[field]) if story.get(field) else ""
 
     def _reschedule(
         self,

@@ -139,7 +139,8 @@ class TestLinking:
         assert data["contribution_id"] == contribution["id"]
         assert data["participant_id"] == contribution["participant_id"]
         assert data["reference"] == contribution["reference"]
-        assert data["influence"] == "Asked for Saturdays."
+        assert "influence" not in data  # sealed on the topic: it may identify the person
+        assert decisions.sealer.open(data["sealed_influence"]) == "Asked for Saturdays."
         assert (data["decision_id"], data["outcome"], data["rationale"]) == (decision.id, "adopted", "Everyone agreed.")
         assert data["resource_changes"] == [
             {"resource_change_id": change.id, "kind": "service", "description": "Saturday opening", "status": "planned"}
@@ -162,7 +163,7 @@ class TestLinking:
         data = event["data"]
         assert data["link_id"] == pending.id
         assert data["participant_id"] == contribution["participant_id"]
-        assert data["influence"] == "Costed the idea."
+        assert decisions.sealer.open(data["sealed_influence"]) == "Costed the idea."
         assert (data["outcome"], data["rationale"]) == ("not_adopted", "No money.")
         assert [c["resource_change_id"] for c in data["resource_changes"]] == [change.id]
         [row] = stored(decisions, links_table)
@@ -293,7 +294,7 @@ class TestUnlinking:
         assert unlinked.unlink_reason == "Linked by mistake."
         [(key, event)] = announced(CONTRIBUTION_UNLINKED)
         assert key == contribution["id"]
-        assert event["data"]["reason"] == "Linked by mistake."
+        assert decisions.sealer.open(event["data"]["sealed_reason"]) == "Linked by mistake."
         assert event["data"]["participant_id"] == contribution["participant_id"]
         assert event["data"]["decision_id"] == decision.id
 
@@ -382,7 +383,7 @@ class TestAnnouncedToEachContribution:
             assert event["subject"] == key
             assert event["data"]["contribution_id"] == key
             assert event["data"]["participant_id"] == next(c["participant_id"] for c in contributions if c["id"] == key)
-            assert event["data"]["reason"] == "The minutes said Sundays too."
+            assert decisions.sealer.open(event["data"]["sealed_reason"]) == "The minutes said Sundays too."
             assert event["data"]["version"] == 2
             assert event["data"]["changes"]["rationale"][1] == "Both weekend days."
 
@@ -411,9 +412,10 @@ class TestAnnouncedToEachContribution:
         assert sorted(key for key, _ in changed[:2]) == ids
         assert sorted(key for key, _ in changed[2:]) == ids
         assert {e["data"]["status"] for _, e in changed[:2]} == {"planned"}
-        assert {(e["data"]["previous_status"], e["data"]["status"], e["data"]["note"]) for _, e in changed[2:]} == {
-            ("planned", "in_progress", "Recruiting.")
-        }
+        assert {
+            (e["data"]["previous_status"], e["data"]["status"], decisions.sealer.open(e["data"]["sealed_note"]))
+            for _, e in changed[2:]
+        } == {("planned", "in_progress", "Recruiting.")}
         assert all(e["data"]["resource_change_id"] == change.id for _, e in changed)
 
     def test_a_resource_change_with_nothing_linked_is_announced_keyed_by_the_decision(
