@@ -57,7 +57,9 @@ def scheduled(platform: Platform) -> list[tuple[float, Callable[[], object]]]:
         return views.announce_overdue(platform.uow(), today=now.astimezone(UK).date(), now=now, source=platform.source)
 
     def unresolved_links() -> int:
-        return services.flag_unresolved_links(platform.uow(), older_than=link_timeout, now=platform.clock())
+        return services.resolve_links(
+            platform.uow(), older_than=link_timeout, now=platform.clock(), source=platform.source
+        )
 
     return [(interval, overdue_feedback), (interval, unresolved_links)]
 

@@ -230,6 +230,23 @@ class LinkRepository:
             self.session.execute(links.update().where(links.c.id.in_(chunk)).values(state=LINK_UNRESOLVED))
         return stale
 
+    def waiting_on_known_contributions(self, limit: int = 500) -> list[tuple[str, str]]:
+        """(tenant, contribution id) of pending links whose contribution the read model knows:
+        a link saved while its contribution's event was being applied, which missed it."""
+        query = (
+            sa.select(links.c.tenant, links.c.contribution_id)
+            .join(
+                contributions_view,
+                sa.and_(
+                    contributions_view.c.id == links.c.contribution_id, contributions_view.c.tenant == links.c.tenant
+                ),
+            )
+            .where(links.c.state.in_((LINK_PENDING, LINK_UNRESOLVED)), links.c.unlinked_at.is_(None))
+            .distinct()
+            .limit(limit)
+        )
+        return [tuple(row) for row in self.session.execute(query)]
+
     def count_unresolved(self, tenant: str) -> int:
         return self.session.execute(
             sa.select(sa.func.count()).where(
@@ -432,9 +449,12 @@ class ReadModels:
 
     # Overdue ------------------------------------------------------------------------
 
-    def overdue_candidates(self, today: dt.date, tenant: str | None = None) -> list[dict]:
+    def overdue_candidates(
+        self, today: dt.date, tenant: str | None = None, *, not_yet_noticed: bool = False, limit: int | None = None
+    ) -> list[dict]:
         """Contributions whose engagement's feedback date has passed and that have no
-        active link to a decision with a final outcome."""
+        active link to a decision with a final outcome (optionally only those not yet
+        announced, a batch at a time, so the scheduled check does not grow with history)."""
         decided = (
             sa.select(links.c.contribution_id)
             .join(decisions, decisions.c.id == links.c.decision_id)
@@ -461,6 +481,10 @@ class ReadModels:
         )
         if tenant:
             query = query.where(contributions_view.c.tenant == tenant)
+        if not_yet_noticed:
+            query = query.where(~sa.exists().where(overdue_notices.c.contribution_id == contributions_view.c.id))
+        if limit:
+            query = query.limit(limit)
         return [dict(row) for row in self.session.execute(query).mappings()]
 
     def already_noticed(self, contribution_ids: list[str]) -> set[str]:

@@ -22,7 +22,6 @@ from shared.constants import (
 )
 from shared.domain import InvalidInput, NotFound
 
-
 MAX_CHANGES_TOLD = 20
 
 
@@ -365,11 +364,18 @@ def confirm_pending_links(
     return len(pending)
 
 
-def flag_unresolved_links(uow: DecisionsUnitOfWork, *, older_than: dt.timedelta, now: dt.datetime) -> int:
+def resolve_links(uow: DecisionsUnitOfWork, *, older_than: dt.timedelta, now: dt.datetime, source: str) -> int:
+    """Confirm pending links whose contribution is known after all (a link and its
+    contribution's event can cross on PostgreSQL), then flag the rest that waited too long."""
     with uow:
+        confirmed = 0
+        for tenant, contribution_id in uow.links.waiting_on_known_contributions():
+            confirmed += confirm_pending_links(
+                uow, tenant, uow.read.contribution(tenant, contribution_id), now=now, source=source
+            )
         stale = uow.links.flag_unresolved(now - older_than)
         uow.commit()
-    return len(stale)
+    return confirmed + len(stale)
 
 
 # Resource changes ---------------------------------------------------------------------

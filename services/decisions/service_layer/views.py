@@ -296,12 +296,13 @@ def overdue(uow: DecisionsUnitOfWork, tenant: str, *, today: dt.date) -> list[di
     ]
 
 
+OVERDUE_BATCH = 500  # the scheduled check runs again at once while it finds work
+
+
 def announce_overdue(uow: DecisionsUnitOfWork, *, today: dt.date, now: dt.datetime, source: str) -> int:
     """Announce contribution.feedback_overdue once per contribution whose date has passed."""
     with uow:
-        candidates = uow.read.overdue_candidates(today)
-        noticed = uow.read.already_noticed([c["id"] for c in candidates])
-        fresh = [c for c in candidates if c["id"] not in noticed]
+        fresh = uow.read.overdue_candidates(today, not_yet_noticed=True, limit=OVERDUE_BATCH)
         for c in fresh:
             uow.read.record_notice(c["tenant"], c["id"], now)
             uow.announce(

@@ -119,16 +119,22 @@ def suppress_small(count: int) -> int | str:
 
 
 def equality_summary(answer_sets: list[dict[str, str]]) -> dict:
-    """Counts per question and answer over everyone who answered, small numbers hidden."""
+    """Counts per question and answer over everyone who answered. Answers given by fewer
+    than five people are not listed (only counted together as "other answers"), and with
+    fewer than five respondents nothing is broken down at all: no one can be picked out."""
+    respondents = len(answer_sets)
+    if respondents < SMALL_NUMBER_THRESHOLD:
+        return {"respondents": suppress_small(respondents), "questions": {}}
     tallies: dict[str, dict[str, int]] = {}
     for answers in answer_sets:
         for question, answer in answers.items():
             per_answer = tallies.setdefault(question, {})
             per_answer[answer] = per_answer.get(answer, 0) + 1
-    return {
-        "respondents": suppress_small(len(answer_sets)),
-        "questions": {
-            question: {answer: suppress_small(n) for answer, n in sorted(per_answer.items())}
-            for question, per_answer in sorted(tallies.items())
-        },
-    }
+    questions = {}
+    for question, per_answer in sorted(tallies.items()):
+        shown = {answer: n for answer, n in sorted(per_answer.items()) if n >= SMALL_NUMBER_THRESHOLD}
+        others = sum(n for n in per_answer.values() if n < SMALL_NUMBER_THRESHOLD)
+        if others:
+            shown["other answers"] = suppress_small(others)
+        questions[question] = shown
+    return {"respondents": respondents, "questions": questions}

@@ -22,7 +22,7 @@ def test_staff_see_counts_per_answer_with_counts_under_five_hidden(intake_api, e
 
     assert report["respondents"] == 8
     assert report["questions"] == {
-        "age_band": {"18-24": "fewer than 5", "75+": 6},
+        "age_band": {"75+": 6, "other answers": "fewer than 5"},
         "carer": {"yes": 6},
     }
     assert intake_api.get("/v1/reports/equality").json["questions"]["age_band"]["75+"] == 7
@@ -35,3 +35,15 @@ def test_only_staff_of_the_same_council_may_read_it(intake_api, other_council, e
         f"/v1/reports/equality?engagement_id={engagement['id']}"
     )
     assert foreign.status_code == 404
+
+
+def test_with_fewer_than_five_respondents_nothing_is_broken_down(intake_api, engagement):
+    submit_with_answers(
+        intake_api, engagement["id"], {"sexual_orientation": "bisexual", "religion_or_belief": "Quaker"}
+    )
+
+    report = intake_api.get(f"/v1/reports/equality?engagement_id={engagement['id']}").json
+
+    assert report["respondents"] == "fewer than 5"
+    assert report["questions"] == {}
+    assert "bisexual" not in str(report)

@@ -336,8 +336,8 @@ class TestUnresolvedLinks:
         fresh = str(uuid.uuid4())
         link(decisions, board_actor, decision.id, fresh, now=linked_at + dt.timedelta(minutes=50))
 
-        flagged = services.flag_unresolved_links(
-            decisions.uow(), older_than=dt.timedelta(hours=1), now=linked_at + dt.timedelta(minutes=61)
+        flagged = services.resolve_links(
+            decisions.uow(), older_than=dt.timedelta(hours=1), now=linked_at + dt.timedelta(minutes=61), source="test"
         )
 
         states = {row.contribution_id: row.state for row in stored(decisions, links_table)}
@@ -357,10 +357,30 @@ class TestUnresolvedLinks:
         link(decisions, board_actor, decision.id, str(uuid.uuid4()), now=linked_at)
         later = linked_at + dt.timedelta(hours=2)
 
-        first = services.flag_unresolved_links(decisions.uow(), older_than=dt.timedelta(hours=1), now=later)
-        second = services.flag_unresolved_links(decisions.uow(), older_than=dt.timedelta(hours=1), now=later)
+        first = services.resolve_links(decisions.uow(), older_than=dt.timedelta(hours=1), now=later, source="test")
+        second = services.resolve_links(decisions.uow(), older_than=dt.timedelta(hours=1), now=later, source="test")
 
         assert (first, second) == (1, 0)
+
+    def test_a_link_that_crossed_its_contributions_event_is_confirmed_by_the_check(
+        self, decisions, board_actor, board_id, new_contribution, announced
+    ):
+        """On PostgreSQL a link can be saved as pending while the contribution's event is
+        being applied, so it misses the confirmation: the scheduled check catches it."""
+        contribution = new_contribution()  # known to the read model
+        decision, _, _ = record(decisions, board_actor, board_id)
+        link(decisions, board_actor, decision.id, contribution["id"])
+        with decisions.engine.begin() as connection:  # as if saved before the event committed
+            connection.execute(links_table.update().values(state="pending", confirmed_at=None))
+        announced_before = len(announced(CONTRIBUTION_LINKED))
+
+        resolved = services.resolve_links(
+            decisions.uow(), older_than=dt.timedelta(hours=1), now=utcnow(), source="test"
+        )
+
+        assert resolved == 1
+        assert {row.state for row in stored(decisions, links_table)} == {"confirmed"}
+        assert len(announced(CONTRIBUTION_LINKED)) == announced_before + 1
 
 
 class TestAnnouncedToEachContribution:
