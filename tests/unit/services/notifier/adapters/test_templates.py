@@ -1,0 +1,83 @@
+"""Every message in every language and format renders, honestly and within SMS limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.notifier.adapters.templates import MISSING_TRANSLATIONS, Renderer
+from services.notifier.domain.model import MAX_SMS_SEGMENTS, sms_segments
+from shared.constants import MESSAGE_KINDS
+
+STATUS_URL = "https://outcomes.example.gov.uk/status/eyJ0IjoiZGVtbyIsInAiOiIxMjMifQ.signature"
+
+
+def context(**overrides) -> dict:
+    values = {
+        "name": "Ann Example",
+        "reference": "DEMO-2026-000123",
+        "type": "view",
+        "engagement_title": "Day services review",
+        "can_change": ["opening hours", "activities"],
+        "cannot_change": ["the total budget"],
+        "decision_maker": "Adult Social Care Partnership Board",
+        "feedback_due": "2027-03-31",
+        "status_url": STATUS_URL,
+        "decision_title": "Saturday opening",
+        "outcome": "partly_adopted",
+        "rationale": "The budget covers two Saturdays a month.",
+        "influence": "You told us weekends are the loneliest time.",
+        "revisit_on": None,
+        "changes": [{"description": "Saturday opening", "status": "planned"}],
+        "change_description": "Saturday opening",
+        "change_status": "implemented",
+        "change_note": "Open from 5 April.",
+        "reason": "The minutes were corrected.",
+    }
+    values.update(overrides)
+    return values
+
+
+@pytest.mark.parametrize("kind", MESSAGE_KINDS)
+@pytest.mark.parametrize("language", ["en", "cy"])
+@pytest.mark.parametrize("format_", ["standard", "easy_read", "large_print"])
+def test_every_message_renders_in_every_language_and_format(kind, language, format_):
+    rendered = Renderer().render(kind, language=language, format_=format_, context=context())
+
+    assert rendered.language == language
+    assert rendered.subject and rendered.text and rendered.html
+    assert STATUS_URL in rendered.text and STATUS_URL in rendered.sms
+    assert sms_segments(rendered.sms) <= MAX_SMS_SEGMENTS
+    assert ("font-size: 24px" in rendered.html) == (format_ == "large_print")
+
+
+def test_welsh_dates_and_outcomes_are_in_welsh():
+    rendered = Renderer().render("decision_linked", language="cy", format_="standard", context=context())
+    assert "wedi'i gytuno'n rhannol" in rendered.text
+    acknowledgement = Renderer().render("acknowledgement", language="cy", format_="standard", context=context())
+    assert "31 Mawrth 2027" in acknowledgement.text
+
+
+def test_a_missing_translation_falls_back_to_english_and_is_counted():
+    before = MISSING_TRANSLATIONS.labels("pl", "standard", "acknowledgement")._value.get()
+    rendered = Renderer().render("acknowledgement", language="pl", format_="standard", context=context())
+    assert rendered.language == "en"
+    assert rendered.subject.startswith("We have received your view")
+    assert MISSING_TRANSLATIONS.labels("pl", "standard", "acknowledgement")._value.get() == before + 1
+
+
+def test_a_long_sms_is_shortened_but_keeps_its_link():
+    long_influence = "Your detailed account of the transport problems shaped every part of this. " * 20
+    rendered = Renderer().render(
+        "decision_linked", language="cy", format_="standard", context=context(influence=long_influence)
+    )
+    assert sms_segments(rendered.sms) <= MAX_SMS_SEGMENTS
+    assert rendered.sms.endswith(STATUS_URL)
+
+
+def test_complaints_state_the_statutory_timescale_and_other_kinds_do_not():
+    complaint = Renderer().render(
+        "acknowledgement", language="en", format_="standard", context=context(type="complaint")
+    )
+    view = Renderer().render("acknowledgement", language="en", format_="standard", context=context())
+    assert "3 working days" in complaint.text
+    assert "3 working days" not in view.text
