@@ -129,135 +129,148 @@ def run(ctx: RunContext) -> Result:
     ctx.log(f"decisions at {web_url}, relay pid {relay.pid}")
     decisions_url = web_url + "/v1/decisions"
     counter = kafka_tools.RecordCounter(bootstrap, DECISIONS_TOPIC)
-    broker = stack.broker_proc(ctx)
-    timeout = 60 + n / 25
+    try:
+        broker = stack.broker_proc(ctx)
+        timeout = 60 + n / 25
 
-    # Warm-up: a small decision through the whole path, so the relay's producer has its
-    # metadata and connection, as the bare producer has before its clock starts.
-    warm = f"Warm-up {uuid.uuid4().hex[:8]}"
-    answer: dict = {}
-    _post(
-        decisions_url,
-        _decision_body(board_id, engagement_id, warm, loaded.contribution_ids[:10]),
-        keys[ROLE_BOARD],
-        answer,
-    )
-    if answer["status"] != 201:
-        raise BenchmarkFailed(f"the warm-up POST answered {answer['status']}: {answer['raw'][:300]!r}")
-    counter.wait_for(
-        10, time.monotonic(), matching=(LINKED, warm.encode()), timeout=60, processes=ctx.processes, procs=(web, relay)
-    )
-    ctx.log("warm-up decision's 10 contribution.linked events are on the topic")
+        # Warm-up: a small decision through the whole path, so the relay's producer has its
+        # metadata and connection, as the bare producer has before its clock starts.
+        warm = f"Warm-up {uuid.uuid4().hex[:8]}"
+        answer: dict = {}
+        _post(
+            decisions_url,
+            _decision_body(board_id, engagement_id, warm, loaded.contribution_ids[:10]),
+            keys[ROLE_BOARD],
+            answer,
+        )
+        if answer["status"] != 201:
+            raise BenchmarkFailed(f"the warm-up POST answered {answer['status']}: {answer['raw'][:300]!r}")
+        counter.wait_for(
+            10,
+            time.monotonic(),
+            matching=(LINKED, warm.encode()),
+            timeout=60,
+            processes=ctx.processes,
+            procs=(web, relay),
+        )
+        ctx.log("warm-up decision's 10 contribution.linked events are on the topic")
 
-    records: list[tuple[bytes, bytes]] = []  # the first service run's events, for the bare producer
-    records_file = ctx.tmp / "records.pickle"
-    records_marker = b""  # the title that marks the first service run's records
-    runs: dict[str, list[dict]] = {"service": [], "bare": []}
-    profiles: dict = {}
-    peaks: dict[str, int | None] = {}
-    bare_procs: list[Proc] = []
-    for kind in order:
-        label = f"{kind} {len(runs[kind]) + 1}/{repeats}"
-        if kind == "service":
-            marker = f"Fanout run {len(runs['service']) + 1} {uuid.uuid4().hex[:8]}"
-            body = _decision_body(board_id, engagement_id, marker, loaded.contribution_ids)
-            workers = {f"web-worker{i}": pid for i, pid in enumerate(child_pids(web.pid), 1)}
-            pids = {"relay": relay.pid, "web-master": web.pid, **workers, "broker": broker.pid, "counter": os.getpid()}
-            counter.skip_existing()
-            reset_peak_rss(broker.pid)
-            meter = CpuMeter(pids)
-            answer = {}
-            poster = threading.Thread(
-                target=_post, args=(decisions_url, body, keys[ROLE_BOARD], answer), name="post", daemon=True
-            )
-            sample = {"relay": relay.pid, **workers} if not runs["service"] else {}
-            with profiling.sampling(ctx, "fanout-service", sample, timeout) as profile:
-                started = time.monotonic()
-                poster.start()
-                timeline = counter.wait_for(
-                    n,
-                    started,
-                    matching=(LINKED, marker.encode()),
-                    timeout=timeout,
-                    processes=ctx.processes,
-                    procs=(web, relay),
-                    linger=0.5,
-                    collect=records if not records else None,
-                )
-            records_marker = records_marker or marker.encode()
-            usage = meter.stop()
-            poster.join(120)
-            if answer.get("status") != 201:
-                raise BenchmarkFailed(
-                    f"POST /v1/decisions answered {answer.get('status')}: {answer.get('raw', b'')[:300]!r}"
-                )
-            figures = {
-                **_figures(timeline),
-                "post_s": round(answer["seconds"], 4),
-                "after_post_s": round(timeline.reached_at - answer["seconds"], 4),
-                "request_bytes": len(body),
-                "response_bytes": len(answer["raw"]),
-                "cpu": usage,
-            }
-            if profile:
-                profiles["service"] = profile
-            peaks.update({f"service {k}": peak_rss_kib(pid) for k, pid in pids.items() if k != "counter"})
-            ctx.log(
-                f"{label}: {n} contribution.linked on the topic {timeline.reached_at:.2f} s after the POST began "
-                f"(POST answered 201 in {answer['seconds']:.2f} s; first event at {figures['first_seen_s']} s)"
-            )
-        else:
-            index = len(runs["bare"])
-            topic = bare_topics[index]
-            if not records_file.exists():
-                records_file.write_bytes(pickle.dumps(records))
-            producer = ctx.processes.start(
-                f"bare-producer-{index + 1}",
-                [
-                    PYTHON,
-                    "-m",
-                    "bench.bare_produce",
-                    "--bootstrap",
-                    bootstrap,
-                    "--topic",
-                    topic,
-                    "--records",
-                    str(records_file),
-                ],
-            )
-            bare_procs.append(producer)
-            _wait_ready(ctx, producer)
-            bare_counter = kafka_tools.RecordCounter(bootstrap, topic)
-            try:
-                bare_counter.skip_existing()  # the producer's warm-up records
+        records: list[tuple[bytes, bytes]] = []  # the first service run's events, for the bare producer
+        records_file = ctx.tmp / "records.pickle"
+        records_marker = b""  # the title that marks the first service run's records
+        runs: dict[str, list[dict]] = {"service": [], "bare": []}
+        profiles: dict = {}
+        peaks: dict[str, int | None] = {}
+        bare_procs: list[Proc] = []
+        for kind in order:
+            label = f"{kind} {len(runs[kind]) + 1}/{repeats}"
+            if kind == "service":
+                marker = f"Fanout run {len(runs['service']) + 1} {uuid.uuid4().hex[:8]}"
+                body = _decision_body(board_id, engagement_id, marker, loaded.contribution_ids)
+                workers = {f"web-worker{i}": pid for i, pid in enumerate(child_pids(web.pid), 1)}
+                pids = {
+                    "relay": relay.pid,
+                    "web-master": web.pid,
+                    **workers,
+                    "broker": broker.pid,
+                    "counter": os.getpid(),
+                }
+                counter.skip_existing()
                 reset_peak_rss(broker.pid)
-                meter = CpuMeter({"producer": producer.pid, "broker": broker.pid, "counter": os.getpid()})
-                sample = {"producer": producer.pid} if not runs["bare"] else {}
-                with profiling.sampling(ctx, "fanout-bare", sample, timeout) as profile:
+                meter = CpuMeter(pids)
+                answer = {}
+                poster = threading.Thread(
+                    target=_post, args=(decisions_url, body, keys[ROLE_BOARD], answer), name="post", daemon=True
+                )
+                sample = {"relay": relay.pid, **workers} if not runs["service"] else {}
+                with profiling.sampling(ctx, "fanout-service", sample, timeout) as profile:
                     started = time.monotonic()
-                    os.kill(producer.pid, signal.SIGUSR1)
-                    timeline = bare_counter.wait_for(
+                    poster.start()
+                    timeline = counter.wait_for(
                         n,
                         started,
-                        matching=(LINKED, records_marker),
+                        matching=(LINKED, marker.encode()),
                         timeout=timeout,
                         processes=ctx.processes,
-                        procs=(producer,),
+                        procs=(web, relay),
                         linger=0.5,
+                        collect=records if not records else None,
                     )
+                records_marker = records_marker or marker.encode()
                 usage = meter.stop()
-            finally:
-                bare_counter.close()
-            figures = {**_figures(timeline), "cpu": usage, "topic": topic}
-            if profile:
-                profiles["bare"] = profile
-            peaks.update({"bare producer": peak_rss_kib(producer.pid), "bare broker": peak_rss_kib(broker.pid)})
-            ctx.processes.stop(producer)
-            ctx.log(f"{label}: {n} records on {topic} {timeline.reached_at:.2f} s after the first send")
-        runs[kind].append(figures)
-        if timeline.final_count != n:
-            raise BenchmarkFailed(f"{label}: {timeline.final_count} matching records for {n} (duplicates?)")
-    counter.close()
+                poster.join(120)
+                if answer.get("status") != 201:
+                    raise BenchmarkFailed(
+                        f"POST /v1/decisions answered {answer.get('status')}: {answer.get('raw', b'')[:300]!r}"
+                    )
+                figures = {
+                    **_figures(timeline),
+                    "post_s": round(answer["seconds"], 4),
+                    "after_post_s": round(timeline.reached_at - answer["seconds"], 4),
+                    "request_bytes": len(body),
+                    "response_bytes": len(answer["raw"]),
+                    "cpu": usage,
+                }
+                if profile:
+                    profiles["service"] = profile
+                peaks.update({f"service {k}": peak_rss_kib(pid) for k, pid in pids.items() if k != "counter"})
+                ctx.log(
+                    f"{label}: {n} contribution.linked on the topic {timeline.reached_at:.2f} s after the POST began "
+                    f"(POST answered 201 in {answer['seconds']:.2f} s; first event at {figures['first_seen_s']} s)"
+                )
+            else:
+                index = len(runs["bare"])
+                topic = bare_topics[index]
+                if not records_file.exists():
+                    records_file.write_bytes(pickle.dumps(records))
+                producer = ctx.processes.start(
+                    f"bare-producer-{index + 1}",
+                    [
+                        PYTHON,
+                        "-m",
+                        "bench.bare_produce",
+                        "--bootstrap",
+                        bootstrap,
+                        "--topic",
+                        topic,
+                        "--records",
+                        str(records_file),
+                    ],
+                )
+                bare_procs.append(producer)
+                _wait_ready(ctx, producer)
+                bare_counter = kafka_tools.RecordCounter(bootstrap, topic)
+                try:
+                    bare_counter.skip_existing()  # the producer's warm-up records
+                    reset_peak_rss(broker.pid)
+                    meter = CpuMeter({"producer": producer.pid, "broker": broker.pid, "counter": os.getpid()})
+                    sample = {"producer": producer.pid} if not runs["bare"] else {}
+                    with profiling.sampling(ctx, "fanout-bare", sample, timeout) as profile:
+                        started = time.monotonic()
+                        os.kill(producer.pid, signal.SIGUSR1)
+                        timeline = bare_counter.wait_for(
+                            n,
+                            started,
+                            matching=(LINKED, records_marker),
+                            timeout=timeout,
+                            processes=ctx.processes,
+                            procs=(producer,),
+                            linger=0.5,
+                        )
+                    usage = meter.stop()
+                finally:
+                    bare_counter.close()
+                figures = {**_figures(timeline), "cpu": usage, "topic": topic}
+                if profile:
+                    profiles["bare"] = profile
+                peaks.update({"bare producer": peak_rss_kib(producer.pid), "bare broker": peak_rss_kib(broker.pid)})
+                ctx.processes.stop(producer)
+                ctx.log(f"{label}: {n} records on {topic} {timeline.reached_at:.2f} s after the first send")
+            runs[kind].append(figures)
+            if timeline.final_count != n:
+                raise BenchmarkFailed(f"{label}: {timeline.final_count} matching records for {n} (duplicates?)")
+    finally:
+        counter.close()
 
     outbox_left = stack.sqlite_count(url, "outbox", where="published_at IS NULL")
     links_stored = stack.sqlite_count(url, "links")

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from kafka import OffsetAndMetadata, TopicPartition
+from kafka.errors import KafkaError
 from marshmallow import ValidationError
 
 from shared import events, metrics
@@ -138,6 +139,7 @@ class EventProcessor:
                     continue  # dead-lettered before, redelivered after a crash
                 if pending.rejected is not None:
                     self._dead_letter(uow, pending.message, None, pending.rejected.reason, pending.rejected.tenant)
+                    outcomes.append("dead_lettered")
                     newly_processed.append(position)
                     seen.add(position)
                     continue
@@ -145,6 +147,7 @@ class EventProcessor:
                     handler = self._handler_for(pending.envelope, seen)
                 except RejectedEvent as rejected:  # refused before anything was written
                     self._dead_letter(uow, pending.message, pending.envelope, rejected.reason, rejected.tenant)
+                    outcomes.append("dead_lettered")
                     newly_processed.append(position)
                     seen.add(position)
                     continue
@@ -161,6 +164,7 @@ class EventProcessor:
                     self._dead_letter(
                         uow, pending.message, pending.envelope, _reason(exc), getattr(exc, "tenant", None)
                     )
+                    outcomes.append("dead_lettered")
                     newly_processed.append(position)
                     seen.add(position)
                     continue
@@ -297,7 +301,6 @@ class EventProcessor:
                 },
             ),
         )
-        metrics.EVENTS_CONSUMED.labels(self.name, "dead_lettered").inc()
         log.warning(
             "event dead-lettered",
             extra={"consumer": self.name, "topic": message.topic, "offset": message.offset, "reason": reason},
@@ -351,12 +354,17 @@ class ConsumerLoop:
                     stop.wait(backoff)
                     continue
                 backoff = 0.0
-                self.kafka.commit(
-                    {
-                        tp: OffsetAndMetadata(partition_records[-1].offset + 1, "", -1)
-                        for tp, partition_records in records.items()
-                    }
-                )
+                try:
+                    self.kafka.commit(
+                        {
+                            tp: OffsetAndMetadata(partition_records[-1].offset + 1, "", -1)
+                            for tp, partition_records in records.items()
+                        }
+                    )
+                except KafkaError as exc:  # e.g. a rebalance took the partitions: redelivery is a no-op
+                    log.warning(
+                        "offset commit failed; the batch may be delivered again", extra={"error": type(exc).__name__}
+                    )
         finally:
             self.kafka.close(autocommit=False)
 

@@ -165,9 +165,6 @@ class UnitOfWork:
             self._events = []
         self.session.commit()
 
-    def rollback(self) -> None:
-        self._events = []
-        self.session.rollback()
 
 
 def session_factory(engine: sa.Engine) -> sessionmaker[Session]:

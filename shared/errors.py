@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import sqlalchemy as sa
 from flask import Flask, Response, json
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -90,6 +91,12 @@ def register(app: Flask) -> None:
     @app.errorhandler(domain.Conflict)
     def _conflict(exc: domain.Conflict):
         return problem(409, str(exc))
+
+    @app.errorhandler(sa.exc.IntegrityError)
+    def _concurrent(exc: sa.exc.IntegrityError):
+        # Two requests changed the same thing at once and the database kept one: say so.
+        log.warning("integrity conflict", extra={"error": type(exc.orig).__name__ if exc.orig else None})
+        return problem(409, "Another change to the same thing happened at the same moment; try again.")
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

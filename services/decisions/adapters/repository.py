@@ -84,14 +84,10 @@ class DecisionRepository:
         self.session.execute(decisions.update().where(decisions.c.id == decision.id).values(**values))
         self._version(decision, reason, recorded_by)
 
-    def get(self, tenant: str, decision_id: str) -> Decision | None:
-        row = (
-            self.session.execute(
-                sa.select(decisions).where(decisions.c.tenant == tenant, decisions.c.id == decision_id)
-            )
-            .mappings()
-            .first()
-        )
+    def get(self, tenant: str, decision_id: str, *, for_update: bool = False) -> Decision | None:
+        """`for_update` locks the row (PostgreSQL) so two amendments queue, not collide."""
+        query = sa.select(decisions).where(decisions.c.tenant == tenant, decisions.c.id == decision_id)
+        row = self.session.execute(query.with_for_update() if for_update else query).mappings().first()
         return Decision(**row) if row else None
 
     def get_many(self, decision_ids: Iterable[str]) -> dict[str, Decision]:
@@ -276,16 +272,11 @@ class ResourceChangeRepository:
         )
         self._history(change.id, entry)
 
-    def get(self, tenant: str, change_id: str) -> ResourceChange | None:
-        row = (
-            self.session.execute(
-                sa.select(resource_changes).where(
-                    resource_changes.c.tenant == tenant, resource_changes.c.id == change_id
-                )
-            )
-            .mappings()
-            .first()
+    def get(self, tenant: str, change_id: str, *, for_update: bool = False) -> ResourceChange | None:
+        query = sa.select(resource_changes).where(
+            resource_changes.c.tenant == tenant, resource_changes.c.id == change_id
         )
+        row = self.session.execute(query.with_for_update() if for_update else query).mappings().first()
         return self._with_history([ResourceChange(**row)])[0] if row else None
 
     def for_decisions(self, decision_ids: Iterable[str]) -> list[ResourceChange]:

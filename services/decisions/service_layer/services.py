@@ -154,7 +154,7 @@ def amend_decision(
     source: str,
 ) -> model.Decision:
     with uow:
-        decision = _required(uow.decisions.get(actor.tenant, decision_id), "decision")
+        decision = _required(uow.decisions.get(actor.tenant, decision_id, for_update=True), "decision")
         changed = decision.amend(changes, now)
         decision.check(_engagement_limits(uow, actor.tenant, decision.engagement_id))
         uow.decisions.save_amendment(decision, reason, actor.key_id)
@@ -308,7 +308,7 @@ def link_contributions(
     as_list: bool = True,
 ) -> list[model.Link]:
     with uow:
-        decision = _required(uow.decisions.get(actor.tenant, decision_id), "decision")
+        decision = _required(uow.decisions.get(actor.tenant, decision_id, for_update=True), "decision")
         new_links = _link(uow, actor, decision, items, now=now, source=source, field="links" if as_list else None)
         uow.commit()
     return new_links
@@ -442,7 +442,7 @@ def move_resource_change(
     source: str,
 ) -> model.ResourceChange:
     with uow:
-        change = _required(uow.resource_changes.get(actor.tenant, change_id), "resource change")
+        change = _required(uow.resource_changes.get(actor.tenant, change_id, for_update=True), "resource change")
         previous = change.status
         entry = change.move(status, note, progress_percent, now)
         uow.resource_changes.save_move(change, entry)

@@ -129,6 +129,10 @@ def _save_participant(
         participant, created = candidate, True
     else:
         candidate.id, candidate.created_at = existing.id, existing.created_at
+        # A case system that leaves a detail out has not asked us to forget it.
+        for detail in ("name", "email", "phone"):
+            if getattr(candidate.contact, detail) is None:
+                setattr(candidate.contact, detail, getattr(existing.contact, detail))
         if not candidate.same_details_as(existing):
             contact_sealed = uow.participants.seal_contact(candidate)
             uow.participants.update(candidate, contact_sealed, now)
