@@ -85,3 +85,39 @@ class FakeNotify:
 
     def stop(self) -> None:
         self._server.stop()
+
+
+@dataclass
+class FakeTwilio:
+    """Twilio's Messages API: form POST with basic auth; 21211 for an invalid number."""
+
+    account_sid: str = field(default_factory=lambda: "AC" + uuid.uuid4().hex)
+    auth_token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    received: list[dict] = field(default_factory=list)
+    invalid_numbers: set[str] = field(default_factory=set)
+
+    def start(self) -> FakeTwilio:
+        app = Flask("fake-twilio")
+
+        @app.post("/2010-04-01/Accounts/<sid>/Messages.json")
+        def messages(sid: str):
+            auth = request.authorization
+            if (
+                sid != self.account_sid
+                or auth is None
+                or (auth.username, auth.password) != (self.account_sid, self.auth_token)
+            ):
+                return jsonify(code=20003, message="Authenticate", status=401), 401
+            form = request.form.to_dict()
+            if form["To"] in self.invalid_numbers:
+                return jsonify(code=21211, message="The 'To' number is not a valid phone number.", status=400), 400
+            message_sid = "SM" + uuid.uuid4().hex
+            self.received.append({"sid": message_sid, **form})
+            return jsonify(sid=message_sid, status="queued"), 201
+
+        self._server = _Server(app)
+        self.base_url = self._server.base_url
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
