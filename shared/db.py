@@ -109,9 +109,12 @@ class UnitOfWork:
 
     session: Session
 
-    def __init__(self, session_factory: Callable[[], Session], sealer: Sealer):
+    def __init__(self, session_factory: Callable[[], Session], sealer: Sealer, *, read_only: bool = False):
         self._session_factory = session_factory
         self.sealer = sealer
+        # For reads: on SQLite the transaction does not take the write lock, so readers
+        # never queue behind (or hold up) writers.
+        self.read_only = read_only
         self._depth = 0
         self._events: list[dict] = []
 
@@ -120,6 +123,8 @@ class UnitOfWork:
         if self._depth == 1:
             self.session = self._session_factory()
             self._events = []
+            if self.read_only:
+                self.session.connection(execution_options={"sqlite_begin": "DEFERRED"})
             self._start(self.session)
         return self
 
@@ -164,7 +169,6 @@ class UnitOfWork:
             self.session.execute(outbox.insert(), self._events)
             self._events = []
         self.session.commit()
-
 
 
 def session_factory(engine: sa.Engine) -> sessionmaker[Session]:

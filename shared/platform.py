@@ -25,7 +25,7 @@ class Platform:
     service: str
     settings: Settings
     engine: sa.Engine
-    uow: Callable[[], db.UnitOfWork]
+    uow: Callable[..., db.UnitOfWork]  # uow(read_only=True) for reads
     keys: KeyStore
     sealer: Sealer
     clock: Callable[[], dt.datetime] = utcnow
@@ -57,7 +57,7 @@ def build_platform(
         service=service,
         settings=settings,
         engine=engine,
-        uow=lambda: uow_class(session_factory, sealer),
+        uow=lambda read_only=False: uow_class(session_factory, sealer, read_only=read_only),
         keys=keys or KeyStore(db.create_engine(settings.auth_database_url)),
         sealer=sealer,
         clock=clock,

@@ -32,6 +32,11 @@ def platform() -> Platform:
     return current_app.extensions["platform"]
 
 
+def reads():
+    """A unit of work for a view that only reads."""
+    return platform().uow(read_only=True)
+
+
 def principal() -> Principal:
     return g.principal
 

@@ -13,7 +13,7 @@ from services.decisions.service_layer import services, views
 from shared import dead_letters
 from shared.constants import ROLE_BOARD, ROLE_STAFF
 from shared.schemas import page_of
-from shared.web import allows_bulk_body, json_body, platform, principal, query_args, requires
+from shared.web import allows_bulk_body, json_body, platform, principal, query_args, reads, requires
 
 api = Blueprint("decisions", __name__, url_prefix="/v1")
 UK = ZoneInfo("Europe/London")
@@ -60,13 +60,13 @@ def create_board():
 @api.get("/boards")
 @requires(ROLE_BOARD, ROLE_STAFF)
 def list_boards():
-    return {"items": board_schema.dump(services.list_boards(platform().uow(), principal().tenant), many=True)}
+    return {"items": board_schema.dump(services.list_boards(reads(), principal().tenant), many=True)}
 
 
 @api.get("/boards/<board_id>")
 @requires(ROLE_BOARD, ROLE_STAFF)
 def get_board(board_id: str):
-    return board_schema.dump(services.get_board(platform().uow(), principal().tenant, board_id))
+    return board_schema.dump(services.get_board(reads(), principal().tenant, board_id))
 
 
 @api.post("/decisions")
@@ -83,14 +83,14 @@ def record_decision():
 @requires(ROLE_BOARD, ROLE_STAFF)
 def list_decisions():
     args = query_args(decision_query_schema)
-    items, total = services.list_decisions(platform().uow(), principal().tenant, **args)
+    items, total = services.list_decisions(reads(), principal().tenant, **args)
     return page_of(decision_schema, items, total, args["page"], args["per_page"])
 
 
 @api.get("/decisions/<decision_id>")
 @requires(ROLE_BOARD, ROLE_STAFF)
 def get_decision(decision_id: str):
-    return _decision_view(*services.get_decision(platform().uow(), principal().tenant, decision_id))
+    return _decision_view(*services.get_decision(reads(), principal().tenant, decision_id))
 
 
 @api.patch("/decisions/<decision_id>")
@@ -100,7 +100,7 @@ def amend_decision(decision_id: str):
     reason = changes.pop("reason")
     p = platform()
     services.amend_decision(p.uow(), _actor(), decision_id, changes, reason, now=p.clock(), source=p.source)
-    return _decision_view(*services.get_decision(p.uow(), principal().tenant, decision_id))
+    return _decision_view(*services.get_decision(reads(), principal().tenant, decision_id))
 
 
 @api.post("/decisions/<decision_id>/links")
@@ -149,13 +149,13 @@ def move_resource_change(change_id: str):
 @api.get("/contributions/<contribution_id>/outcome-chain")
 @requires(ROLE_BOARD, ROLE_STAFF)
 def outcome_chain(contribution_id: str):
-    return views.outcome_chain(platform().uow(), principal().tenant, contribution_id, today=_today())
+    return views.outcome_chain(reads(), principal().tenant, contribution_id, today=_today())
 
 
 @api.get("/engagements/<engagement_id>/you-said-we-did")
 @requires(ROLE_BOARD, ROLE_STAFF)
 def you_said_we_did(engagement_id: str):
-    report = views.you_said_we_did(platform().uow(), principal().tenant, engagement_id)
+    report = views.you_said_we_did(reads(), principal().tenant, engagement_id)
     if request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv":
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=views.CSV_COLUMNS)
@@ -172,7 +172,7 @@ def you_said_we_did(engagement_id: str):
 @api.get("/overdue")
 @requires(ROLE_BOARD, ROLE_STAFF)
 def overdue():
-    items = views.overdue(platform().uow(), principal().tenant, today=_today())
+    items = views.overdue(reads(), principal().tenant, today=_today())
     return {"items": items, "total": len(items)}
 
 

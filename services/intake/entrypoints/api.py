@@ -10,7 +10,7 @@ from shared import dead_letters
 from shared.constants import ROLE_BOARD, ROLE_CASE_SYSTEM, ROLE_STAFF
 from shared.domain import InvalidInput
 from shared.schemas import PageSchema, page_of
-from shared.web import json_body, platform, principal, query_args, requires
+from shared.web import json_body, platform, principal, query_args, reads, requires
 
 api = Blueprint("intake", __name__, url_prefix="/v1")
 
@@ -40,14 +40,14 @@ def create_engagement():
 @api.get("/engagements/<engagement_id>")
 @requires(ROLE_CASE_SYSTEM, ROLE_BOARD, ROLE_STAFF)
 def get_engagement(engagement_id: str):
-    return engagement_schema.dump(services.get_engagement(platform().uow(), principal().tenant, engagement_id))
+    return engagement_schema.dump(services.get_engagement(reads(), principal().tenant, engagement_id))
 
 
 @api.get("/engagements")
 @requires(ROLE_CASE_SYSTEM, ROLE_BOARD, ROLE_STAFF)
 def list_engagements():
     args = query_args(page_schema)
-    items, total = services.list_engagements(platform().uow(), principal().tenant, **args)
+    items, total = services.list_engagements(reads(), principal().tenant, **args)
     return page_of(engagement_schema, items, total, **args)
 
 
@@ -69,7 +69,7 @@ def register_participant():
 @api.get("/participants/<participant_id>")
 @requires(ROLE_CASE_SYSTEM, ROLE_STAFF)
 def get_participant(participant_id: str):
-    participant = services.get_participant(platform().uow(), principal().tenant, participant_id)
+    participant = services.get_participant(reads(), principal().tenant, participant_id)
     return participant_with_contact_schema.dump(participant)
 
 
@@ -78,7 +78,7 @@ def get_participant(participant_id: str):
 def equality_report():
     """Voluntary equality-monitoring answers, in aggregate only, small numbers hidden."""
     args = query_args(equality_query_schema)
-    return services.equality_report(platform().uow(), principal().tenant, args["engagement_id"])
+    return services.equality_report(reads(), principal().tenant, args["engagement_id"])
 
 
 @api.post("/contributions")
@@ -108,7 +108,7 @@ def submit_contribution():
 @requires(ROLE_CASE_SYSTEM, ROLE_BOARD, ROLE_STAFF)
 def get_contribution(contribution_id: str):
     contribution = services.get_contribution(
-        platform().uow(), principal().tenant, contribution_id, only_role=_only_own_submissions()
+        reads(), principal().tenant, contribution_id, only_role=_only_own_submissions()
     )
     return contribution_schema.dump(contribution)
 
@@ -117,9 +117,7 @@ def get_contribution(contribution_id: str):
 @requires(ROLE_CASE_SYSTEM, ROLE_BOARD, ROLE_STAFF)
 def list_contributions():
     args = query_args(contribution_query_schema)
-    items, total = services.list_contributions(
-        platform().uow(), principal().tenant, only_role=_only_own_submissions(), **args
-    )
+    items, total = services.list_contributions(reads(), principal().tenant, only_role=_only_own_submissions(), **args)
     return page_of(contribution_schema, items, total, args["page"], args["per_page"])
 
 

@@ -16,7 +16,7 @@ from shared.constants import ROLE_CASE_SYSTEM, ROLE_STAFF
 from shared.errors import ApiError
 from shared.links import UNSUBSCRIBE, InvalidLink
 from shared.schemas import page_of
-from shared.web import json_body, platform, principal, query_args, requires
+from shared.web import json_body, platform, principal, query_args, reads, requires
 
 api = Blueprint("notifier", __name__, url_prefix="/v1")
 
@@ -35,14 +35,14 @@ def _config():
 @requires(ROLE_STAFF)
 def list_notifications():
     args = query_args(query_schema)
-    items, total = services.list_notifications(platform().uow(), principal().tenant, **args)
+    items, total = services.list_notifications(reads(), principal().tenant, **args)
     return page_of(notification_schema, items, total, args["page"], args["per_page"])
 
 
 @api.get("/participants/<participant_id>/preferences")
 @requires(ROLE_CASE_SYSTEM, ROLE_STAFF)
 def get_preferences(participant_id: str):
-    return preferences_schema.dump(services.preferences(platform().uow(), principal().tenant, participant_id))
+    return preferences_schema.dump(services.preferences(reads(), principal().tenant, participant_id))
 
 
 @api.put("/participants/<participant_id>/preferences")
