@@ -27,6 +27,11 @@ from shared.constants import LINK_CONFIRMED, LINK_PENDING, LINK_UNRESOLVED
 CHUNK = 500  # ids per IN (...) clause: well inside every backend's parameter limit
 
 
+def _ids() -> sa.BindParameter:
+    """An expanding IN (...) parameter: the statement is built once and its SQL cached."""
+    return sa.bindparam("ids", expanding=True)
+
+
 def chunks(items: list, size: int = CHUNK) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -90,11 +95,25 @@ class DecisionRepository:
         row = self.session.execute(query.with_for_update() if for_update else query).mappings().first()
         return Decision(**row) if row else None
 
+    _by_ids = sa.select(decisions).where(decisions.c.id.in_(_ids()))
+    _versions_of = (
+        sa.select(decision_versions)
+        .where(decision_versions.c.decision_id.in_(_ids()))
+        .order_by(decision_versions.c.decision_id, decision_versions.c.version)
+    )
+
     def get_many(self, decision_ids: Iterable[str]) -> dict[str, Decision]:
         found = {}
         for chunk in chunks(sorted(set(decision_ids))):
-            for row in self.session.execute(sa.select(decisions).where(decisions.c.id.in_(chunk))).mappings():
+            for row in self.session.connection().execute(self._by_ids, {"ids": chunk}).mappings():
                 found[row["id"]] = Decision(**row)
+        return found
+
+    def versions_of(self, decision_ids: Iterable[str]) -> dict[str, list[dict]]:
+        found: dict[str, list[dict]] = {}
+        for chunk in chunks(sorted(set(decision_ids))):
+            for row in self.session.connection().execute(self._versions_of, {"ids": chunk}).mappings():
+                found.setdefault(row["decision_id"], []).append(dict(row))
         return found
 
     def list(self, tenant: str, *, board_id: str | None, engagement_id: str | None, offset: int, limit: int):
@@ -155,12 +174,18 @@ class LinkRepository:
         ).mappings()
         return [Link(**row) for row in rows]
 
+    _of_contribution = (
+        sa.select(links)
+        .where(links.c.tenant == sa.bindparam("tenant"), links.c.contribution_id == sa.bindparam("contribution_id"))
+        .order_by(links.c.linked_at)
+    )
+
     def all_for_contribution(self, tenant: str, contribution_id: str) -> list[Link]:
-        rows = self.session.execute(
-            sa.select(links)
-            .where(links.c.tenant == tenant, links.c.contribution_id == contribution_id)
-            .order_by(links.c.linked_at)
-        ).mappings()
+        rows = (
+            self.session.connection()
+            .execute(self._of_contribution, {"tenant": tenant, "contribution_id": contribution_id})
+            .mappings()
+        )
         return [Link(**row) for row in rows]
 
     def active_contribution_ids(self, decision_id: str, candidates: list[str]) -> set[str]:
@@ -279,25 +304,28 @@ class ResourceChangeRepository:
         row = self.session.execute(query.with_for_update() if for_update else query).mappings().first()
         return self._with_history([ResourceChange(**row)])[0] if row else None
 
+    _of_decisions = (
+        sa.select(resource_changes)
+        .where(resource_changes.c.decision_id.in_(_ids()))
+        .order_by(resource_changes.c.created_at)
+    )
+    _history_of = (
+        sa.select(resource_change_history)
+        .where(resource_change_history.c.resource_change_id.in_(_ids()))
+        .order_by(resource_change_history.c.id)
+    )
+
     def for_decisions(self, decision_ids: Iterable[str]) -> list[ResourceChange]:
         found = []
         for chunk in chunks(sorted(set(decision_ids))):
-            rows = self.session.execute(
-                sa.select(resource_changes)
-                .where(resource_changes.c.decision_id.in_(chunk))
-                .order_by(resource_changes.c.created_at)
-            ).mappings()
+            rows = self.session.connection().execute(self._of_decisions, {"ids": chunk}).mappings()
             found.extend(ResourceChange(**row) for row in rows)
         return self._with_history(found)
 
     def _with_history(self, changes: list[ResourceChange]) -> list[ResourceChange]:
         by_id = {change.id: change for change in changes}
         for chunk in chunks(list(by_id)):
-            rows = self.session.execute(
-                sa.select(resource_change_history)
-                .where(resource_change_history.c.resource_change_id.in_(chunk))
-                .order_by(resource_change_history.c.id)
-            ).mappings()
+            rows = self.session.connection().execute(self._history_of, {"ids": chunk}).mappings()
             for row in rows:
                 by_id[row["resource_change_id"]].history.append(
                     StatusChange(
@@ -328,13 +356,25 @@ class ReadModels:
     def save_engagement(self, values: dict) -> None:
         self._upsert(engagements_view, {"id": values["id"]}, {k: v for k, v in values.items() if k != "id"})
 
+    _engagement = sa.select(engagements_view).where(
+        engagements_view.c.tenant == sa.bindparam("tenant"), engagements_view.c.id == sa.bindparam("id")
+    )
+    _contribution = sa.select(contributions_view).where(
+        contributions_view.c.tenant == sa.bindparam("tenant"), contributions_view.c.id == sa.bindparam("id")
+    )
+    _messages = (
+        sa.select(messages_view)
+        .where(messages_view.c.tenant == sa.bindparam("tenant"), messages_view.c.contribution_id.in_(_ids()))
+        .order_by(messages_view.c.status_at)
+    )
+    _ratings = sa.select(ratings_view).where(
+        ratings_view.c.tenant == sa.bindparam("tenant"), ratings_view.c.contribution_id.in_(_ids())
+    )
+
     def engagement(self, tenant: str, engagement_id: str) -> dict | None:
         row = (
-            self.session.execute(
-                sa.select(engagements_view).where(
-                    engagements_view.c.tenant == tenant, engagements_view.c.id == engagement_id
-                )
-            )
+            self.session.connection()
+            .execute(self._engagement, {"tenant": tenant, "id": engagement_id})
             .mappings()
             .first()
         )
@@ -354,11 +394,8 @@ class ReadModels:
 
     def contribution(self, tenant: str, contribution_id: str) -> dict | None:
         row = (
-            self.session.execute(
-                sa.select(contributions_view).where(
-                    contributions_view.c.tenant == tenant, contributions_view.c.id == contribution_id
-                )
-            )
+            self.session.connection()
+            .execute(self._contribution, {"tenant": tenant, "id": contribution_id})
             .mappings()
             .first()
         )
@@ -412,11 +449,7 @@ class ReadModels:
     def messages_for(self, tenant: str, contribution_ids: Iterable[str]) -> list[dict]:
         found = []
         for chunk in chunks(sorted(set(contribution_ids))):
-            rows = self.session.execute(
-                sa.select(messages_view)
-                .where(messages_view.c.tenant == tenant, messages_view.c.contribution_id.in_(chunk))
-                .order_by(messages_view.c.status_at)
-            ).mappings()
+            rows = self.session.connection().execute(self._messages, {"tenant": tenant, "ids": chunk}).mappings()
             found.extend(dict(row) for row in rows)
         return found
 
@@ -430,11 +463,7 @@ class ReadModels:
     def ratings_for(self, tenant: str, contribution_ids: Iterable[str]) -> dict[str, dict]:
         found = {}
         for chunk in chunks(sorted(set(contribution_ids))):
-            for row in self.session.execute(
-                sa.select(ratings_view).where(
-                    ratings_view.c.tenant == tenant, ratings_view.c.contribution_id.in_(chunk)
-                )
-            ).mappings():
+            for row in self.session.connection().execute(self._ratings, {"tenant": tenant, "ids": chunk}).mappings():
                 found[row["contribution_id"]] = dict(row)
         return found
 

@@ -52,7 +52,7 @@ def outcome_chain(uow: DecisionsUnitOfWork, tenant: str, contribution_id: str, *
         engagement = uow.read.engagement(tenant, contribution["engagement_id"])
         all_links = uow.links.all_for_contribution(tenant, contribution_id)
         decisions = uow.decisions.get_many(link.decision_id for link in all_links)
-        versions = {decision_id: uow.decisions.versions(decision_id) for decision_id in decisions}
+        versions = uow.decisions.versions_of(decisions)
         active = [link for link in all_links if link.unlinked_at is None and link.state == LINK_CONFIRMED]
         changes = uow.resource_changes.for_decisions(link.decision_id for link in active)
         messages = uow.read.messages_for(tenant, [contribution_id])
@@ -79,7 +79,7 @@ def outcome_chain(uow: DecisionsUnitOfWork, tenant: str, contribution_id: str, *
                 "influence": link.influence,
             }
         )
-        for version in versions[decision.id][1:]:
+        for version in versions.get(decision.id, [])[1:]:
             if version["recorded_at"] >= link.linked_at:
                 steps.append(
                     {
