@@ -32,7 +32,13 @@ from bench.harness import (
 )
 
 # Add a benchmark: write bench/<name>.py defining BENCHMARK, then list it here.
-BENCHMARK_MODULES = ("bench.intake_http", "bench.intake_kafka", "bench.decisions_chain", "bench.decisions_fanout")
+BENCHMARK_MODULES = (
+    "bench.intake_http",
+    "bench.intake_kafka",
+    "bench.decisions_chain",
+    "bench.decisions_fanout",
+    "bench.notifier_fanout",
+)
 
 
 def _python_shown() -> str:

@@ -86,6 +86,9 @@ class Comparison:
     subject_label: str = "service"
     baseline_label: str = "bare"
     lower_is_better: bool = False
+    # A fixed goal in `unit` for a figure with no baseline (e.g. "p50 under 1 s on this
+    # machine"): its verdict is reported, never asserted (--strict ignores it).
+    limit: float | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -100,13 +103,24 @@ class Comparison:
         return self.ratio <= self.goal if self.lower_is_better else self.ratio >= self.goal
 
     @property
+    def within_limit(self) -> bool | None:
+        """Whether the figure is inside its fixed `limit` (strictly); None without one."""
+        if self.limit is None:
+            return None
+        return self.subject < self.limit if self.lower_is_better else self.subject > self.limit
+
+    @property
     def goal_text(self) -> str:
+        if self.limit is not None and self.goal is None:
+            return f"{'<' if self.lower_is_better else '>'} {self.limit:g} {self.unit} (reported)"
         if self.goal is None:
             return "-"
         return f"{'<=' if self.lower_is_better else '>='} {self.goal:.2f}"
 
     @property
     def verdict(self) -> str:
+        if self.limit is not None and self.goal is None:
+            return "met (not asserted)" if self.within_limit else "missed (not asserted)"
         if self.goal is None or self.ratio is None:
             return "info"
         return "met" if self.met else "NOT MET"
@@ -117,6 +131,7 @@ class Comparison:
             **asdict(self),
             "ratio": None if ratio is None else round(ratio, 4),
             "met": self.met,
+            "within_limit": self.within_limit,
             "verdict": self.verdict,
         }
 

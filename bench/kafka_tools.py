@@ -13,8 +13,17 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from bench.harness import BenchmarkFailed, Proc, Processes
 
 
-def preload(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]], headers: list | None = None) -> float:
-    """Produce every (key, value) with acks=all; returns the seconds it took."""
+def preload(
+    bootstrap: str,
+    topic: str,
+    records: list[tuple[bytes, bytes]],
+    headers: list | None = None,
+    *,
+    on_first_send: Callable[[], None] | None = None,
+) -> float:
+    """Produce every (key, value) with acks=all; returns the seconds it took. The producer
+    has the topic's metadata before the first send; `on_first_send` is called just before it
+    (to start a clock when the records are consumed while they are being produced)."""
     producer = KafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
@@ -25,6 +34,10 @@ def preload(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]], head
     )
     started = time.monotonic()
     try:
+        producer.partitions_for(topic)
+        started = time.monotonic()
+        if on_first_send is not None:
+            on_first_send()
         futures = [producer.send(topic, key=key, value=value, headers=headers or []) for key, value in records]
         producer.flush(timeout=300)
         failed = [f for f in futures if not (f.is_done and f.succeeded())]

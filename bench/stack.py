@@ -6,9 +6,11 @@ Each function takes the benchmark's RunContext, registers what it starts with
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from bench.harness import PYTHON, ROOT, Proc, RunContext, free_port, http_ok, wait_until
+from bench.mail_tools import MailDir
 
 GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
 
@@ -45,6 +47,16 @@ def migrate(ctx: RunContext, service: str) -> str:
     ctx.env["AUTH_DATABASE_URL"] = auth_url
     ctx.env[f"{service.upper()}_DATABASE_URL"] = service_url
     return service_url
+
+
+def migrate_services(ctx: RunContext, services: tuple[str, ...]) -> dict[str, str]:
+    """`migrate` for each of `services` (one auth database for all): {service: URL}."""
+    return {service: migrate(ctx, service) for service in services}
+
+
+def start_worker(ctx: RunContext, service: str, command: str) -> Proc:
+    """`python -m shared.cli consume SERVICE` or `... relay SERVICE`, as `make run` starts them."""
+    return ctx.processes.start(f"{service}-{'consumer' if command == 'consume' else command}", [PYTHON, "-m", "shared.cli", command, service])
 
 
 def create_tenant(ctx: RunContext, slug: str, roles: tuple[str, ...]) -> dict[str, str]:
@@ -95,12 +107,51 @@ def start_gunicorn(
     return proc, url
 
 
+def start_smtp_sink(ctx: RunContext, name: str = "smtp-sink") -> tuple[Proc, int, MailDir]:
+    """`python -m shared.cli smtp-sink --port P --dir D` on a free port; sets SMTP_HOST and
+    SMTP_PORT in `ctx.env` for the processes started after it."""
+    port = free_port()
+    directory = ctx.tmp / "mail"
+    proc = ctx.processes.start(
+        name, [PYTHON, "-m", "shared.cli", "smtp-sink", "--host", "127.0.0.1", "--port", str(port), "--dir", str(directory)]
+    )
+
+    def listening() -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as connection:
+                return connection.recv(64).startswith(b"220")
+        except OSError:
+            return False
+
+    wait_until(listening, timeout=30, interval=0.1, what=f"the SMTP sink on port {port}", procs=(proc,), processes=ctx.processes)
+    ctx.env.update({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port), "SMTP_TLS": "none"})
+    return proc, port, MailDir(directory)
+
+
 def sqlite_count(url: str, table: str, where: str = "") -> int:
     """Rows in `table` (those matching the SQL condition `where`, if given)."""
+    condition = f" WHERE {where}" if where else ""
+    return sqlite_rows(url, f"SELECT count(*) FROM {table}{condition}")[0][0]
+
+
+def sqlite_rows(url: str, query: str, parameters: tuple = ()) -> list[tuple]:
+    """Every row of a read-only query on the SQLite database at `url`."""
     import sqlite3
     from contextlib import closing
 
     path = Path(url.removeprefix("sqlite:///"))
     with closing(sqlite3.connect(path, timeout=30)) as connection:
-        condition = f" WHERE {where}" if where else ""
-        return connection.execute(f"SELECT count(*) FROM {table}{condition}").fetchone()[0]
+        return connection.execute(query, parameters).fetchall()
+
+
+def stored_ns(value: str | None) -> int | None:
+    """A UTCDateTime column's text as SQLite keeps it ('2026-11-22 01:27:44.123456', UTC)
+    in ns since the epoch, comparable with time.time_ns()."""
+    import datetime as dt
+
+    if not value:
+        return None
+    parsed = dt.datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return round(parsed.timestamp() * 1e6) * 1000
