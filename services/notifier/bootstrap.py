@@ -108,6 +108,7 @@ def bootstrap(
         clock=clock,
         source=platform.source,
         lease=dt.timedelta(seconds=notifier.lease_seconds),
+        digest=dt.timedelta(seconds=notifier.digest_seconds),
     )
     platform.extensions = {"notifier": NotifierParts(notifier, links, sender)}
     return platform

@@ -22,6 +22,7 @@ class NotifierSettings:
     public_url: str
     send_interval: float
     lease_seconds: float
+    digest_seconds: float
 
     @classmethod
     def from_env(cls) -> NotifierSettings:
@@ -41,4 +42,5 @@ class NotifierSettings:
             public_url=env.get("NOTIFIER_PUBLIC_URL") or f"http://127.0.0.1:{env.get('NOTIFIER_PORT') or 8003}",
             send_interval=float(env.get("NOTIFIER_SEND_INTERVAL") or 0.2),
             lease_seconds=float(env.get("NOTIFIER_LEASE_SECONDS") or 60),
+            digest_seconds=float(env.get("NOTIFIER_DIGEST_SECONDS") or 0),
         )

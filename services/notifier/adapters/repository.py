@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from services.notifier.adapters.tables import attempts, contributions_view, engagements_view, notifications, recipients
 from services.notifier.domain.model import Recipient
-from shared.constants import STATUS_CREATED, STATUS_SENDING
+from shared.constants import MESSAGE_ACKNOWLEDGEMENT, STATUS_CREATED, STATUS_SENDING
 
 
 class RecipientRepository:
@@ -114,6 +114,29 @@ class NotificationRepository:
         query = sa.select(notifications).where(due).order_by(notifications.c.next_attempt_at).limit(limit)
         if self.session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
+        rows = [dict(row) for row in self.session.execute(query).mappings()]
+        if rows:
+            self.session.execute(
+                notifications.update()
+                .where(notifications.c.id.in_([row["id"] for row in rows]))
+                .values(status=STATUS_SENDING, next_attempt_at=now + lease, updated_at=now)
+            )
+        return rows
+
+    def claim_pending_updates(
+        self, participant_id: str, *, besides: str, now: dt.datetime, lease: dt.timedelta
+    ) -> list[dict]:
+        """Every other update waiting for this participant, to go in one digest."""
+        query = (
+            sa.select(notifications)
+            .where(
+                notifications.c.participant_id == participant_id,
+                notifications.c.status == STATUS_CREATED,
+                notifications.c.kind != MESSAGE_ACKNOWLEDGEMENT,
+                notifications.c.id != besides,
+            )
+            .order_by(notifications.c.created_at)
+        )
         rows = [dict(row) for row in self.session.execute(query).mappings()]
         if rows:
             self.session.execute(

@@ -37,6 +37,7 @@ LABELS = {
             "out_of_scope": "outside what this engagement can change",
         },
         "status": {"planned": "planned", "in_progress": "under way", "implemented": "done", "cancelled": "cancelled"},
+        "digest_subject": "Updates about your contributions",
         "type": {
             "view": "view",
             "recommendation": "recommendation",
@@ -73,6 +74,7 @@ LABELS = {
             "implemented": "wedi'i wneud",
             "cancelled": "wedi'i ganslo",
         },
+        "digest_subject": "Newyddion am eich cyfraniadau",
         "type": {
             "view": "barn",
             "recommendation": "argymhelliad",
@@ -173,3 +175,20 @@ class Renderer:
             status_url=context["status_url"],
         )
         return Rendered(subject=subject, text=text, html=html, sms=fit_sms(sms, context["status_url"]), language=used)
+
+    def combine(self, parts: list[Rendered], *, format_: str, status_url: str) -> Rendered:
+        """Several updates as one message (the digest): one greeting, each update in turn."""
+        language = parts[0].language
+        sections = [parts[0].text] + ["\n\n".join(p.text.split("\n\n")[1:]) for p in parts[1:]]
+        text = "\n\n".join(sections)
+        paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
+        subject = LABELS.get(language, LABELS[FALLBACK_LANGUAGE])["digest_subject"]
+        html = self.html_env.get_template("layout.html.j2").render(
+            subject=subject,
+            paragraphs=paragraphs,
+            large_print=format_ == "large_print",
+            language=language,
+            status_url=status_url,
+        )
+        sms = " / ".join(p.sms.rsplit("\n", 1)[0] for p in parts)
+        return Rendered(subject=subject, text=text, html=html, sms=fit_sms(sms, status_url), language=language)

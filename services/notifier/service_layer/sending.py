@@ -69,6 +69,8 @@ class Sender:
     lease: dt.timedelta = dt.timedelta(seconds=60)
     # How long to wait for a participant's or engagement's event before giving up.
     patience: dt.timedelta = dt.timedelta(hours=1)
+    # Optional digest window: updates to one person within it go as one message (0: off).
+    digest: dt.timedelta = dt.timedelta(0)
     rng: random.Random = field(default_factory=random.Random)
 
     def send_due(self) -> int:
@@ -76,11 +78,22 @@ class Sender:
         with self.uow_factory() as uow:
             claimed = uow.notifications.claim_due(now, self.batch_size, self.lease)
             uow.commit()
+        if not self.digest:
+            for notification in claimed:
+                self._send_one(notification)
+            return len(claimed)
+        # With a digest window, a person's updates claimed together go together.
+        updates: dict[str, list[dict]] = {}
         for notification in claimed:
-            self._send_one(notification)
+            if notification["kind"] == MESSAGE_ACKNOWLEDGEMENT:
+                self._send_one(notification)
+            else:
+                updates.setdefault(notification["participant_id"], []).append(notification)
+        for first, *others in updates.values():
+            self._send_one(first, claimed_with=others)
         return len(claimed)
 
-    def _send_one(self, notification: dict) -> None:
+    def _send_one(self, notification: dict, claimed_with: list[dict] | None = None) -> None:
         now = self.clock()
         with self.uow_factory() as uow:
             recipient = uow.recipients.get(notification["participant_id"])
@@ -110,15 +123,41 @@ class Sender:
             return self._finish(
                 notification, STATUS_FAILED, f"no {channel} address for this participant", channel=channel
             )
+        group = [notification]
+        if self.digest and notification["kind"] != MESSAGE_ACKNOWLEDGEMENT:
+            ready_at = notification["created_at"] + self.digest
+            if now < ready_at:  # wait for other updates to this person, to send them as one
+                for member in [notification, *(claimed_with or [])]:
+                    self._reschedule(
+                        member, max(ready_at, member["created_at"] + self.digest), count_attempt=False, channel=channel
+                    )
+                return
+            group += claimed_with or []
+            with self.uow_factory() as uow:
+                group += uow.notifications.claim_pending_updates(
+                    recipient.participant_id, besides=notification["id"], now=now, lease=self.lease
+                )
+                uow.commit()
+        status_url = self.links.status_url(recipient.tenant, recipient.participant_id)
         try:
-            rendered = self.renderer.render(
-                notification["kind"],
-                language=recipient.language,
-                format_=recipient.format,
-                context=self._context(notification, recipient, contact, contribution, engagement),
-            )
+            parts = [
+                self.renderer.render(
+                    member["kind"],
+                    language=recipient.language,
+                    format_=recipient.format,
+                    context=self._context(member, recipient, contact, *self._story(member)),
+                )
+                for member in group
+            ]
         except EmptyMessage as empty:
-            return self._finish(notification, STATUS_FAILED, str(empty), channel=channel)
+            for member in group:
+                self._finish(member, STATUS_FAILED, str(empty), channel=channel)
+            return
+        rendered = (
+            parts[0]
+            if len(parts) == 1
+            else self.renderer.combine(parts, format_=recipient.format, status_url=status_url)
+        )
         message = OutgoingMessage(
             notification_id=notification["id"],
             channel=channel,
@@ -133,36 +172,49 @@ class Sender:
         try:
             reference = provider.send(message)
         except TemporaryFailure as failure:
-            attempts = notification["attempts"] + 1
-            if attempts >= MAX_ATTEMPTS:
-                return self._finish(
-                    notification,
-                    STATUS_FAILED,
-                    f"gave up after {attempts} attempts: {failure}",
-                    channel=channel,
-                    attempts=attempts,
-                )
-            return self._reschedule(
-                notification,
-                now + retry_delay(attempts, self.rng),
-                count_attempt=True,
-                channel=channel,
-                detail=str(failure),
-            )
+            for member in group:
+                attempts = member["attempts"] + 1
+                if attempts >= MAX_ATTEMPTS:
+                    self._finish(
+                        member,
+                        STATUS_FAILED,
+                        f"gave up after {attempts} attempts: {failure}",
+                        channel=channel,
+                        attempts=attempts,
+                    )
+                else:
+                    self._reschedule(
+                        member,
+                        now + retry_delay(attempts, self.rng),
+                        count_attempt=True,
+                        channel=channel,
+                        detail=str(failure),
+                    )
+            return
         except PermanentFailure as failure:
-            return self._finish(
-                notification, STATUS_FAILED, str(failure), channel=channel, attempts=notification["attempts"] + 1
+            for member in group:
+                self._finish(member, STATUS_FAILED, str(failure), channel=channel, attempts=member["attempts"] + 1)
+            return
+        for member in group:
+            self._finish(
+                member,
+                STATUS_SENT,
+                None,
+                channel=channel,
+                attempts=member["attempts"] + 1,
+                provider=provider.name,
+                provider_reference=reference,
+                language_used=rendered.language,
             )
-        self._finish(
-            notification,
-            STATUS_SENT,
-            None,
-            channel=channel,
-            attempts=notification["attempts"] + 1,
-            provider=provider.name,
-            provider_reference=reference,
-            language_used=rendered.language,
-        )
+
+    def _story(self, notification: dict) -> tuple[dict | None, dict | None]:
+        """The contribution and engagement a message is about, as far as they are known."""
+        with self.uow_factory() as uow:
+            contribution = (
+                uow.read.contribution(notification["contribution_id"]) if notification["contribution_id"] else None
+            )
+            engagement = uow.read.engagement(contribution["engagement_id"]) if contribution else None
+        return contribution, engagement
 
     def _context(
         self, notification: dict, recipient, contact: dict, contribution: dict | None, engagement: dict | None
