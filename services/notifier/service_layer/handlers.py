@@ -25,6 +25,7 @@ from shared.constants import (
     MESSAGE_INTERIM_UPDATE,
     MESSAGE_RESOURCE_CHANGED,
     MESSAGE_UNLINKED,
+    PARTICIPANT_ERASED,
     PARTICIPANT_REGISTERED,
     PARTICIPANT_UPDATED,
     RESOURCE_CHANGED,
@@ -109,6 +110,27 @@ def handlers(platform: Platform) -> dict:
             )
         )
 
+    def participant_erased(uow: NotifierUnitOfWork, envelope: dict) -> None:
+        """Forget how to reach the person; what is still to send is withheld, with the reason."""
+        participant_id = envelope["data"].get("id")
+        if not isinstance(participant_id, str):
+            raise RejectedEvent("invalid data: id: Missing data for required field.", envelope["tenant"])
+        known = uow.recipients.get(participant_id)
+        if known is not None and known.tenant != envelope["tenant"]:
+            raise RejectedEvent("tenant does not match the participant it refers to", envelope["tenant"])
+        erased = known or Recipient(
+            participant_id=participant_id,
+            tenant=envelope["tenant"],
+            contact_sealed=None,
+            preferred_channel="none",
+            language="en",
+            format="standard",
+            consent_to_contact=False,
+            updated_at=_event_time(envelope),
+        )
+        erased.contact_sealed, erased.erased_at = None, _event_time(envelope)
+        uow.recipients.save(erased)
+
     def engagement_created(uow: NotifierUnitOfWork, envelope: dict) -> None:
         data = _engagement.load(envelope["data"])
         uow.read.save_engagement(
@@ -161,6 +183,7 @@ def handlers(platform: Platform) -> dict:
     return {
         PARTICIPANT_REGISTERED: participant_changed,
         PARTICIPANT_UPDATED: participant_changed,
+        PARTICIPANT_ERASED: participant_erased,
         ENGAGEMENT_CREATED: engagement_created,
         CONTRIBUTION_RECEIVED: contribution_received,
         CONTRIBUTION_LINKED: story(MESSAGE_DECISION_LINKED),

@@ -152,3 +152,34 @@ def test_a_board_decision_reaches_the_participant_with_the_outcome_reason_and_th
     chain = decisions_api.get(f"/v1/contributions/{created['id']}/outcome-chain").json
     assert [m["kind"] for m in chain["messages"]] == ["acknowledgement", "decision_linked", "resource_changed"]
     assert {m["status"] for m in chain["messages"]} == {"sent"}
+
+
+def test_an_erased_participant_gets_no_message_and_the_reason_is_recorded(
+    intake, intake_api, engagement, notifier, notifier_api, smtp
+):
+    from shared import events
+    from shared.constants import PARTICIPANT_ERASED, PARTICIPANTS_TOPIC
+
+    created = (
+        intake_api.as_("case-system")
+        .post("/v1/contributions", json=factories.contribution_payload(engagement["id"]))
+        .json
+    )
+    feed(intake, notifier)
+    # What intake will announce when a participant is erased (issue 5): only the id.
+    erased = events.make(
+        type=PARTICIPANT_ERASED,
+        source="urn:outcome-chain:intake",
+        tenant=notifier_api.tenant.slug,
+        data={"id": created["participant_id"]},
+    )
+    notifier.processor.process([Message(PARTICIPANTS_TOPIC, 0, 10_000, None, events.dumps(erased))])
+    send_all(notifier)
+
+    assert smtp.messages() == []
+    [listed] = notifier_api.get(f"/v1/notifications?contribution_id={created['id']}").json["items"]
+    assert (listed["status"], listed["reason"]) == ("withheld", "participant erased")
+    with notifier.engine.connect() as connection:
+        from services.notifier.adapters.tables import recipients
+
+        assert connection.execute(sa.select(recipients.c.contact_sealed)).scalar_one() is None
