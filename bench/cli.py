@@ -38,6 +38,7 @@ BENCHMARK_MODULES = (
     "bench.decisions_chain",
     "bench.decisions_fanout",
     "bench.notifier_fanout",
+    "bench.notifier_latency",
 )
 
 
@@ -66,7 +67,8 @@ def parser(names: list[str]) -> argparse.ArgumentParser:
     p.add_argument(
         "--quick",
         action="store_true",
-        help="a short smoke run (3 s of load, 2,000 events, 5,000 contributions, a 1,000-link decision)",
+        help="a short smoke run (3 s of load, 2,000 events, 5,000 contributions, a 1,000-link decision, "
+        "1,000 notifier messages, 10 paced decisions)",
     )
     p.add_argument(
         "--duration", type=float, help="measured seconds of HTTP load per endpoint, all rounds (30; quick 3)"

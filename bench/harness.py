@@ -75,7 +75,9 @@ class Comparison:
     Throughput-like figures (higher is better) meet their goal when subject >= goal *
     baseline; time-like figures (``lower_is_better``: latency, time to finish) when
     subject <= goal * baseline. ``goal=None`` marks a figure shown for information only;
-    ``baseline=None`` one with nothing bare to set beside it (e.g. one request's time).
+    ``baseline=None`` one with nothing bare to set beside it (e.g. one request's time). Such
+    a figure may carry a fixed ``limit`` in its unit (an issue's "p50 under 1 s"): its
+    verdict is reported and never asserted.
     """
 
     measure: str

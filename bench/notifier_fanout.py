@@ -123,6 +123,7 @@ def run(ctx: RunContext) -> Result:
         timeout=_timeout(n),
         processes=ctx.processes,
         procs=(notifier, sink),
+        interval=1.0,
         progress=lambda held: ctx.log(f"  {held:,} acknowledgements in the sink"),
     )
     wait_until(
@@ -148,7 +149,9 @@ def run(ctx: RunContext) -> Result:
     pids = {"notifier": notifier.pid, "smtp-sink": sink.pid, "broker": broker.pid, "harness": os.getpid()}
     meter = CpuMeter(pids)
     clock: dict[str, int] = {}
-    with profiling.sampling(ctx, "notifier-fanout", {"notifier": notifier.pid}, _timeout(n)) as profile:
+    with profiling.sampling(
+        ctx, "notifier-fanout", {"notifier": notifier.pid}, _timeout(n), threads={"notifier": ("send_due",)}
+    ) as profile:
         produce_s = kafka_tools.preload(
             bootstrap,
             DECISIONS_TOPIC,
@@ -164,6 +167,7 @@ def run(ctx: RunContext) -> Result:
             timeout=_timeout(n),
             processes=ctx.processes,
             procs=(notifier, sink),
+            interval=1.0,
             linger=1.0,
             progress=lambda held: ctx.log(f"  {held:,} update messages in the sink"),
         )
@@ -232,6 +236,7 @@ def run(ctx: RunContext) -> Result:
                 timeout=_timeout(n),
                 processes=ctx.processes,
                 procs=(client, sink),
+                interval=1.0,
                 linger=0.5,
             )
         bare_usage = bare_meter.stop()
@@ -266,20 +271,29 @@ def run(ctx: RunContext) -> Result:
             for k in ("client", "smtp-sink", "harness")
         },
     }
+    # While the consumer was still recording notifications, and after.
+    during = sum(1 for i in range(n) if updates.seconds_to(i + 1) <= (all_recorded_s or 0))
+    after_rate = (n - during) / (service_s - all_recorded_s) if all_recorded_s and service_s > all_recorded_s else None
     notes = [
         f"service: the first update message reached the sink {first_s:.2f} s after the first linked event was sent, "
         f"the {n:,}th at {service_s:.2f} s; {n:,} events were on the topic {produce_s:.2f} s after the first send; "
         f"the consumer had recorded all {len(recorded_s):,} notifications {all_recorded_s:.2f} s after it; "
         f"steady rate from the first message to the last {steady or 0:.0f} msgs/s",
+        f"while the consumer was recording the {n:,} notifications (the first {all_recorded_s or 0:.1f} s), the "
+        f"sender put {during:,} messages in the sink ({during / (all_recorded_s or 1):.0f} msgs/s); after it, "
+        f"{after_rate or 0:.0f} msgs/s",
         "service output over time (share of the messages in the sink at 25/50/75/100% of the run): "
         + ", ".join(f"{p}% by {q}%" for q, p in _quarters(updates, n)),
-        "bare runs: " + ", ".join(f"{r['seconds']:.2f} s ({r['msgs_per_s']:.0f} msgs/s)" for r in bare_runs)
+        "bare runs: "
+        + ", ".join(f"{r['seconds']:.2f} s ({r['msgs_per_s']:.0f} msgs/s)" for r in bare_runs)
         + " (median in the table)",
         f"setup, not measured: the {n:,} acknowledgements reached the sink {acks.reached_s:.1f} s after the notifier "
         f"process started ({_rate(n, acks):.0f} msgs/s, start-up, group join and the {2 * n + 1:,} input events "
         "included)",
         "CPU per message (ms): "
-        + "; ".join(f"{kind}: " + ", ".join(f"{k} {v}" for k, v in figures.items()) for kind, figures in cpu_ms.items()),
+        + "; ".join(
+            f"{kind}: " + ", ".join(f"{k} {v}" for k, v in figures.items()) for kind, figures in cpu_ms.items()
+        ),
         f"machine CPU busy {usage.get('busy_pct', '?')}% during the service run, "
         + ", ".join(f"{r['cpu'].get('busy_pct', '?')}%" for r in bare_runs)
         + " during the bare runs; hypervisor steal up to "
@@ -300,11 +314,20 @@ def run(ctx: RunContext) -> Result:
         MemoryRow("service", "notifier consumer + sender", notifier.pid, peaks["notifier"], "peak during the fan-out"),
         MemoryRow("service", "SMTP sink", sink.pid, peaks["smtp-sink"], "peak during the fan-out"),
         MemoryRow("service", "Tansu broker", broker.pid, peaks["broker"], "peak during the fan-out"),
-        MemoryRow("bare", "bare smtplib client", bare_procs[-1].pid, bare_runs[-1]["peak_rss_kib"]["client"], "the last bare run's"),
-        MemoryRow("bare", "SMTP sink", sink.pid, bare_runs[-1]["peak_rss_kib"]["smtp-sink"], "peak during the last bare run"),
+        MemoryRow(
+            "bare",
+            "bare smtplib client",
+            bare_procs[-1].pid,
+            bare_runs[-1]["peak_rss_kib"]["client"],
+            "the last bare run's",
+        ),
+        MemoryRow(
+            "bare", "SMTP sink", sink.pid, bare_runs[-1]["peak_rss_kib"]["smtp-sink"], "peak during the last bare run"
+        ),
     ]
     details = {
         "messages": n,
+        "settings": {k: v for k, v in ctx.env.items() if k.startswith(("NOTIFIER_", "SMTP_", "CONSUMER_"))},
         "bare_repeats": repeats,
         "mean_linked_event_bytes": event_bytes,
         "mean_message_bytes": message_bytes,
@@ -322,6 +345,9 @@ def run(ctx: RunContext) -> Result:
             "first_message_s": round(first_s, 4),
             "events_on_topic_s": round(produce_s, 4),
             "all_notifications_recorded_s": round(all_recorded_s, 4) if all_recorded_s is not None else None,
+            "sent_while_recording": during,
+            "msgs_per_s_while_recording": round(during / (all_recorded_s or 1), 1),
+            "msgs_per_s_after_recording": round(after_rate or 0, 1),
             "statuses": statuses,
             "notifier_outbox_rows": outbox_rows,
             "check": update_check,
@@ -364,7 +390,7 @@ def run(ctx: RunContext) -> Result:
   producing them is inside the time, and the notifier may start on the first ones while the rest
   are still being written) until the sink holds {n:,} new messages. The moment the sink accepted
   each message is read from its file name (`time.time_ns()` in the sink, written before the 250),
-  so the directory is only listed every 0.25 s and no precision is lost. Afterwards every new
+  so the directory is only counted once a second and no precision is lost. Afterwards every new
   message's subject must be an update ("{UPDATE_SUBJECT} (REF)") naming a different one of the
   {n:,} contributions, and no further message may arrive within 1 s.
 - **Baseline:** `bench/bare_smtp.py`, a separate process: the {n:,} messages the notifier just sent,

@@ -44,10 +44,12 @@ def _frame_name(frame: str) -> str:
     return f"{match['func']} ({file})"
 
 
-def summarise(collapsed: Path, main_tid: int | None = None, top: int = 15) -> dict:
+def summarise(collapsed: Path, main_tid: int | None = None, top: int = 15, thread_name: str | None = None) -> dict:
     """Where the main thread spent its wall-clock time (idle included, so waits for a
     lock or the broker show): top functions by share of samples, inclusive (anywhere
-    on the stack) and self (leaf). Background threads (kafka-python's I/O) are left out."""
+    on the stack) and self (leaf). Background threads (kafka-python's I/O) are left out.
+    With `thread_name`, the thread of that name instead (py-spy writes the first frame as
+    `thread (TID): NAME`), e.g. the notifier's sender thread `send_due`."""
     inclusive: Counter = Counter()
     leaf: Counter = Counter()
     total = 0
@@ -59,8 +61,12 @@ def summarise(collapsed: Path, main_tid: int | None = None, top: int = 15) -> di
             continue
         raw_frames = [f for f in stack.split(";") if f]
         if raw_frames and raw_frames[0].startswith("thread ("):
-            tid = raw_frames.pop(0)[len("thread (") :].split(")", 1)[0]
-            if main_tid is not None and tid != str(main_tid):
+            thread = raw_frames.pop(0)
+            tid = thread[len("thread (") :].split(")", 1)[0]
+            if thread_name is not None:
+                if thread.partition(": ")[2] != thread_name:
+                    continue
+            elif main_tid is not None and tid != str(main_tid):
                 continue
         n = int(count)
         total += n
@@ -84,8 +90,15 @@ def summarise(collapsed: Path, main_tid: int | None = None, top: int = 15) -> di
 
 
 @contextmanager
-def sampling(ctx: RunContext, label: str, pids: dict[str, int], max_seconds: float):
-    """Sample each pid while the block runs; yields a dict filled with summaries after."""
+def sampling(
+    ctx: RunContext,
+    label: str,
+    pids: dict[str, int],
+    max_seconds: float,
+    threads: dict[str, tuple[str, ...]] | None = None,
+):
+    """Sample each pid while the block runs; yields a dict filled with summaries after:
+    one per pid for its main thread, and one per thread named in `threads[pid name]`."""
     summaries: dict[str, dict] = {}
     tool = py_spy() if ctx.options.profile else None
     if not tool:
@@ -130,3 +143,5 @@ def sampling(ctx: RunContext, label: str, pids: dict[str, int], max_seconds: flo
                 pass
             proc.stop()
             summaries[name] = summarise(out, main_tid=pid)
+            for thread in (threads or {}).get(name, ()):
+                summaries[f"{name} thread {thread}"] = summarise(out, thread_name=thread)

@@ -56,7 +56,9 @@ def migrate_services(ctx: RunContext, services: tuple[str, ...]) -> dict[str, st
 
 def start_worker(ctx: RunContext, service: str, command: str) -> Proc:
     """`python -m shared.cli consume SERVICE` or `... relay SERVICE`, as `make run` starts them."""
-    return ctx.processes.start(f"{service}-{'consumer' if command == 'consume' else command}", [PYTHON, "-m", "shared.cli", command, service])
+    return ctx.processes.start(
+        f"{service}-{'consumer' if command == 'consume' else command}", [PYTHON, "-m", "shared.cli", command, service]
+    )
 
 
 def create_tenant(ctx: RunContext, slug: str, roles: tuple[str, ...]) -> dict[str, str]:
@@ -113,7 +115,8 @@ def start_smtp_sink(ctx: RunContext, name: str = "smtp-sink") -> tuple[Proc, int
     port = free_port()
     directory = ctx.tmp / "mail"
     proc = ctx.processes.start(
-        name, [PYTHON, "-m", "shared.cli", "smtp-sink", "--host", "127.0.0.1", "--port", str(port), "--dir", str(directory)]
+        name,
+        [PYTHON, "-m", "shared.cli", "smtp-sink", "--host", "127.0.0.1", "--port", str(port), "--dir", str(directory)],
     )
 
     def listening() -> bool:
@@ -123,7 +126,14 @@ def start_smtp_sink(ctx: RunContext, name: str = "smtp-sink") -> tuple[Proc, int
         except OSError:
             return False
 
-    wait_until(listening, timeout=30, interval=0.1, what=f"the SMTP sink on port {port}", procs=(proc,), processes=ctx.processes)
+    wait_until(
+        listening,
+        timeout=30,
+        interval=0.1,
+        what=f"the SMTP sink on port {port}",
+        procs=(proc,),
+        processes=ctx.processes,
+    )
     ctx.env.update({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port), "SMTP_TLS": "none"})
     return proc, port, MailDir(directory)
 
