@@ -140,7 +140,7 @@ def markdown(run: dict, results: list[Result]) -> str:
         "",
         "```",
         "make bench                                    # everything, full length; rewrites this file",
-        ".venv/bin/python -m bench --quick             # a smoke run of everything (about a minute)",
+        ".venv/bin/python -m bench --quick             # a smoke run of everything (about two minutes)",
         ".venv/bin/python -m bench intake-http         # one benchmark (see --list)",
         ".venv/bin/python -m bench decisions-chain decisions-fanout   # the decisions benchmarks",
         ".venv/bin/python -m bench notifier-fanout notifier-latency   # the notifier benchmarks",

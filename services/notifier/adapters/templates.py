@@ -126,11 +126,14 @@ class Renderer:
     def __init__(self, directory: Path = TEMPLATES):
         self.text_env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(directory),
+            auto_reload=False,  # templates ship with the code: no file check per message
             autoescape=False,
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=False,
         )
-        self.html_env = jinja2.Environment(loader=jinja2.FileSystemLoader(directory), autoescape=True)
+        self.html_env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(directory), autoescape=True, auto_reload=False
+        )
 
     def _template(self, language: str, format_: str, kind: str) -> tuple[jinja2.Template, str]:
         # Large print is the standard wording, shown large.

@@ -58,7 +58,7 @@ def announce_status(
 
 @dataclass
 class Sender:
-    uow_factory: Callable[[], NotifierUnitOfWork]
+    uow_factory: Callable[..., NotifierUnitOfWork]  # uow_factory(read_only=True) for reads
     providers: dict[str, Provider]
     renderer: Renderer
     links: Links
@@ -95,7 +95,7 @@ class Sender:
 
     def _send_one(self, notification: dict, claimed_with: list[dict] | None = None) -> None:
         now = self.clock()
-        with self.uow_factory() as uow:
+        with self.uow_factory(read_only=True) as uow:
             recipient = uow.recipients.get(notification["participant_id"])
             contribution = (
                 uow.read.contribution(notification["contribution_id"]) if notification["contribution_id"] else None
@@ -209,7 +209,7 @@ class Sender:
 
     def _story(self, notification: dict) -> tuple[dict | None, dict | None]:
         """The contribution and engagement a message is about, as far as they are known."""
-        with self.uow_factory() as uow:
+        with self.uow_factory(read_only=True) as uow:
             contribution = (
                 uow.read.contribution(notification["contribution_id"]) if notification["contribution_id"] else None
             )
