@@ -18,6 +18,7 @@ each with C/P threads holding one keep-alive `http.client` connection apiece
 
 from __future__ import annotations
 
+import abc
 import argparse
 import http.client
 import json
@@ -100,16 +101,18 @@ def _parse(tool: str, output: str) -> LoadResult:
     raise BenchmarkFailed(f"{tool} printed no result line; its output ended:\n{output[-2000:]}")
 
 
-class LoadGenerator:
+class LoadGenerator(abc.ABC):
+    """wrk or the Python client: the command lines they run, and how their results are read."""
+
     name = "?"
 
-    def argv(self, url: str, template: Path, headers: Path, duration: float, connections: int) -> list[str]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def argv(self, url: str, template: Path, headers: Path, duration: float, connections: int) -> list[str]: ...
 
+    @abc.abstractmethod
     def paths_argv(
         self, base_url: str, paths: Path, headers: Path, duration: float, connections: int, latencies: Path
-    ) -> list[str]:
-        raise NotImplementedError
+    ) -> list[str]: ...
 
     def _execute(self, ctx: RunContext, label: str, argv: list[str], duration: float) -> LoadResult:
         proc = ctx.processes.start(label, argv)
