@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 from shared import db
 from shared.constants import DEAD_LETTER_OPEN, DEAD_LETTER_REPLAYED
 from shared.domain import NotFound
+from shared.schemas import PageSchema
 from shared.tables import dead_letters
 from shared.web import platform, principal, query_args, requires
 
@@ -28,10 +29,8 @@ class DeadLetterSchema(Schema):
     replay_count = fields.Integer()
 
 
-class DeadLetterQuerySchema(Schema):
+class DeadLetterQuerySchema(PageSchema):
     status = fields.String(load_default=None, validate=validate.OneOf((DEAD_LETTER_OPEN, DEAD_LETTER_REPLAYED)))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 _columns = [dead_letters.c[name] for name in DeadLetterSchema().fields]

@@ -1,6 +1,12 @@
-"""Exceptions the service layers raise; entry points turn them into 404/409/422 or DLQ."""
+"""Exceptions the service layers raise (entry points turn them into 404/409/422 or DLQ),
+and the few plain facts every service's rules share."""
 
 from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+# Councils work to UK time: feedback dates, reference years, quiet hours.
+UK = ZoneInfo("Europe/London")
 
 
 class InvalidInput(Exception):
@@ -25,3 +31,10 @@ class NotFound(Exception):
 
 class Conflict(Exception):
     pass
+
+
+def required(found, what: str):
+    """`found`, or NotFound: an unknown id and another tenant's answer alike."""
+    if found is None:
+        raise NotFound(what)
+    return found

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Flask
@@ -17,13 +16,13 @@ from shared import web
 from shared.auth import KeyStore
 from shared.constants import CONTRIBUTIONS_TOPIC, ENGAGEMENTS_TOPIC, NOTIFICATIONS_TOPIC
 from shared.consumer import EventProcessor
+from shared.domain import UK
 from shared.platform import Platform, build_platform
 from shared.settings import Settings
 from shared.tables import utcnow
 
 SERVICE = "decisions"
 INBOUND_TOPICS = [ENGAGEMENTS_TOPIC, CONTRIBUTIONS_TOPIC, NOTIFICATIONS_TOPIC]
-UK = ZoneInfo("Europe/London")
 
 
 def bootstrap(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, request
 
@@ -12,11 +11,11 @@ from services.decisions.entrypoints import schemas
 from services.decisions.service_layer import services, views
 from shared import dead_letters
 from shared.constants import ROLE_BOARD, ROLE_STAFF
+from shared.domain import UK
 from shared.schemas import page_of
 from shared.web import allows_bulk_body, json_body, platform, principal, query_args, reads, requires
 
 api = Blueprint("decisions", __name__, url_prefix="/v1")
-UK = ZoneInfo("Europe/London")
 
 board_schema = schemas.BoardSchema()
 decision_schema = schemas.DecisionSchema()

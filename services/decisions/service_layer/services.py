@@ -20,7 +20,7 @@ from shared.constants import (
     LINK_PENDING,
     RESOURCE_CHANGED,
 )
-from shared.domain import InvalidInput, NotFound
+from shared.domain import InvalidInput, NotFound, required
 
 MAX_CHANGES_TOLD = 20
 
@@ -29,12 +29,6 @@ MAX_CHANGES_TOLD = 20
 class Actor:
     tenant: str
     key_id: str
-
-
-def _required(found, what: str):
-    if found is None:
-        raise NotFound(what)
-    return found
 
 
 def _json(value):
@@ -72,7 +66,7 @@ def list_boards(uow: DecisionsUnitOfWork, tenant: str) -> list[model.Board]:
 
 def get_board(uow: DecisionsUnitOfWork, tenant: str, board_id: str) -> model.Board:
     with uow:
-        return _required(uow.boards.get(tenant, board_id), "board")
+        return required(uow.boards.get(tenant, board_id), "board")
 
 
 # Decisions ----------------------------------------------------------------------------
@@ -127,7 +121,7 @@ def get_decision(
     uow: DecisionsUnitOfWork, tenant: str, decision_id: str
 ) -> tuple[model.Decision, list[model.Link], list[model.ResourceChange], list[dict]]:
     with uow:
-        decision = _required(uow.decisions.get(tenant, decision_id), "decision")
+        decision = required(uow.decisions.get(tenant, decision_id), "decision")
         return (
             decision,
             uow.links.active_for_decision(decision.id),
@@ -154,7 +148,7 @@ def amend_decision(
     source: str,
 ) -> model.Decision:
     with uow:
-        decision = _required(uow.decisions.get(actor.tenant, decision_id, for_update=True), "decision")
+        decision = required(uow.decisions.get(actor.tenant, decision_id, for_update=True), "decision")
         changed = decision.amend(changes, now)
         decision.check(_engagement_limits(uow, actor.tenant, decision.engagement_id))
         uow.decisions.save_amendment(decision, reason, actor.key_id)
@@ -308,7 +302,7 @@ def link_contributions(
     as_list: bool = True,
 ) -> list[model.Link]:
     with uow:
-        decision = _required(uow.decisions.get(actor.tenant, decision_id, for_update=True), "decision")
+        decision = required(uow.decisions.get(actor.tenant, decision_id, for_update=True), "decision")
         new_links = _link(uow, actor, decision, items, now=now, source=source, field="links" if as_list else None)
         uow.commit()
     return new_links
@@ -325,8 +319,8 @@ def unlink_contribution(
     source: str,
 ) -> model.Link:
     with uow:
-        decision = _required(uow.decisions.get(actor.tenant, decision_id), "decision")
-        link = _required(uow.links.find_active(actor.tenant, decision_id, contribution_id), "link")
+        decision = required(uow.decisions.get(actor.tenant, decision_id), "decision")
+        link = required(uow.links.find_active(actor.tenant, decision_id, contribution_id), "link")
         link.unlinked_at, link.unlink_reason = now, reason
         uow.links.save_state(link)
         if link.state == LINK_CONFIRMED:
@@ -424,7 +418,7 @@ def add_resource_change(
     uow: DecisionsUnitOfWork, actor: Actor, decision_id: str, data: dict, *, now: dt.datetime, source: str
 ) -> model.ResourceChange:
     with uow:
-        decision = _required(uow.decisions.get(actor.tenant, decision_id), "decision")
+        decision = required(uow.decisions.get(actor.tenant, decision_id), "decision")
         change = _add_resource_change(uow, actor, decision, data, now=now, source=source)
         uow.commit()
     return change
@@ -442,7 +436,7 @@ def move_resource_change(
     source: str,
 ) -> model.ResourceChange:
     with uow:
-        change = _required(uow.resource_changes.get(actor.tenant, change_id, for_update=True), "resource change")
+        change = required(uow.resource_changes.get(actor.tenant, change_id, for_update=True), "resource change")
         previous = change.status
         entry = change.move(status, note, progress_percent, now)
         uow.resource_changes.save_move(change, entry)

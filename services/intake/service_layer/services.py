@@ -7,7 +7,6 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -23,9 +22,7 @@ from shared.constants import (
     PARTICIPANT_UPDATED,
     PARTICIPANTS_TOPIC,
 )
-from shared.domain import InvalidInput, NotFound
-
-UK = ZoneInfo("Europe/London")
+from shared.domain import UK, InvalidInput, NotFound, required
 
 
 @dataclass(frozen=True)
@@ -64,15 +61,9 @@ def create_engagement(
     return engagement
 
 
-def _required(found, what: str):
-    if found is None:
-        raise NotFound(what)
-    return found
-
-
 def get_engagement(uow: IntakeUnitOfWork, tenant: str, engagement_id: str) -> model.Engagement:
     with uow:
-        return _required(uow.engagements.get(tenant, engagement_id), "engagement")
+        return required(uow.engagements.get(tenant, engagement_id), "engagement")
 
 
 def list_engagements(uow: IntakeUnitOfWork, tenant: str, *, page: int, per_page: int):
@@ -154,7 +145,7 @@ def register_participant(
 
 def get_participant(uow: IntakeUnitOfWork, tenant: str, participant_id: str) -> model.Participant:
     with uow:
-        return _required(uow.participants.get(tenant, participant_id), "participant")
+        return required(uow.participants.get(tenant, participant_id), "participant")
 
 
 def equality_report(uow: IntakeUnitOfWork, tenant: str, engagement_id: str | None) -> dict:
@@ -278,7 +269,7 @@ def get_contribution(
     uow: IntakeUnitOfWork, tenant: str, contribution_id: str, *, only_role: str | None = None
 ) -> model.Contribution:
     with uow:
-        return _required(uow.contributions.get(tenant, contribution_id, submitted_by_role=only_role), "contribution")
+        return required(uow.contributions.get(tenant, contribution_id, submitted_by_role=only_role), "contribution")
 
 
 def list_contributions(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-UK = ZoneInfo("Europe/London")
+from shared.domain import UK
+
 MAX_ATTEMPTS = 6
 FIRST_RETRY = dt.timedelta(seconds=5)
 LONGEST_RETRY = dt.timedelta(minutes=30)
