@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# axe-core (the browser tests' accessibility checker) from npm, pinned in package-lock.json.
+NODE_STAMP := node_modules/.installed
 
-.PHONY: run test test-unit test-integration test-deploy bench lint clean
+.PHONY: run test test-unit test-integration test-deploy bench lint clean screenshots soak chaos
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,18 +14,35 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the browser tests' axe-core: apt-get install npm"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP)
 
 run: $(STAMP)
 	$(PY) -m shared.cli run
 
 # Unit tests first (fast, no broker), then everything that needs real parts, in parallel.
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest tests/unit tests/deploy -q -p no:cacheprovider
-	$(PY) -m pytest tests/integration tests/e2e -q -p no:cacheprovider -n 2 --dist loadfile
+	$(PY) -m pytest tests/integration tests/e2e tests/fuzz tests/browser -q -p no:cacheprovider -n 2 --dist loadfile
+
+# The pages' pictures in docs/screenshots/ (README "Pages"), from the demo council in a real browser.
+screenshots: $(STAMP) $(NODE_STAMP)
+	SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest tests/browser -q -p no:cacheprovider -k screenshots
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# Mixed load for SOAK_SECONDS (default 120), then every count reconciled (docs/soak.md).
+soak: $(STAMP)
+	$(PY) -m bench.soak
+
+# The soak with services killed, the broker paused, SMTP stopped and PostgreSQL restarted (~5 min).
+chaos: $(STAMP)
+	$(PY) -m bench.chaos
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check shared services tests bench

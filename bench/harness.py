@@ -211,6 +211,9 @@ class Proc:
     name: str
     popen: subprocess.Popen
     log_path: Path | None
+    # How it was started (argv, extra environment), so it can be started again after a kill.
+    argv: list[str] | None = None
+    env: dict[str, str] | None = None
 
     @property
     def pid(self) -> int:
@@ -283,7 +286,16 @@ class Processes:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        return self.adopt(name, popen, log_path)
+        proc = self.adopt(name, popen, log_path)
+        proc.argv, proc.env = argv, env
+        return proc
+
+    def restart(self, proc: Proc) -> Proc:
+        """Stop `proc` (if it still runs) and start it again as it was first started; the new
+        process takes its place in the list, and its log goes on in the same file."""
+        proc.stop()
+        self.started.remove(proc)
+        return self.start(proc.name, proc.argv, proc.env)
 
     def adopt(self, name: str, popen: subprocess.Popen, log_path: Path | None = None) -> Proc:
         proc = Proc(name, popen, log_path)

@@ -76,14 +76,23 @@ def create_tenant(ctx: RunContext, slug: str, roles: tuple[str, ...]) -> dict[st
 
 
 def start_gunicorn(
-    ctx: RunContext, name: str, app: str, *, service: str = "intake", workers: int = 2, env: dict | None = None
+    ctx: RunContext,
+    name: str,
+    app: str,
+    *,
+    service: str = "intake",
+    workers: int = 2,
+    env: dict | None = None,
+    port: int | None = None,
+    wait: bool = True,
 ) -> tuple[Proc, str]:
-    """`python -m gunicorn -c deploy/gunicorn.conf.py APP` on a free port; waits for /healthz.
+    """`python -m gunicorn -c deploy/gunicorn.conf.py APP` on `port` (default: a free one);
+    waits for /healthz unless `wait` is false (to boot several side by side).
 
     The same config file serves the service and the bare baseline, so both get the
     same workers, worker class, timeouts and access log.
     """
-    port = free_port()
+    port = port or free_port()
     metrics_dir = ctx.tmp / "prometheus" / name
     proc = ctx.processes.start(
         name,
@@ -94,10 +103,15 @@ def start_gunicorn(
             "WEB_CONCURRENCY": str(workers),
             # As deploy/k8s/*.yaml run the web processes: metrics add up across workers.
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+            # The load generators send thousands of requests a second with one key: measure, don't throttle.
+            "RATE_LIMIT_PER_MINUTE": "100000000",
+            "RATE_LIMIT_BURST": "10000000",
             **(env or {}),
         },
     )
     url = f"http://127.0.0.1:{port}"
+    if not wait:
+        return proc, url
     wait_until(
         lambda: http_ok(url + "/healthz"),
         timeout=60,

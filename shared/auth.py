@@ -42,6 +42,10 @@ api_keys = sa.Table(
 )
 
 
+# What a key's owner may see of it: never the hash.
+_LISTED = (api_keys.c.id, api_keys.c.role, api_keys.c.label, api_keys.c.created_at, api_keys.c.revoked_at)
+
+
 @dataclass(frozen=True)
 class Principal:
     key_id: str
@@ -87,6 +91,11 @@ class KeyStore:
             self._known_tenants[slug] = now + self.TENANT_CACHE_SECONDS
         return found
 
+    def tenant_name(self, slug: str) -> str | None:
+        """The council's name as its public pages show it; None for an unknown slug."""
+        with read_only(self.engine) as connection:
+            return connection.execute(sa.select(tenants.c.name).where(tenants.c.slug == slug)).scalar_one_or_none()
+
     def list_tenants(self) -> list[str]:
         with self.engine.connect() as connection:
             return list(connection.execute(sa.select(tenants.c.slug).order_by(tenants.c.slug)).scalars())
@@ -107,35 +116,38 @@ class KeyStore:
             )
         return key_id, f"oc_{key_id}_{secret}"
 
-    def revoke(self, key_id: str) -> None:
+    def revoke(self, key_id: str, *, tenant: str | None = None) -> None:
+        """Revoke a key (again is harmless). With `tenant`, another tenant's key is unknown."""
+        owned = [api_keys.c.id == key_id] + ([api_keys.c.tenant == tenant] if tenant is not None else [])
         with self.engine.begin() as connection:
             result = connection.execute(
-                api_keys.update()
-                .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
-                .values(revoked_at=utcnow())
+                api_keys.update().where(*owned, api_keys.c.revoked_at.is_(None)).values(revoked_at=utcnow())
             )
-            if (
-                result.rowcount == 0
-                and not connection.execute(sa.select(api_keys.c.id).where(api_keys.c.id == key_id)).first()
-            ):
+            if result.rowcount == 0 and not connection.execute(sa.select(api_keys.c.id).where(*owned)).first():
                 raise UnknownKey(key_id)
 
     def list_keys(self, tenant: str) -> list[dict]:
         with self.engine.connect() as connection:
             rows = connection.execute(
-                sa.select(
-                    api_keys.c.id, api_keys.c.role, api_keys.c.label, api_keys.c.created_at, api_keys.c.revoked_at
-                )
-                .where(api_keys.c.tenant == tenant)
-                .order_by(api_keys.c.created_at)
+                sa.select(*_LISTED).where(api_keys.c.tenant == tenant).order_by(api_keys.c.created_at)
             ).mappings()
             return [dict(row) for row in rows]
 
+    def get_key(self, tenant: str, key_id: str) -> dict:
+        with read_only(self.engine) as connection:
+            row = (
+                connection.execute(sa.select(*_LISTED).where(api_keys.c.id == key_id, api_keys.c.tenant == tenant))
+                .mappings()
+                .first()
+            )
+        if row is None:
+            raise UnknownKey(key_id)
+        return dict(row)
+
     def authenticate(self, presented: str) -> Principal | None:
         """The principal for a presented key, or None. Revocation applies at once."""
-        prefix, _, rest = presented.partition("_")
-        key_id, _, secret = rest.partition("_")
-        if prefix != "oc" or not key_id or not secret or len(presented) > 200:
+        key_id, secret = _parse(presented)
+        if not key_id:
             return None
         with read_only(self.engine) as connection:
             row = connection.execute(
@@ -148,3 +160,33 @@ class KeyStore:
         if row is None or not matches or row.revoked_at is not None:
             return None
         return Principal(key_id=key_id, tenant=row.tenant, role=row.role)
+
+    def identify(self, presented: str) -> Principal | None:
+        """Whose key a refused key names, secret right or not (revoked keys too), for the audit log."""
+        key_id, _ = _parse(presented)
+        if not key_id:
+            return None
+        with read_only(self.engine) as connection:
+            row = connection.execute(
+                sa.select(api_keys.c.tenant, api_keys.c.role).where(api_keys.c.id == key_id)
+            ).first()
+        return Principal(key_id=key_id, tenant=row.tenant, role=row.role) if row else None
+
+    def active(self, key_id: str) -> Principal | None:
+        """The principal of an unrevoked key, by id: a page session re-checks its key on every request."""
+        with read_only(self.engine) as connection:
+            row = connection.execute(
+                sa.select(api_keys.c.tenant, api_keys.c.role).where(
+                    api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None)
+                )
+            ).first()
+        return Principal(key_id=key_id, tenant=row.tenant, role=row.role) if row else None
+
+
+def _parse(presented: str) -> tuple[str | None, str]:
+    """(key id, secret) of a key shaped `oc_<id>_<secret>`; (None, "") for anything else."""
+    prefix, _, rest = presented.partition("_")
+    key_id, _, secret = rest.partition("_")
+    if prefix != "oc" or not key_id or not secret or len(presented) > 200:
+        return None, ""
+    return key_id, secret

@@ -7,11 +7,22 @@ outcomes keys create --tenant SLUG --role ROLE [--label TEXT]
 outcomes keys revoke KEY_ID
 outcomes keys list --tenant SLUG
 outcomes keys generate-data-key         a new Fernet key for DATA_ENCRYPTION_KEYS
+outcomes reencrypt --all | SERVICE...   move every sealed value in the databases onto the first key
 outcomes consume SERVICE                run a service's idempotent consumer
 outcomes relay SERVICE                  run a service's outbox relay
 outcomes send                           run the notifier's sender on its own
 outcomes dead-letters list SERVICE [--tenant SLUG]
 outcomes dead-letters replay SERVICE ID
+outcomes participants erase --tenant SLUG PARTICIPANT_ID
+                                        erase a person at their request (as DELETE /v1/participants/ID):
+                                        every service forgets their name, contact details and words
+outcomes import contributions FILE.csv --tenant SLUG --engagement ID [--channel paper|meeting]
+                                        contributions gathered on paper or at meetings; every row is
+                                        checked first (all or nothing), a re-run skips rows done
+outcomes export chains --tenant SLUG [--engagement ID] [--format csv|json] [--output FILE]
+                                        outcome chains from decisions' database (no contact details)
+outcomes demo [--intake-url URL] [--decisions-url URL] [--keys var/dev-keys.json]
+                                        seed a realistic demo council through the APIs and events
 outcomes broker                         the embedded Tansu broker (development only)
 outcomes smtp-sink                      a local SMTP server writing var/mail/
 outcomes run                            everything on one machine (what `make run` does)
@@ -28,7 +39,7 @@ import sys
 import threading
 from types import ModuleType
 
-from shared import kafka
+from shared import kafka, metrics, rekey
 from shared.constants import ROLES
 from shared.crypto import Sealer
 from shared.settings import SERVICES, Settings
@@ -132,6 +143,7 @@ def cmd_consume(args, settings: Settings) -> int:
         max_poll_records=settings.consumer_max_poll_records,
     )
     log.info("consuming", extra={"service": args.service, "topics": module.INBOUND_TOPICS})
+    metrics.serve(settings.metrics_port)
     for interval, task in getattr(module, "scheduled", lambda _: [])(platform):
         threading.Thread(target=run_every, args=(interval, task, stop), name=task.__name__, daemon=True).start()
     ConsumerLoop(client, platform.processor).run(stop)
@@ -158,6 +170,7 @@ def cmd_send(args, settings: Settings) -> int:
     platform = module.bootstrap(settings)
     stop = stop_on_signals()
     log.info("sending notifications")
+    metrics.serve(settings.metrics_port)
     for interval, task in module.scheduled(platform):
         run_every(interval, task, stop)
     return 0
@@ -171,10 +184,57 @@ def cmd_relay(args, settings: Settings) -> int:
     stop = stop_on_signals()
     producer = kafka.producer(settings.kafka_bootstrap_servers)
     log.info("relaying outbox", extra={"service": args.service})
+    metrics.serve(settings.metrics_port)
     try:
         OutboxRelay(platform.engine, producer, service=args.service, batch_size=settings.relay_batch_size).run(stop)
     finally:
         producer.close(timeout=5)
+    return 0
+
+
+def cmd_reencrypt(args, settings: Settings) -> int:
+    """Retiring a data key:
+    1. `outcomes keys generate-data-key`;
+    2. deploy every process with DATA_ENCRYPTION_KEYS=NEW,OLD (new values are sealed with NEW);
+    3. once the consumers have caught up, `outcomes reencrypt --all`, which re-seals every
+       stored value (the outbox's pending events too) with NEW; run it again until it
+       reports nothing re-encrypted or changed meanwhile;
+    4. deploy with DATA_ENCRYPTION_KEYS=NEW.
+    Safe to stop and run again. Exit status 1 if a value no configured key opens was found.
+    """
+    from shared.db import create_engine
+    from shared.tables import platform_metadata
+
+    sealer = Sealer(settings.data_encryption_keys)
+    unreadable = 0
+    for service in SERVICES if args.all else args.services:
+        tables = importlib.import_module(f"services.{service}.adapters.tables")
+        engine = create_engine(settings.database_url(service))
+        try:
+            reports = rekey.reencrypt(engine, [platform_metadata, tables.metadata], sealer, batch_size=args.batch_size)
+        finally:
+            engine.dispose()
+        for report in reports:
+            print(f"{service} {report.summary()}")
+            for row_id in report.unreadable:
+                print(f"{service} {report.table} id={row_id}: no configured key opens it", file=sys.stderr)
+            unreadable += len(report.unreadable)
+    return 1 if unreadable else 0
+
+
+def cmd_participants(args, settings: Settings) -> int:
+    from services.intake.service_layer import services
+    from shared.domain import NotFound
+
+    platform = service_module("intake").bootstrap(settings)
+    try:
+        services.erase_participant(
+            platform.uow(), args.tenant, args.participant_id, now=platform.clock(), source=platform.source
+        )
+    except NotFound:
+        print(f"no participant {args.participant_id!r} in {args.tenant!r}", file=sys.stderr)
+        return 2
+    print(f"erased {args.participant_id}; the other services follow once intake's relay publishes it")
     return 0
 
 
@@ -199,6 +259,85 @@ def cmd_dead_letters(args, settings: Settings) -> int:
         return 1
     print(f"replayed: {outcome}")
     return 0
+
+
+def cmd_import(args, settings: Settings) -> int:
+    from pathlib import Path
+
+    from services.intake.entrypoints import csv_import
+    from shared.progress import bar
+
+    platform = service_module("intake").bootstrap(_with_dev_secrets(settings))
+    if not platform.keys.tenant_exists(args.tenant):
+        print(f"no tenant {args.tenant!r}", file=sys.stderr)
+        return 2
+    try:
+        report = csv_import.import_file(
+            platform,
+            Path(args.file),
+            tenant=args.tenant,
+            engagement_id=args.engagement,
+            channel=args.channel,
+            progress=bar("importing"),
+        )
+    except (OSError, csv_import.UnreadableFile) as unreadable:
+        print(f"cannot import {args.file}: {unreadable}", file=sys.stderr)
+        return 2
+    if report.problems:
+        for number, errors in report.problems.items():
+            for column, messages in errors.items():
+                where = "" if column.startswith("_") else f" {column}:"
+                print(f"row {number}:{where} {' '.join(messages)}", file=sys.stderr)
+        print(f"nothing imported: {len(report.problems)} of {report.rows} rows need fixing", file=sys.stderr)
+        return 1
+    print(f"imported {report.imported} contribution(s); {report.already_imported} already imported before")
+    return 0
+
+
+def cmd_export(args, settings: Settings) -> int:
+    from contextlib import nullcontext
+
+    from services.decisions.entrypoints.export import write_chains
+    from shared.domain import NotFound
+
+    platform = service_module("decisions").bootstrap(_with_dev_secrets(settings))
+    with open(args.output, "w", newline="", encoding="utf-8") if args.output else nullcontext(sys.stdout) as out:
+        try:
+            count = write_chains(platform, out, tenant=args.tenant, engagement_id=args.engagement, fmt=args.format)
+        except NotFound:
+            print(f"decisions has not heard of engagement {args.engagement!r}", file=sys.stderr)
+            return 2
+    print(f"exported {count} outcome chain(s)", file=sys.stderr)
+    return 0
+
+
+def cmd_demo(args, settings: Settings) -> int:
+    from pathlib import Path
+
+    from shared import demo
+
+    settings = _with_dev_secrets(settings)
+    keys_path = Path(args.keys) if args.keys else settings.var_dir / "dev-keys.json"
+    decisions_url = args.decisions_url or f"http://{settings.bind_host}:{settings.port('decisions')}"
+    try:
+        seeded = demo.seed(
+            settings,
+            intake_url=args.intake_url or f"http://{settings.bind_host}:{settings.port('intake')}",
+            decisions_url=decisions_url,
+            keys=demo.load_keys(keys_path),
+        )
+    except demo.DemoFailed as failed:
+        print(f"demo not seeded: {failed}", file=sys.stderr)
+        return 1
+    print(demo.summary(seeded, decisions_url=decisions_url, settings=settings, keys_path=keys_path))
+    return 0
+
+
+def _with_dev_secrets(settings: Settings) -> Settings:
+    """Beside `make run`, read the data key it keeps in var/dev.env."""
+    from shared import devrun
+
+    return devrun.with_dev_secrets(settings)
 
 
 def cmd_broker(args, settings: Settings) -> int:
@@ -268,6 +407,18 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("send", help="run the notifier's sender (beside or instead of the one in its consumer)")
     p.set_defaults(func=cmd_send)
 
+    p = sub.add_parser("reencrypt", help="re-seal stored personal data with the first DATA_ENCRYPTION_KEYS key")
+    p.add_argument("services", nargs="*", metavar="SERVICE", help=", ".join(SERVICES))
+    p.add_argument("--all", action="store_true")
+    p.add_argument("--batch-size", type=int, default=rekey.DEFAULT_BATCH_SIZE, help="rows per transaction")
+    p.set_defaults(func=cmd_reencrypt)
+
+    p = sub.add_parser("participants", help="a participant's personal data")
+    p.add_argument("action", choices=["erase"])
+    p.add_argument("participant_id")
+    p.add_argument("--tenant", required=True)
+    p.set_defaults(func=cmd_participants)
+
     p = sub.add_parser("dead-letters", help="inbound events that could not be accepted")
     p.add_argument("action", choices=["list", "replay"])
     p.add_argument("service", choices=SERVICES)
@@ -286,6 +437,28 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--dir")
     p.set_defaults(func=cmd_smtp_sink)
 
+    p = sub.add_parser("import", help="import contributions gathered on paper or at meetings from a CSV file")
+    p.add_argument("what", choices=["contributions"])
+    p.add_argument("file", metavar="FILE.csv")
+    p.add_argument("--tenant", required=True)
+    p.add_argument("--engagement", required=True, metavar="ID")
+    p.add_argument("--channel", choices=["paper", "meeting"], default="paper")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", help="export outcome chains as CSV or JSON")
+    p.add_argument("what", choices=["chains"])
+    p.add_argument("--tenant", required=True)
+    p.add_argument("--engagement", metavar="ID")
+    p.add_argument("--format", choices=["csv", "json"], default="csv")
+    p.add_argument("--output", metavar="FILE", help="default: standard output")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("demo", help="seed a realistic demo council through the APIs and events")
+    p.add_argument("--intake-url")
+    p.add_argument("--decisions-url")
+    p.add_argument("--keys", help="the demo tenant's keys (default var/dev-keys.json)")
+    p.set_defaults(func=cmd_demo)
+
     p = sub.add_parser("run", help="start everything on this machine")
     p.set_defaults(func=cmd_run)
     return root
@@ -302,8 +475,8 @@ def _check(args, root: argparse.ArgumentParser) -> None:
     for name in needs.get((args.command, getattr(args, "action", None)), []):
         if not getattr(args, name, None):
             root.error(f"{args.command} {args.action} needs {name.replace('_', ' ')}")
-    if args.command == "migrate" and not (args.all or args.services):
-        root.error("name the services to migrate, or --all")
+    if args.command in ("migrate", "reencrypt") and not (args.all or args.services):
+        root.error(f"name the services to {args.command}, or --all")
     unknown = set(getattr(args, "services", None) or []) - set(SERVICES)
     if unknown:
         root.error(f"unknown service(s): {', '.join(sorted(unknown))}; choose from {', '.join(SERVICES)}")

@@ -53,6 +53,12 @@ NOTIFICATION_EVENT_FOR_STATUS = {
     "withheld": NOTIFICATION_WITHHELD,
 }
 OUTCOME_RATED = "outcome.rated"
+# A participant's answer to "Did this make a difference?"; the same on the page and by SMS
+# (a reply of 1, 2 or 3, in this order).
+RATINGS = ("yes", "partly", "no")
+RATING_BY_WEB, RATING_BY_SMS = "web", "sms"
+RATING_CHANNELS = (RATING_BY_WEB, RATING_BY_SMS)
+RATING_COMMENT_MAX = 1_000
 DEAD_LETTERED = "event.dead_lettered"
 
 CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json"
@@ -63,6 +69,13 @@ ROLE_BOARD = "board"
 ROLE_STAFF = "staff"
 ROLE_ADMIN = "admin"
 ROLES = (ROLE_CASE_SYSTEM, ROLE_BOARD, ROLE_STAFF, ROLE_ADMIN)
+
+# Audit log -----------------------------------------------------------------------------
+AUDIT_READ = "read"
+AUDIT_CREATE = "create"
+AUDIT_UPDATE = "update"
+AUDIT_DELETE = "delete"
+AUDIT_ACTIONS = (AUDIT_READ, AUDIT_CREATE, AUDIT_UPDATE, AUDIT_DELETE)
 
 # Contributions -----------------------------------------------------------------------
 CONTRIBUTION_TYPES = ("view", "recommendation", "complaint", "compliment", "question")
@@ -111,6 +124,8 @@ MESSAGE_KINDS = (
 # (no consent, no channel, erased, unsubscribed), which the outcome chain shows too.
 STATUS_CREATED = "created"
 STATUS_SENDING = "sending"
+# An attempt row `early:<status>` keeps a provider's receipt that beat our own record of the send.
+EARLY_RECEIPT_PREFIX = "early:"
 STATUS_SENT = "sent"
 STATUS_DELIVERED = "delivered"
 STATUS_FAILED = "failed"
@@ -123,6 +138,10 @@ OUTCOME_MESSAGE_KINDS = (MESSAGE_DECISION_LINKED, MESSAGE_DECISION_AMENDED, MESS
 CONTACT_CHANNELS = ("email", "sms", "none")
 MESSAGE_FORMATS = ("standard", "easy_read", "large_print")
 LANGUAGE_TAG_PATTERN = r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$"  # BCP 47 primary tag (+ region)
+LANGUAGE_TAG_MAX = 8  # the longest tag the pattern allows
+# What a contribution's text reads once its author has been erased: the contribution,
+# its dates, type and counts stay in the chain, the words and the person do not.
+ERASED_TEXT = "participant erased"
 
 # Dead letters ------------------------------------------------------------------------
 DEAD_LETTER_OPEN = "open"
@@ -130,6 +149,7 @@ DEAD_LETTER_REPLAYED = "replayed"
 
 # Limits ------------------------------------------------------------------------------
 MAX_BODY_BYTES = 64 * 1024
+ID_MAX = 36  # a UUID; the longest id a client may send
 BULK_MAX_BODY_BYTES = 4 * 1024 * 1024  # a decision linking up to LINKS_PER_REQUEST_MAX contributions
 
 # ISO 4217 currency codes in use (amounts in resource changes name one of these).

@@ -263,6 +263,7 @@ class EventProcessor:
     ) -> None:
         tenant = tenant or (envelope or {}).get("tenant")
         dead_letter_id = str(uuid.uuid4())
+        sealed = self.sealer.seal_bytes(message.value or b"")
         uow.session.execute(
             dead_letters.insert(),
             dict(
@@ -276,7 +277,7 @@ class EventProcessor:
                 event_id=(envelope or {}).get("id"),
                 event_type=(envelope or {}).get("type"),
                 reason=reason,
-                sealed_payload=self.sealer.seal_bytes(message.value or b""),
+                sealed_payload=sealed,
                 status=DEAD_LETTER_OPEN,
                 received_at=utcnow(),
                 replay_count=0,
@@ -297,7 +298,7 @@ class EventProcessor:
                     "topic": message.topic,
                     "partition": message.partition,
                     "offset": message.offset,
-                    "sealed_original": self.sealer.seal_bytes(message.value or b""),
+                    "sealed_original": _sealed_for_topic(sealed),
                 },
             ),
         )
@@ -305,6 +306,18 @@ class EventProcessor:
             "event dead-lettered",
             extra={"consumer": self.name, "topic": message.topic, "offset": message.offset, "reason": reason},
         )
+
+
+# Kafka refuses a message over 1 MiB (the producer's and the broker's default), and a
+# record just under it grows by a third when sealed: an announcement that big would
+# never leave the outbox, and every event queued behind it would wait forever.
+SEALED_ORIGINAL_ON_TOPIC_MAX = 512 * 1024
+
+
+def _sealed_for_topic(sealed: str) -> str | None:
+    """The sealed original for the DLQ announcement; None when too big to travel
+    (the dead letter keeps it, and replay reads it from there)."""
+    return sealed if len(sealed) <= SEALED_ORIGINAL_ON_TOPIC_MAX else None
 
 
 def _unknown_type_reason(event_type: str) -> str:
@@ -365,8 +378,21 @@ class ConsumerLoop:
                     log.warning(
                         "offset commit failed; the batch may be delivered again", extra={"error": type(exc).__name__}
                     )
+                self._record_lag(records)
         finally:
             self.kafka.close(autocommit=False)
+
+    def _record_lag(self, records: dict[TopicPartition, list]) -> None:
+        """How many records each partition just read still has behind it (for the lag alert)."""
+        for tp, partition_records in records.items():
+            try:
+                highwater = self.kafka.highwater(tp)
+            except (KafkaError, AssertionError):  # the partition was revoked meanwhile
+                continue
+            if highwater is not None:
+                behind = max(highwater - (partition_records[-1].offset + 1), 0)
+                metrics.CONSUMER_LAG.labels(self.processor.name, tp.topic, str(tp.partition)).set(behind)
+        metrics.CONSUMER_LAST_BATCH.labels(self.processor.name).set_to_current_time()
 
     def _rewind(self, records: dict[TopicPartition, list]) -> None:
         for tp, partition_records in records.items():

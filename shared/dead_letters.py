@@ -7,9 +7,11 @@ from flask import Blueprint
 from marshmallow import Schema, fields, validate
 
 from shared import db
-from shared.constants import DEAD_LETTER_OPEN, DEAD_LETTER_REPLAYED
+from shared.audit import audits_as
+from shared.constants import AUDIT_UPDATE, DEAD_LETTER_OPEN, DEAD_LETTER_REPLAYED
 from shared.domain import NotFound
-from shared.schemas import PageSchema
+from shared.openapi import documented
+from shared.schemas import PageSchema, page_response
 from shared.tables import dead_letters
 from shared.web import platform, principal, query_args, requires
 
@@ -25,8 +27,12 @@ class DeadLetterSchema(Schema):
     reason = fields.String()
     status = fields.String()
     received_at = fields.AwareDateTime()
-    replayed_at = fields.AwareDateTime()
+    replayed_at = fields.AwareDateTime(allow_none=True)
     replay_count = fields.Integer()
+
+
+class ReplayedDeadLetterSchema(DeadLetterSchema):
+    outcome = fields.String(metadata={"description": "accepted, or duplicate (an event already applied)."})
 
 
 class DeadLetterQuerySchema(PageSchema):
@@ -75,6 +81,7 @@ def blueprint(roles: tuple[str, ...]) -> Blueprint:
     query_schema = DeadLetterQuerySchema()
 
     @routes.get("/dead-letters")
+    @documented(query=DeadLetterQuerySchema, responses={200: page_response(DeadLetterSchema)})
     @requires(*roles)
     def list_dead_letters():
         args = query_args(query_schema)
@@ -87,12 +94,15 @@ def blueprint(roles: tuple[str, ...]) -> Blueprint:
         }
 
     @routes.get("/dead-letters/<dead_letter_id>")
+    @documented(responses={200: DeadLetterSchema})
     @requires(*roles)
     def get_dead_letter(dead_letter_id: str):
         return schema.dump(get_for_tenant(platform().engine, principal().tenant, dead_letter_id))
 
     @routes.post("/dead-letters/<dead_letter_id>/replay")
+    @documented(responses={200: ReplayedDeadLetterSchema}, errors=(422,))
     @requires(*roles)
+    @audits_as(AUDIT_UPDATE)
     def replay_dead_letter(dead_letter_id: str):
         p = platform()
         outcome = p.processor.replay(dead_letter_id, tenant=principal().tenant)

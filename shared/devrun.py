@@ -3,6 +3,8 @@
 Starts the embedded broker (unless KAFKA_BOOTSTRAP_SERVERS is set), creates topics,
 migrates, creates the `demo` tenant and one key per role, starts the SMTP sink, then
 each service's gunicorn, consumer and outbox relay. Child output goes to var/log/.
+On a first start (the demo tenant has no engagements yet) it seeds the demo council in
+the background with `outcomes demo`, unless OUTCOMES_DEMO=0.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from shared.broker import start_tansu
 from shared.constants import ROLES
 from shared.crypto import Sealer
 from shared.db import create_engine
+from shared.demo import DEMO_TENANT, DemoFailed, not_yet_seeded
 from shared.settings import SERVICES, Settings
 
-DEMO_TENANT = "demo"
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -41,6 +43,17 @@ def dev_secrets(var_dir: Path) -> dict[str, str]:
     path.write_text("\n".join(lines) + "\n")
     path.chmod(0o600)
     return dict(line.split("=", 1) for line in path.read_text().split() if "=" in line)
+
+
+def with_dev_secrets(settings: Settings) -> Settings:
+    """Settings with var/dev.env's keys added (never overriding the environment), so a
+    command run beside `make run` opens what its services sealed."""
+    path = settings.var_dir / "dev.env"
+    if not path.exists():
+        return settings
+    found = dict(line.split("=", 1) for line in path.read_text().split() if "=" in line)
+    os.environ.update({k: v for k, v in found.items() if k not in os.environ})
+    return Settings.from_env()
 
 
 def demo_keys(keys: KeyStore, path: Path) -> dict[str, str]:
@@ -114,6 +127,7 @@ def run(settings: Settings) -> int:
     outcomes = [sys.executable, "-m", "shared.cli"]
     gunicorn = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py")]
     stopping = False
+    seeding: subprocess.Popen | None = None
 
     def _stop(*_):
         nonlocal stopping
@@ -156,6 +170,7 @@ def run(settings: Settings) -> int:
             if not _wait_healthy(url + "/healthz"):
                 print(f"{service} did not start; see {log_dir / (service + '-web.log')}", file=sys.stderr)
                 return 1
+        seeding = _start_demo(settings, urls["intake"], keys, log_dir)
         print("\nOutcome Chain is running.\n")
         for service, url in urls.items():
             print(f"  {service:<10} {url}   (health: {url}/healthz)")
@@ -166,8 +181,13 @@ def run(settings: Settings) -> int:
         for role, key in keys.items():
             print(f"  {role:<12} {key}")
         print(f"\nTry:\n  curl -H 'Authorization: Bearer {keys['staff']}' {urls['intake']}/v1/engagements\n")
+        if seeding:
+            print("Seeding the demo council in the background (OUTCOMES_DEMO=0 skips this); its chains follow here.")
         print("Press Ctrl-C to stop everything.", flush=True)
         while not stopping:
+            if seeding and seeding.poll() is not None:
+                _report_demo(seeding, log_dir / "demo.log")
+                seeding = None
             dead = processes.exited()
             if dead:
                 print(f"stopped unexpectedly: {', '.join(dead)}; see {log_dir}", file=sys.stderr)
@@ -176,5 +196,35 @@ def run(settings: Settings) -> int:
         return 0
     finally:
         print("Stopping...", flush=True)
+        if seeding and seeding.poll() is None:
+            processes.adopt("demo", seeding)
         processes.stop()
         print("Stopped.", flush=True)
+
+
+def _start_demo(settings: Settings, intake_url: str, keys: dict[str, str], log_dir: Path) -> subprocess.Popen | None:
+    """`outcomes demo` in the background on a first start (see var/log/demo.log)."""
+    if os.environ.get("OUTCOMES_DEMO", "1") == "0":
+        return None
+    try:
+        if not not_yet_seeded(intake_url, keys):
+            return None
+    except DemoFailed:
+        return None
+    with open(log_dir / "demo.log", "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "shared.cli", "demo", "--keys", str(settings.var_dir / "dev-keys.json")],
+            cwd=ROOT,
+            env={**os.environ, "OUTCOMES_VAR_DIR": str(settings.var_dir)},
+            stdout=subprocess.PIPE,  # its short summary, printed here when it is done
+            stderr=log,
+            text=True,
+            start_new_session=True,
+        )
+
+
+def _report_demo(seeding: subprocess.Popen, log: Path) -> None:
+    if seeding.returncode == 0:
+        print("\n" + seeding.stdout.read().strip() + "\n", flush=True)
+    else:
+        print(f"The demo council could not be seeded; see {log}", file=sys.stderr, flush=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from shared.constants import OUTCOMES, RATING_CHANNELS, RATINGS, RESOURCE_STATUSES
+
 
 class _Tolerant(Schema):
     class Meta:
@@ -50,9 +52,13 @@ class NotificationEventData(_Tolerant):
 
 
 class RatingEventData(_Tolerant):
+    """outcome.rated: the participant's answer; never their comment (that stays sealed where given)."""
+
     contribution_id = fields.String(required=True)
-    rating = fields.String(required=True, validate=validate.OneOf(("yes", "partly", "no")))
+    rating = fields.String(required=True, validate=validate.OneOf(RATINGS))
     rated_at = fields.AwareDateTime(required=True)
+    participant_id = fields.String(load_default=None)
+    channel = fields.String(load_default=None, validate=validate.OneOf(RATING_CHANNELS))
 
 
 class ParticipantEventData(_Tolerant):
@@ -64,8 +70,50 @@ class ParticipantEventData(_Tolerant):
     sealed_contact = fields.String(required=True)
 
 
+class ParticipantErasedEventData(_Tolerant):
+    """participant.erased: only the id and when; nothing that says who it was."""
+
+    id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+    erased_at = fields.AwareDateTime(required=True)
+
+
 class ContributionStoryEventData(_Tolerant):
     """What every decisions event about one contribution carries (the rest is context)."""
 
     contribution_id = fields.String(required=True)
     participant_id = fields.String(required=True)
+
+
+class DecisionStoryEventData(_Tolerant):
+    """contribution.linked / .unlinked, decision.amended, resource.changed: the decision as it
+    stands. `contribution_id` is null on an event keyed by a decision nothing is linked to."""
+
+    contribution_id = fields.String(required=True, allow_none=True, validate=validate.Length(min=1, max=36))
+    decision_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+
+
+class ResourceSummaryEventData(_Tolerant):
+    resource_change_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+    status = fields.String(required=True, validate=validate.OneOf(RESOURCE_STATUSES))
+
+
+class LinkEventData(DecisionStoryEventData):
+    link_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+    # The decision's resource changes as they stood when the link was made.
+    resource_changes = fields.List(fields.Nested(ResourceSummaryEventData), load_default=list)
+
+
+class UnlinkEventData(DecisionStoryEventData):
+    link_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+
+
+class ResourceChangedEventData(DecisionStoryEventData):
+    resource_change_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+    status = fields.String(required=True, validate=validate.OneOf(RESOURCE_STATUSES))
+    changed_at = fields.AwareDateTime(required=True)
+
+
+class FeedbackOverdueEventData(_Tolerant):
+    contribution_id = fields.String(required=True, validate=validate.Length(min=1, max=36))

@@ -30,6 +30,12 @@ class RejectedEvent(Exception):
         self.tenant = tenant
 
 
+def refuse_other_tenant(known_tenant: str | None, envelope: dict, what: str) -> None:
+    """Refuse an event about a `what` we already hold for another tenant (None: not held yet)."""
+    if known_tenant is not None and known_tenant != envelope["tenant"]:
+        raise RejectedEvent(f"tenant does not match the {what} it refers to", envelope["tenant"])
+
+
 class CloudEventSchema(Schema):
     """Envelope attributes; extension attributes beyond `tenant` pass through."""
 
@@ -50,31 +56,45 @@ class CloudEventSchema(Schema):
 _envelope_schema = CloudEventSchema()
 
 
-def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
-    """Turn marshmallow's nested messages into {"participant.email": ["..."]}."""
+# What a field of ours is called; a key the sender chose (an unknown field, a key of a
+# mapping) may be anything they typed, a person's name or address among them.
+_FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+SENDERS_KEY = "<key>"
+
+
+def flatten_errors(messages: Any, prefix: str = "", *, mask_keys: bool = False) -> dict[str, list[str]]:
+    """Turn marshmallow's nested messages into {"participant.email": ["..."]}.
+
+    With `mask_keys`, a key that does not look like a field name is named `<key>`.
+    """
     flat: dict[str, list[str]] = {}
     if isinstance(messages, dict):
         for field_name, inner in messages.items():
             if isinstance(field_name, int):  # marshmallow's position in a list
                 name = f"{prefix}[{field_name}]"
             else:
+                if mask_keys and field_name != "_schema" and not _FIELD_NAME.fullmatch(str(field_name)):
+                    field_name = SENDERS_KEY
                 name = f"{prefix}.{field_name}" if prefix else str(field_name)
             if field_name == "_schema":
                 name = prefix or "_schema"
-            for key, value in flatten_errors(inner, name).items():
+            for key, value in flatten_errors(inner, name, mask_keys=mask_keys).items():
                 flat.setdefault(key, []).extend(value)
     elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
         flat[prefix or "_schema"] = list(messages)
     elif isinstance(messages, list):
         for index, inner in enumerate(messages):
-            flat.update(flatten_errors(inner, f"{prefix}[{index}]"))
+            flat.update(flatten_errors(inner, f"{prefix}[{index}]", mask_keys=mask_keys))
     else:
         flat[prefix or "_schema"] = [str(messages)]
     return flat
 
 
 def describe_errors(messages: Any) -> str:
-    return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in flatten_errors(messages).items())
+    """Errors as one line for a dead letter's reason: staff read it and it travels on a
+    topic, so keys the sender chose are masked (see `flatten_errors`)."""
+    flat = flatten_errors(messages, mask_keys=True)
+    return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in flat.items())
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -82,13 +102,21 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 def unstorable_text(document: Any) -> bool:
     """True if any string (or key) holds NUL or an unpaired surrogate: JSON allows both,
-    but no database column or UTF-8 topic payload can keep them."""
-    if isinstance(document, str):
-        return _UNSTORABLE.search(document) is not None
-    if isinstance(document, dict):
-        return any(unstorable_text(k) or unstorable_text(v) for k, v in document.items())
-    if isinstance(document, list):
-        return any(unstorable_text(item) for item in document)
+    but no database column or UTF-8 topic payload can keep them.
+
+    Walks without recursion: the JSON decoder accepts nesting about as deep as Python's
+    stack, so a recursive walk of what it returns could overflow it."""
+    pending = [document]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _UNSTORABLE.search(item) is not None:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
     return False
 
 
@@ -105,7 +133,8 @@ def parse(raw: bytes | str) -> dict:
     """Bytes from a topic -> a validated envelope; RejectedEvent says why not."""
     try:
         document = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    # ValueError also covers an integer of more digits than Python converts (4,300).
+    except (ValueError, RecursionError):
         raise RejectedEvent("not JSON: the message body could not be decoded as UTF-8 JSON") from None
     if not isinstance(document, dict):
         raise RejectedEvent("not a CloudEvent: the message body is not a JSON object")

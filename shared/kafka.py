@@ -10,11 +10,17 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from shared.constants import ALL_TOPICS
+from shared.constants import ALL_TOPICS, PARTICIPANTS_TOPIC
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PARTITIONS = 3
+
+# outcomes.participants is compacted: the broker keeps the latest record per participant,
+# which after an erasure is `participant.erased` (no personal data), so the sealed contact
+# details of an erased person do not stay on the topic. Apache Kafka compacts; Tansu (tests,
+# `make run`) accepts the setting and keeps everything in memory anyway.
+TOPIC_CONFIGS = {PARTICIPANTS_TOPIC: {"cleanup.policy": "compact"}}
 
 
 def _servers(bootstrap_servers: str) -> list[str]:
@@ -61,7 +67,9 @@ def create_topics(bootstrap_servers: str, topics=ALL_TOPICS, partitions: int = D
     admin = KafkaAdminClient(bootstrap_servers=_servers(bootstrap_servers), request_timeout_ms=10_000)
     try:
         existing = set(admin.list_topics())
-        wanted = [NewTopic(t, partitions, 1) for t in topics if t not in existing]
+        wanted = [
+            NewTopic(t, partitions, 1, topic_configs=TOPIC_CONFIGS.get(t, {})) for t in topics if t not in existing
+        ]
         if wanted:
             try:
                 admin.create_topics(wanted)

@@ -78,4 +78,7 @@ def configure(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Below WARNING, libraries log what passes through them: the Kafka client the raw records
+    # it fetches, aiosmtpd (the development SMTP sink) each recipient and every line of mail.
     logging.getLogger("kafka").setLevel(logging.WARNING)
+    logging.getLogger("mail.log").setLevel(logging.WARNING)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
+    start_http_server,
 )
 from prometheus_client.core import REGISTRY, GaugeMetricFamily
 
@@ -23,19 +27,50 @@ OUTBOX_PUBLISH_FAILURES = Counter(
     "outbox_publish_failures_total", "Relay batches the broker did not fully acknowledge", ["service"]
 )
 
+# Set by each consumer process (served on METRICS_PORT): how far behind the end of each partition it is.
+CONSUMER_LAG = Gauge(
+    "consumer_lag_messages", "Records on the partition not yet consumed", ["consumer", "topic", "partition"]
+)
+CONSUMER_LAST_BATCH = Gauge(
+    "consumer_last_batch_timestamp_seconds", "When the consumer last finished a batch (Unix time)", ["consumer"]
+)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One gauge value read from a service's database when Prometheus scrapes."""
+
+    name: str
+    help: str
+    value: float
+    labels: tuple[tuple[str, str], ...] = ()
+
 
 class DatabaseGauges:
-    """Gauges read from the service's database at scrape time (the outbox, dead letters)."""
+    """Gauges read from the service's database at scrape time (outbox, dead letters, and
+    whatever the service adds: notifications by status, overdue contributions)."""
 
-    def __init__(self, service: str, read: Callable[[], dict[str, float]]):
+    def __init__(self, service: str, readers: Iterable[Callable[[], Iterable[Reading]]]):
         self.service = service
-        self.read = read
+        self.readers = list(readers)
 
     def collect(self):
-        for name, value in self.read().items():
-            family = GaugeMetricFamily(name, name.replace("_", " "), labels=["service"])
-            family.add_metric([self.service], value)
+        by_name: dict[str, list[Reading]] = defaultdict(list)
+        for read in self.readers:
+            for reading in read():
+                by_name[reading.name].append(reading)
+        for name, readings in by_name.items():
+            label_names = ["service", *(label for label, _ in readings[0].labels)]
+            family = GaugeMetricFamily(name, readings[0].help, labels=label_names)
+            for reading in readings:
+                family.add_metric([self.service, *(value for _, value in reading.labels)], reading.value)
             yield family
+
+
+def serve(port: int | None) -> None:
+    """A worker process (consumer, relay, sender) answers /metrics on `port` when one is set."""
+    if port:
+        start_http_server(port, addr=os.environ.get("METRICS_BIND_HOST", "0.0.0.0"))
 
 
 def exposition(service_gauges: DatabaseGauges | None) -> tuple[bytes, str]:

@@ -10,13 +10,16 @@ deduplicate by event id), so nothing is lost and per-key order holds.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 import sqlalchemy as sa
 from kafka.errors import KafkaError
+from sqlalchemy.orm import Session
 
 from shared import db, events, metrics
 from shared.tables import outbox, utcnow
@@ -114,6 +117,29 @@ class OutboxRelay:
 
 class BrokerUnavailable(Exception):
     pass
+
+
+def withdraw(
+    session: Session, topic: str, keys: Iterable[str], *, rewrite: Callable[[dict], None] | None = None
+) -> None:
+    """Take back what the outbox still holds about these aggregates (an erasure).
+
+    Rows already published are deleted: the broker has them and the relay needs them no
+    more. Rows still waiting are edited in place by `rewrite` (which changes the event's
+    `data`), so consumers still hear of the aggregate, without what was erased; with no
+    `rewrite`, they are deleted too. Runs in the caller's transaction.
+    """
+    keys = list(keys)
+    for start in range(0, len(keys), 500):
+        about = sa.and_(outbox.c.topic == topic, outbox.c.message_key.in_(keys[start : start + 500]))
+        if rewrite is None:
+            session.execute(outbox.delete().where(about))
+            continue
+        session.execute(outbox.delete().where(about, outbox.c.published_at.is_not(None)))
+        for row_id, payload in session.execute(sa.select(outbox.c.id, outbox.c.payload).where(about)).all():
+            envelope = json.loads(payload)
+            rewrite(envelope["data"])
+            session.execute(outbox.update().where(outbox.c.id == row_id).values(payload=events.dumps(envelope)))
 
 
 def backlog(engine: sa.Engine) -> tuple[int, float]:

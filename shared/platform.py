@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from shared import db, kafka
+from shared import db, kafka, metrics
 from shared.auth import KeyStore
 from shared.consumer import EventProcessor
 from shared.crypto import Sealer
+from shared.ratelimit import RateLimiter
 from shared.settings import Settings
 from shared.tables import utcnow
 
@@ -28,12 +29,15 @@ class Platform:
     uow: Callable[..., db.UnitOfWork]  # uow(read_only=True) for reads
     keys: KeyStore
     sealer: Sealer
+    rate_limiter: RateLimiter  # per API key, on the platform's clock
     clock: Callable[[], dt.datetime] = utcnow
     kafka_reachable: Callable[[], bool] = field(default=lambda: True)
     # Applies inbound events; set by services that consume. Also replays dead letters.
     processor: EventProcessor | None = None
     # Service-specific parts the Flask app needs too (the notifier's links and settings).
     extensions: dict = field(default_factory=dict)
+    # Service-specific gauges read from the database when /metrics is scraped.
+    gauge_readers: list[Callable[[], list[metrics.Reading]]] = field(default_factory=list)
 
     @property
     def source(self) -> str:
@@ -60,6 +64,7 @@ def build_platform(
         uow=lambda read_only=False: uow_class(session_factory, sealer, read_only=read_only),
         keys=keys or KeyStore(db.create_engine(settings.auth_database_url)),
         sealer=sealer,
+        rate_limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst, clock),
         clock=clock,
         kafka_reachable=lambda: kafka.reachable(settings.kafka_bootstrap_servers),
     )

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+
 from marshmallow import Schema, ValidationError, fields, validate
+
+from shared.constants import ID_MAX, LANGUAGE_TAG_MAX, LANGUAGE_TAG_PATTERN
 
 
 def not_blank(value: str) -> None:
@@ -14,6 +18,28 @@ def text(max_length: int, **kwargs) -> fields.String:
     return fields.String(validate=[validate.Length(min=1, max=max_length), not_blank], **kwargs)
 
 
+def identifier(**kwargs) -> fields.String:
+    """An id as a client sends it (ours are UUIDs); longer is refused before any query."""
+    return fields.String(validate=validate.Length(min=1, max=ID_MAX), **kwargs)
+
+
+def language_tag(**kwargs) -> fields.String:
+    return fields.String(
+        validate=[
+            validate.Length(max=LANGUAGE_TAG_MAX),
+            validate.Regexp(LANGUAGE_TAG_PATTERN, error="Not a language tag such as en or cy."),
+        ],
+        **kwargs,
+    )
+
+
+class DecimalString(fields.Decimal):
+    """An exact amount carried as a JSON string ("48000.00"), so no float ever rounds it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(as_string=True, **kwargs)
+
+
 class PageSchema(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
@@ -21,3 +47,30 @@ class PageSchema(Schema):
 
 def page_of(schema: Schema, items: list, total: int, page: int, per_page: int) -> dict:
     return {"items": schema.dump(items, many=True), "page": page, "per_page": per_page, "total": total}
+
+
+def _shape_name(item: type[Schema], suffix: str) -> str:
+    return item.__name__.removesuffix("Schema") + suffix
+
+
+@functools.cache
+def page_response(item: type[Schema]) -> type[Schema]:
+    """The shape `page_of` answers with, for the OpenAPI document."""
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item), required=True),
+            "page": fields.Integer(required=True),
+            "per_page": fields.Integer(required=True),
+            "total": fields.Integer(required=True),
+        },
+        name=_shape_name(item, "Page"),
+    )
+
+
+@functools.cache
+def list_response(item: type[Schema], *, with_total: bool = False) -> type[Schema]:
+    """`{"items": [...]}` (and `total`), an unpaged list, for the OpenAPI document."""
+    shape: dict[str, fields.Field] = {"items": fields.List(fields.Nested(item), required=True)}
+    if with_total:
+        shape["total"] = fields.Integer(required=True)
+    return Schema.from_dict(shape, name=_shape_name(item, "List"))

@@ -50,6 +50,12 @@ class Settings:
     relay_batch_size: int = 500
     relay_poll_interval: float = 0.05
     consumer_max_poll_records: int = 500
+    metrics_port: int | None = None  # consumers, relays and senders answer /metrics here when set
+    link_signing_secret: str = ""  # signs participants' links and page sessions
+    # Per API key and per web process: a key may send `rate_limit_burst` requests at once,
+    # then `rate_limit_per_minute` a minute; beyond that it is answered 429 with Retry-After.
+    rate_limit_per_minute: int = 600
+    rate_limit_burst: int = 120
 
     def database_url(self, service: str) -> str:
         return self.database_urls[service]
@@ -85,4 +91,8 @@ class Settings:
             log_level=env.get("LOG_LEVEL", "INFO"),
             relay_batch_size=_int("RELAY_BATCH_SIZE", 500),
             consumer_max_poll_records=_int("CONSUMER_MAX_POLL_RECORDS", 500),
+            metrics_port=_int("METRICS_PORT", 0) or None,
+            link_signing_secret=env.get("LINK_SIGNING_SECRET", ""),
+            rate_limit_per_minute=_int("RATE_LIMIT_PER_MINUTE", 600),
+            rate_limit_burst=_int("RATE_LIMIT_BURST", 120),
         )

@@ -11,6 +11,11 @@ platform_metadata = sa.MetaData()
 
 BigIntId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
+# Column markers: where sealed personal data is kept, so `outcomes reencrypt` (shared/rekey.py)
+# finds every value to move onto a new key. Mark every column that holds a token or tokens.
+SEALED = {"sealed": "value"}  # the column holds one token (shared/crypto.py)
+SEALED_FIELDS = {"sealed": "fields"}  # a JSON document whose `sealed_*` fields are tokens
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -39,7 +44,8 @@ outbox = sa.Table(
     sa.Column("id", BigIntId, primary_key=True, autoincrement=True),
     sa.Column("topic", sa.String(255), nullable=False),
     sa.Column("message_key", sa.String(255), nullable=False),
-    sa.Column("payload", sa.LargeBinary, nullable=False),
+    # A CloudEvent; personal data in it only as `sealed_*` fields.
+    sa.Column("payload", sa.LargeBinary, nullable=False, info=SEALED_FIELDS),
     sa.Column("created_at", UTCDateTime, nullable=False, default=utcnow),
     sa.Column("published_at", UTCDateTime, nullable=True),
     sa.Index(
@@ -74,7 +80,7 @@ dead_letters = sa.Table(
     sa.Column("event_type", sa.String(256), nullable=True),
     sa.Column("reason", sa.Text, nullable=False),
     # The original message, sealed: it may carry a participant's contact details.
-    sa.Column("sealed_payload", sa.Text, nullable=False),
+    sa.Column("sealed_payload", sa.Text, nullable=False, info=SEALED),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("received_at", UTCDateTime, nullable=False, default=utcnow),
     sa.Column("replayed_at", UTCDateTime, nullable=True),

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Callable, Iterable
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from marshmallow import Schema
 from werkzeug.exceptions import BadRequest
 
-from shared import db, errors, metrics, outbox
+from shared import audit, db, errors, metrics, openapi, outbox
 from shared.auth import Principal
 from shared.constants import BULK_MAX_BODY_BYTES, DEAD_LETTER_OPEN, MAX_BODY_BYTES
 from shared.errors import ApiError
@@ -25,7 +26,11 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
 }
+
+log = logging.getLogger(__name__)
 
 
 def platform() -> Platform:
@@ -42,29 +47,86 @@ def principal() -> Principal:
 
 
 def requires(*roles: str) -> Callable:
-    """Let through only a valid, unrevoked key whose role is one of `roles`."""
+    """Let through only a valid, unrevoked key whose role is one of `roles`, within its rate limit."""
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def guarded(*args, **kwargs):
             header = request.headers.get("Authorization", "")
             scheme, _, token = header.partition(" ")
-            found = platform().keys.authenticate(token.strip()) if scheme.lower() == "bearer" else None
+            token = token.strip() if scheme.lower() == "bearer" else ""
+            found = platform().keys.authenticate(token) if token else None
             if found is None:
+                g.refused_key = token  # whose it was, if anyone's, is looked up only for the audit log
                 raise ApiError(
                     401,
                     "Send a valid API key as 'Authorization: Bearer <key>'.",
                     headers={"WWW-Authenticate": "Bearer"},
                 )
+            g.principal = found
+            _spend_allowance(found)
             if found.role not in roles:
                 raise ApiError(403, f"The {found.role} role may not do this.")
-            g.principal = found
             return view(*args, **kwargs)
 
         guarded.required_roles = roles
         return guarded
 
     return decorate
+
+
+def _spend_allowance(who: Principal) -> None:
+    """One request off the key's rate limit; 429 with Retry-After when it has none left."""
+    g.allowance = allowance = platform().rate_limiter.take(who.key_id)
+    if not allowance.allowed:
+        raise ApiError(
+            429,
+            f"This key has sent more requests than its limit allows; try again in {allowance.retry_after} s.",
+            headers={"Retry-After": str(allowance.retry_after)},
+        )
+
+
+def _rate_limit_headers(response: Response) -> None:
+    allowance = g.get("allowance")
+    if allowance is not None:
+        response.headers["RateLimit-Limit"] = str(allowance.limit)
+        response.headers["RateLimit-Remaining"] = str(allowance.remaining)
+        response.headers["RateLimit-Reset"] = str(allowance.reset)
+
+
+def _audited(p: Platform, response: Response) -> Response:
+    """Append the request to the audit log if it is audited; 503 if that cannot be done.
+
+    A personal-data read is then never answered unrecorded. A change is already committed
+    by now (the audit row is not in its transaction): the client is told 503 and the log
+    says which key, route and status went unaudited, so nothing passes without a trace.
+    """
+    allowance = g.get("allowance")
+    view = current_app.view_functions.get(request.endpoint) if request.url_rule else None
+    if not audit.applies(request, view) or (allowance is not None and not allowance.allowed):
+        return response  # a refused-for-rate request is not written: the limit is there to shed load
+    try:
+        who = (
+            g.get("principal")
+            or g.get("page_principal")  # a signed-in page's key (shared/pages.py)
+            or (p.keys.identify(g.refused_key) if g.get("refused_key") else None)
+        )
+        if who is None:
+            return response  # no key id we know: nobody to record
+        row = audit.entry_for(request, view, who, response.status_code, p.clock())
+        audit.append(p.engine, row)
+    except sa.exc.SQLAlchemyError:
+        log.exception(
+            "audit write failed",
+            extra={
+                "key_id": getattr(g.get("principal"), "key_id", None),
+                "route": request.url_rule.rule,
+                "method": request.method,
+                "status": response.status_code,
+            },
+        )
+        return errors.problem(503, "The request could not be recorded in the audit log; try again shortly.")
+    return response
 
 
 def allows_bulk_body(view: Callable) -> Callable:
@@ -96,19 +158,19 @@ def query_args(schema: Schema) -> dict:
 
 
 def _database_gauges(p: Platform) -> metrics.DatabaseGauges:
-    def read() -> dict[str, float]:
+    def platform_readings() -> list[metrics.Reading]:
         backlog, age = outbox.backlog(p.engine)
         with db.read_only(p.engine) as connection:
             open_dead_letters = connection.execute(
                 sa.select(sa.func.count()).where(dead_letters.c.status == DEAD_LETTER_OPEN)
             ).scalar_one()
-        return {
-            "outbox_backlog": backlog,
-            "outbox_oldest_age_seconds": age,
-            "dead_letters_open": open_dead_letters,
-        }
+        return [
+            metrics.Reading("outbox_backlog", "Outbox rows not yet acknowledged by the broker", backlog),
+            metrics.Reading("outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row", age),
+            metrics.Reading("dead_letters_open", "Inbound events refused and not yet replayed", open_dead_letters),
+        ]
 
-    return metrics.DatabaseGauges(p.service, read)
+    return metrics.DatabaseGauges(p.service, [platform_readings, *p.gauge_readers])
 
 
 def _health_blueprint(p: Platform) -> Blueprint:
@@ -146,8 +208,13 @@ def create_app(p: Platform, blueprints: Iterable[Blueprint]) -> Flask:
     app.extensions["platform"] = p
     errors.register(app)
     app.register_blueprint(_health_blueprint(p))
+    app.register_blueprint(openapi.blueprint())
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    # Imported here, as Flask's app-factory pattern does: its views are built from this module.
+    from shared import admin
+
+    app.register_blueprint(admin.blueprint())
 
     @app.before_request
     def _start_timer():
@@ -155,6 +222,8 @@ def create_app(p: Platform, blueprints: Iterable[Blueprint]) -> Flask:
 
     @app.after_request
     def _finish(response):
+        response = _audited(p, response)
+        _rate_limit_headers(response)
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
         metrics.HTTP_REQUESTS.labels(p.service, endpoint, request.method, response.status_code).inc()
         metrics.HTTP_LATENCY.labels(p.service, endpoint).observe(

@@ -18,6 +18,15 @@ from tests.support.api import ApiClient, create_tenant
 from tests.support.postgres import PostgresCluster
 
 
+@pytest.fixture(scope="session", autouse=True)
+def generous_rate_limits():
+    """The suite sends hundreds of requests a second with one key; tests of the limiter set their own."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("RATE_LIMIT_PER_MINUTE", "10000000")
+        env.setenv("RATE_LIMIT_BURST", "1000000")
+        yield
+
+
 @pytest.fixture(scope="session")
 def postgres():
     # Not under pytest's tmp dir: that is private to root, and the cluster runs as postgres.

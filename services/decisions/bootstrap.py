@@ -10,19 +10,23 @@ import sqlalchemy as sa
 from flask import Flask
 
 from services.decisions.entrypoints.api import api
+from services.decisions.entrypoints.board_pages import board_blueprints
+from services.decisions.entrypoints.public_pages import public_blueprint
+from services.decisions.entrypoints.status_page import status_blueprint
 from services.decisions.service_layer import handlers, services, views
 from services.decisions.service_layer.unit_of_work import DecisionsUnitOfWork
-from shared import web
+from shared import metrics, pages, web
 from shared.auth import KeyStore
-from shared.constants import CONTRIBUTIONS_TOPIC, ENGAGEMENTS_TOPIC, NOTIFICATIONS_TOPIC
+from shared.constants import CONTRIBUTIONS_TOPIC, ENGAGEMENTS_TOPIC, NOTIFICATIONS_TOPIC, PARTICIPANTS_TOPIC
 from shared.consumer import EventProcessor
 from shared.domain import UK
+from shared.links import Links
 from shared.platform import Platform, build_platform
 from shared.settings import Settings
 from shared.tables import utcnow
 
 SERVICE = "decisions"
-INBOUND_TOPICS = [ENGAGEMENTS_TOPIC, CONTRIBUTIONS_TOPIC, NOTIFICATIONS_TOPIC]
+INBOUND_TOPICS = [ENGAGEMENTS_TOPIC, CONTRIBUTIONS_TOPIC, NOTIFICATIONS_TOPIC, PARTICIPANTS_TOPIC]
 
 
 def bootstrap(
@@ -43,7 +47,18 @@ def bootstrap(
         sealer=platform.sealer,
         tenant_exists=platform.keys.tenant_exists,
     )
+    platform.gauge_readers.append(lambda: overdue_gauges(platform))
     return platform
+
+
+def overdue_gauges(platform: Platform) -> list[metrics.Reading]:
+    today = platform.clock().astimezone(UK).date()
+    return [
+        metrics.Reading(
+            "contributions_overdue", "Contributions past their feedback date with no decision", count, (("tenant", t),)
+        )
+        for t, count in views.overdue_counts(platform.uow(read_only=True), today=today).items()
+    ]
 
 
 def scheduled(platform: Platform) -> list[tuple[float, Callable[[], object]]]:
@@ -64,4 +79,17 @@ def scheduled(platform: Platform) -> list[tuple[float, Callable[[], object]]]:
 
 
 def create_app(platform: Platform | None = None) -> Flask:
-    return web.create_app(platform or bootstrap(), [api])
+    platform = platform or bootstrap()
+    # Links are only read here (the notifier makes them); the status page is where they lead.
+    links = Links(
+        platform.settings.link_signing_secret,
+        status_base_url=platform.settings.public_base_url,
+        clock=platform.clock,
+    )
+    app = web.create_app(
+        platform, [api, pages.assets_blueprint(), status_blueprint(links), public_blueprint(), *board_blueprints()]
+    )
+    # The board's pages sign in with a key once; the session cookie is sent only over HTTPS when served so.
+    settings = platform.settings
+    pages.install_sessions(app, settings.link_signing_secret, secure=settings.public_base_url.startswith("https://"))
+    return app

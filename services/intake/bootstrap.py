@@ -9,18 +9,20 @@ import sqlalchemy as sa
 from flask import Flask
 
 from services.intake.entrypoints.api import api
-from services.intake.entrypoints.consumer import submission_handler
+from services.intake.entrypoints.consumer import outcome_handlers, submission_handler
+from services.intake.entrypoints.pages import pages_blueprints
 from services.intake.service_layer.unit_of_work import IntakeUnitOfWork
-from shared import web
+from shared import pages, web
 from shared.auth import KeyStore
-from shared.constants import CONTRIBUTION_SUBMITTED, SUBMISSIONS_TOPIC
+from shared.constants import CONTRIBUTION_SUBMITTED, DECISIONS_TOPIC, NOTIFICATIONS_TOPIC, SUBMISSIONS_TOPIC
 from shared.consumer import EventProcessor
 from shared.platform import Platform, build_platform
 from shared.settings import Settings
 from shared.tables import utcnow
 
 SERVICE = "intake"
-INBOUND_TOPICS = [SUBMISSIONS_TOPIC]
+# Submissions from case systems; what became of contributions, for the staff dashboard.
+INBOUND_TOPICS = [SUBMISSIONS_TOPIC, DECISIONS_TOPIC, NOTIFICATIONS_TOPIC]
 
 
 def bootstrap(
@@ -34,10 +36,10 @@ def bootstrap(
         SERVICE, settings or Settings.from_env(), IntakeUnitOfWork, engine=engine, keys=keys, clock=clock
     )
     platform.processor = EventProcessor(
-        name="intake-submissions",
+        name="intake-submissions",  # kept when outcomes were added: processed events and dead letters name it
         source=platform.source,
         uow_factory=platform.uow,
-        handlers={CONTRIBUTION_SUBMITTED: submission_handler(platform)},
+        handlers={CONTRIBUTION_SUBMITTED: submission_handler(platform), **outcome_handlers(platform)},
         sealer=platform.sealer,
         tenant_exists=platform.keys.tenant_exists,
     )
@@ -45,4 +47,12 @@ def bootstrap(
 
 
 def create_app(platform: Platform | None = None) -> Flask:
-    return web.create_app(platform or bootstrap(), [api])
+    platform = platform or bootstrap()
+    app = web.create_app(platform, [api, pages.assets_blueprint(), *pages_blueprints(platform)])
+    # Staff sign in to the dashboard; the cookie is HTTPS-only wherever the deployment is.
+    pages.install_sessions(
+        app,
+        platform.settings.link_signing_secret,
+        secure=platform.settings.public_base_url.startswith("https://"),
+    )
+    return app

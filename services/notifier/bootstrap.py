@@ -13,10 +13,11 @@ from services.notifier.adapters.providers import NotifyProvider, OutboxSms, Prov
 from services.notifier.adapters.templates import Renderer
 from services.notifier.config import NotifierSettings
 from services.notifier.entrypoints.api import api
-from services.notifier.service_layer import handlers
+from services.notifier.entrypoints.pages import participant_pages
+from services.notifier.service_layer import handlers, services
 from services.notifier.service_layer.sending import Sender
 from services.notifier.service_layer.unit_of_work import NotifierUnitOfWork
-from shared import web
+from shared import metrics, pages, web
 from shared.auth import KeyStore
 from shared.constants import CONTRIBUTIONS_TOPIC, DECISIONS_TOPIC, ENGAGEMENTS_TOPIC, PARTICIPANTS_TOPIC
 from shared.consumer import EventProcessor
@@ -97,7 +98,10 @@ def bootstrap(
         tenant_exists=platform.keys.tenant_exists,
     )
     links = Links(
-        notifier.link_signing_secret, status_base_url=settings.public_base_url, notifier_base_url=notifier.public_url
+        settings.link_signing_secret,
+        status_base_url=settings.public_base_url,
+        notifier_base_url=notifier.public_url,
+        clock=clock,
     )
     sender = Sender(
         uow_factory=platform.uow,
@@ -109,9 +113,20 @@ def bootstrap(
         source=platform.source,
         lease=dt.timedelta(seconds=notifier.lease_seconds),
         digest=dt.timedelta(seconds=notifier.digest_seconds),
+        sms_quiet_hours=notifier.sms_quiet_hours,
     )
     platform.extensions = {"notifier": NotifierParts(notifier, links, sender)}
+    platform.gauge_readers.append(lambda: notification_gauges(platform))
     return platform
+
+
+def notification_gauges(platform: Platform) -> list[metrics.Reading]:
+    return [
+        metrics.Reading(
+            "notifications", "Notifications by status and channel", count, (("status", status), ("channel", channel))
+        )
+        for (status, channel), count in services.notification_counts(platform.uow(read_only=True)).items()
+    ]
 
 
 def scheduled(platform: Platform) -> list[tuple[float, Callable[[], object]]]:
@@ -121,6 +136,7 @@ def scheduled(platform: Platform) -> list[tuple[float, Callable[[], object]]]:
 
 def create_app(platform: Platform | None = None) -> Flask:
     platform = platform or bootstrap()
-    app = web.create_app(platform, [api])
+    parts: NotifierParts = platform.extensions["notifier"]
+    app = web.create_app(platform, [api, pages.assets_blueprint(), participant_pages(parts.links)])
     app.extensions.update(platform.extensions)
     return app

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass
+
+from services.notifier.domain.model import SMS_QUIET_HOURS
 
 
 @dataclass(frozen=True)
@@ -18,11 +21,11 @@ class NotifierSettings:
     twilio_auth_token: str | None
     twilio_from: str | None
     twilio_base_url: str
-    link_signing_secret: str
     public_url: str
     send_interval: float
     lease_seconds: float
     digest_seconds: float
+    sms_quiet_hours: tuple[dt.time, dt.time] | None
 
     @classmethod
     def from_env(cls) -> NotifierSettings:
@@ -38,9 +41,25 @@ class NotifierSettings:
             twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
             twilio_from=env.get("TWILIO_FROM") or None,
             twilio_base_url=env.get("TWILIO_BASE_URL") or "https://api.twilio.com",
-            link_signing_secret=env.get("LINK_SIGNING_SECRET", ""),
             public_url=env.get("NOTIFIER_PUBLIC_URL") or f"http://127.0.0.1:{env.get('NOTIFIER_PORT') or 8003}",
             send_interval=float(env.get("NOTIFIER_SEND_INTERVAL") or 0.2),
             lease_seconds=float(env.get("NOTIFIER_LEASE_SECONDS") or 60),
             digest_seconds=float(env.get("NOTIFIER_DIGEST_SECONDS") or 0),
+            sms_quiet_hours=quiet_hours(env["NOTIFIER_SMS_QUIET_HOURS"])
+            if env.get("NOTIFIER_SMS_QUIET_HOURS")
+            else SMS_QUIET_HOURS,
         )
+
+
+def quiet_hours(value: str) -> tuple[dt.time, dt.time] | None:
+    """`HH:MM-HH:MM` (UK time; may run past midnight), or `off` for none."""
+    if value.strip().lower() == "off":
+        return None
+    start, separator, end = value.partition("-")
+    try:
+        window = dt.time.fromisoformat(start.strip()), dt.time.fromisoformat(end.strip())
+    except ValueError:
+        window = None
+    if not separator or window is None or window[0] == window[1]:
+        raise ValueError(f"NOTIFIER_SMS_QUIET_HOURS must be HH:MM-HH:MM (start and end differ) or off; got {value!r}")
+    return window

@@ -1,4 +1,5 @@
-"""`make run` as a newcomer uses it: everything up, demo keys that work, a clean stop."""
+"""`make run` as a newcomer uses it: everything up, demo keys that work, a demo council
+seeded on the first start, a clean stop."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from shared import demo
 from shared.constants import ROLES
 from tests.support import factories
 from tests.support.ports import free_port
@@ -109,7 +111,7 @@ def test_make_run_starts_everything_prints_working_keys_and_stops_cleanly(stack)
     )
     assert decision.status_code == 201, decision.text
     chain = requests.get(chain_url, headers=staff, timeout=5).json()
-    assert chain["status"] == "decided" and chain["decisions"][0]["influence"] == "Raised weekend isolation"
+    assert chain["status"] in ("decided", "closed") and chain["decisions"][0]["influence"] == "Raised weekend isolation"
 
     # The participant's acknowledgement arrives at the SMTP sink, and then the decision's update.
     deadline = time.monotonic() + 30
@@ -118,6 +120,30 @@ def test_make_run_starts_everything_prints_working_keys_and_stops_cleanly(stack)
         time.sleep(0.3)
     mail = "".join(p.read_text() for p in (var / "mail").glob("*.eml"))
     assert created.json()["reference"] in mail and body["participant"]["email"] in mail
+
+    # On a first start the demo council is seeded in the background, and says where its chains are.
+    assert "Seeding the demo council" in stack["output"]
+    summary = []
+    for line in stack["process"].stdout:
+        summary.append(line)
+        if line.startswith("Messages:") or "could not be seeded" in line:
+            break
+    assert "Demo council 'demo': 2 engagements, 11 contributions, 3 decisions" in "".join(summary), summary
+    assert "/outcome-chain" in "".join(summary) and "you-said-we-did" in "".join(summary)
+    demo_decisions = requests.get(f"{decisions}/v1/decisions", headers=staff, timeout=5).json()["items"]
+    assert {"adopted", "partly_adopted", "not_adopted"} <= {d["outcome"] for d in demo_decisions}
+    saturdays = next(d for d in demo_decisions if d["title"] == "Open the Trowbridge day centres on Saturdays")
+    saturdays = requests.get(f"{decisions}/v1/decisions/{saturdays['id']}", headers=staff, timeout=5).json()
+    assert [c["status"] for c in saturdays["resource_changes"]] == ["implemented"]
+    demo_chain = requests.get(
+        f"{decisions}/v1/contributions/{saturdays['links'][0]['contribution_id']}/outcome-chain",
+        headers=staff,
+        timeout=5,
+    ).json()
+    assert demo_chain["status"] in ("implemented", "closed")
+    assert {"received", "linked", "resource_status"} <= {step["step"] for step in demo_chain["steps"]}
+    overdue = requests.get(f"{decisions}/v1/overdue", headers=staff, timeout=5).json()["items"]
+    assert any("Cymraeg" in item["engagement_title"] for item in overdue)
 
     # The SMTP sink keeps what it is sent.
     message = EmailMessage()
@@ -136,5 +162,13 @@ def test_make_run_starts_everything_prints_working_keys_and_stops_cleanly(stack)
 
     # Logs carry ids, never the participant's details or words.
     logs = "".join(p.read_text() for p in (var / "log").glob("*.log"))
-    for secret in (body["participant"]["email"], body["participant"]["name"], body["text"]):
+    demo_person = demo.CONTRIBUTIONS[0]
+    for secret in (
+        body["participant"]["email"],
+        body["participant"]["name"],
+        body["text"],
+        demo_person.person["email"],
+        demo_person.person["name"],
+        demo_person.text,
+    ):
         assert secret not in logs

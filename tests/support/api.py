@@ -45,3 +45,9 @@ class ApiClient:
 
     def patch(self, path: str, json: object = None, headers: dict | None = None, **kwargs):
         return self.client.patch(path, json=json, headers=self._headers(headers), **kwargs)
+
+    def put(self, path: str, json: object = None, headers: dict | None = None, **kwargs):
+        return self.client.put(path, json=json, headers=self._headers(headers), **kwargs)
+
+    def delete(self, path: str, headers: dict | None = None, **kwargs):
+        return self.client.delete(path, headers=self._headers(headers), **kwargs)

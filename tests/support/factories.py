@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import itertools
 import uuid
 
 from shared import events
-from shared.constants import CONTRIBUTION_SUBMITTED
+from shared.constants import CONTRIBUTION_SUBMITTED, ENGAGEMENT_CREATED, PARTICIPANT_ERASED
 
 _counter = itertools.count(1)
 
@@ -42,6 +44,25 @@ def participant_payload(**overrides) -> dict:
     return payload
 
 
+def distinctive_participant(**overrides) -> dict:
+    """A participant whose details nothing else in a run resembles, for tests that search
+    everything for them: the email in mixed case, the phone in UK national format."""
+    n = next(_counter)
+    return participant_payload(
+        name=f"Philippa Quennell-Ashdown{n:05d}",
+        email=f"Philippa.Quennell{n:05d}@Example-Council.org.uk",
+        phone=f"07700 900{n % 1000:03d}",
+        **overrides,
+    )
+
+
+def equality_answers(**overrides) -> dict:
+    """Voluntary equality-monitoring answers, as `participant.equality`."""
+    answers = {"age_band": "65-74", "carer": "Cares for a disabled partner", "religion_or_belief": "Quaker"}
+    answers.update(overrides)
+    return answers
+
+
 def contribution_payload(engagement_id: str, **overrides) -> dict:
     payload = {
         "engagement_id": engagement_id,
@@ -52,6 +73,36 @@ def contribution_payload(engagement_id: str, **overrides) -> dict:
     }
     payload.update(overrides)
     return payload
+
+
+def paper_row(**overrides) -> dict:
+    """One row of a CSV of contributions gathered on paper, as staff type it in."""
+    n = next(_counter)
+    row = {
+        "name": f"Paper Participant{n}",
+        "email": f"paper{n}@example.org",
+        "phone": "",
+        "external_ref": "",
+        "preferred_channel": "email",
+        "consent_to_contact": "yes",
+        "language": "en",
+        "format": "standard",
+        "type": "view",
+        "text": f"Form {n}: the minibus comes too early for me to be ready.",
+        "on_behalf_of": "1",
+        "submitted_at": (dt.date.today() - dt.timedelta(days=7)).isoformat(),
+    }
+    row.update(overrides)
+    return row
+
+
+def contributions_csv(rows: list[dict]) -> bytes:
+    """A CSV file of the rows, header first, with every column any row has."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(dict.fromkeys(name for row in rows for name in row)))
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue().encode()
 
 
 def submission_event(tenant: str, data: dict, **overrides) -> dict:
@@ -65,6 +116,19 @@ def submission_event(tenant: str, data: dict, **overrides) -> dict:
     )
     envelope.update(overrides)
     return envelope
+
+
+def participant_erased_event(tenant: str, participant_id: str) -> dict:
+    """`participant.erased` as intake announces it: the id and when, nothing else."""
+    now = dt.datetime.now(dt.UTC)
+    return events.make(
+        type=PARTICIPANT_ERASED,
+        source="urn:outcome-chain:intake",
+        tenant=tenant,
+        subject=participant_id,
+        time=now,
+        data={"id": participant_id, "erased_at": now.isoformat()},
+    )
 
 
 # Decisions ----------------------------------------------------------------------------
@@ -114,3 +178,86 @@ def link_payload(contribution_id: str, **overrides) -> dict:
     }
     payload.update(overrides)
     return payload
+
+
+def amendment_payload(**overrides) -> dict:
+    payload = {"reason": "Corrected after the minutes were agreed.", "title": "Saturday opening, corrected"}
+    payload.update(overrides)
+    return payload
+
+
+def unlink_payload(**overrides) -> dict:
+    payload = {"reason": "Linked to the wrong decision by mistake."}
+    payload.update(overrides)
+    return payload
+
+
+def resource_move_payload(**overrides) -> dict:
+    payload = {"status": "in_progress", "note": "Recruitment has started.", "progress_percent": 20}
+    payload.update(overrides)
+    return payload
+
+
+def preferences_payload(**overrides) -> dict:
+    payload = {"preferred_channel": "email", "language": "cy", "format": "large_print", "consent_to_contact": True}
+    payload.update(overrides)
+    return payload
+
+
+def rating_form(**overrides) -> dict:
+    """The status page's "Did this make a difference?" form, as a browser posts it."""
+    form = {"rating": "partly", "comment": "The Saturday club helps, but the bus still comes too early."}
+    form.update(overrides)
+    return form
+
+
+def board_decision_form(board_id: str, links: list[dict] = (), changes: list[dict] = (), **overrides) -> dict:
+    """The board page's "record a decision" form as a browser posts it: `decision_payload`'s
+    fields, then `links-0-contribution_id`, `resource_changes-0-kind` and so on."""
+    form = {"action": "record", **decision_payload(board_id), **overrides}
+    for index, item in enumerate(links):
+        form.update({f"links-{index}-{name}": value for name, value in item.items()})
+    for index, item in enumerate(changes):
+        form.update({f"resource_changes-{index}-{name}": value for name, value in item.items()})
+    return form
+
+
+def engagement_created_event(tenant: str, **overrides) -> dict:
+    """An `engagement.created` CloudEvent as intake announces it, for a new engagement."""
+    engagement_id = str(uuid.uuid4())
+    data = {
+        "id": engagement_id,
+        **engagement_payload(),
+        "created_at": dt.datetime.now(dt.UTC).isoformat(),
+    }
+    data.update(overrides)
+    return events.make(
+        type=ENGAGEMENT_CREATED, source="urn:outcome-chain:intake", tenant=tenant, subject=data["id"], data=data
+    )
+
+
+def key_payload(**overrides) -> dict:
+    payload = {"role": "case-system", "label": "Adults case system (Mosaic)"}
+    payload.update(overrides)
+    return payload
+
+
+# Audit log ----------------------------------------------------------------------------
+
+
+def audit_row(**overrides) -> dict:
+    """An `audit_log` row as the web layer writes it for a staff change."""
+    row = {
+        "at": dt.datetime.now(dt.UTC),
+        "tenant": "wiltshire",
+        "key_id": "0123456789abcdef",
+        "role": "staff",
+        "action": "create",
+        "method": "POST",
+        "route": "/v1/boards",
+        "resource_ids": "{}",
+        "status": 201,
+        "personal_data": False,
+    }
+    row.update(overrides)
+    return row

@@ -31,13 +31,22 @@ class Broker:
         self.process.kill()
         self.process.wait()
 
-    def produce(self, topic: str, values: list[bytes | dict], key: bytes | None = None) -> None:
+    def produce(self, topic: str, values: list[bytes | dict], key: bytes | None = None) -> dict[TopicPartition, int]:
+        """Publish the values; return the offset just past the last one written, per partition
+        (Tansu's ListOffsets does not report it)."""
         producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
+        sent = []
         for value in values:
             payload = events.dumps(value) if isinstance(value, dict) else value
-            producer.send(topic, key=key, value=payload, headers=events.KAFKA_HEADERS)
+            sent.append(producer.send(topic, key=key, value=payload, headers=events.KAFKA_HEADERS))
         producer.flush(10)
         producer.close()
+        ends: dict[TopicPartition, int] = {}
+        for future in sent:
+            written = future.get(timeout=0)
+            tp = TopicPartition(topic, written.partition)
+            ends[tp] = max(ends.get(tp, 0), written.offset + 1)
+        return ends
 
     def records(self, topic: str) -> list:
         """Every record on the topic now, read from the beginning without a group."""

@@ -6,6 +6,9 @@ The Notify server checks the JWT the official client signs (HS256 with the key's
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import threading
 import time
 import uuid
@@ -74,7 +77,7 @@ class FakeNotify:
                 return jsonify(status_code=status, errors=[{"error": "FakeError", "message": "as configured"}]), status
             body = request.get_json()
             notification_id = str(uuid.uuid4())
-            self.received.append({"kind": kind, "id": notification_id, **body})
+            self.received.append({"kind": kind, "id": notification_id, "received_ns": time.time_ns(), **body})
             return jsonify(id=notification_id, reference=body.get("reference"), content={}, template={}), 201
 
         app.post("/v2/notifications/sms")(lambda: answer("sms"))
@@ -110,7 +113,8 @@ class FakeTwilio:
                 return jsonify(code=20003, message="Authenticate", status=401), 401
             form = request.form.to_dict()
             if form["To"] in self.invalid_numbers:
-                return jsonify(code=21211, message="The 'To' number is not a valid phone number.", status=400), 400
+                message = f"The 'To' number {form['To']} is not a valid phone number."  # as Twilio words it
+                return jsonify(code=21211, message=message, status=400), 400
             message_sid = "SM" + uuid.uuid4().hex
             self.received.append({"sid": message_sid, **form})
             return jsonify(sid=message_sid, status="queued"), 201
@@ -121,3 +125,9 @@ class FakeTwilio:
 
     def stop(self) -> None:
         self._server.stop()
+
+
+def twilio_signature(url: str, form: dict, auth_token: str) -> str:
+    """X-Twilio-Signature as Twilio computes it: HMAC-SHA1 of the URL and the sorted form."""
+    payload = url + "".join(f"{key}{form[key]}" for key in sorted(form))
+    return base64.b64encode(hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()).decode()

@@ -1,4 +1,5 @@
-"""A real SMTP server (aiosmtpd) on a free port that keeps what it accepts, and can be stopped."""
+"""A real SMTP server (aiosmtpd) on a free port that keeps what it accepts, and can be stopped;
+it refuses the addresses in `refused` as a mail server refuses an unknown mailbox."""
 
 from __future__ import annotations
 
@@ -6,19 +7,37 @@ import email
 import email.policy
 from pathlib import Path
 
+from aiosmtpd.controller import Controller
+
 from shared import smtp_sink
 from tests.support.ports import free_port
+
+
+class _RefusingHandler(smtp_sink.MaildirHandler):
+    def __init__(self, directory: Path, refused: set[str]):
+        super().__init__(directory)
+        self.refused = refused
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, N802
+        if address in self.refused:  # quoting the address, as real servers do
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
 
 class SmtpServer:
     def __init__(self, directory: Path):
         self.directory = directory
         self.port = free_port()
+        self.refused: set[str] = set()
         self.controller = None
         self.start()
 
     def start(self) -> None:
-        self.controller = smtp_sink.start(self.directory, "127.0.0.1", self.port)
+        self.controller = Controller(
+            _RefusingHandler(self.directory, self.refused), hostname="127.0.0.1", port=self.port
+        )
+        self.controller.start()
 
     def stop(self) -> None:
         if self.controller is not None:

@@ -14,6 +14,7 @@ from services.decisions.adapters.tables import (
     decision_versions,
     decisions,
     engagements_view,
+    erased_participants,
     links,
     messages_view,
     overdue_notices,
@@ -389,6 +390,33 @@ class ReadModels:
                 found[row["id"]] = dict(row)
         return found
 
+    def engagements_of(self, tenant: str) -> list[dict]:
+        """The tenant's engagements, newest first."""
+        rows = self.session.execute(
+            sa.select(engagements_view)
+            .where(engagements_view.c.tenant == tenant)
+            .order_by(engagements_view.c.created_at.desc(), engagements_view.c.id)
+        ).mappings()
+        return [dict(row) for row in rows]
+
+    def engagements_with_decisions(self, tenant: str) -> list[dict]:
+        """The tenant's engagements that a decision was recorded against or answers, newest first."""
+        answered = (
+            sa.select(contributions_view.c.engagement_id)
+            .join(links, links.c.contribution_id == contributions_view.c.id)
+            .where(links.c.tenant == tenant, links.c.unlinked_at.is_(None), links.c.state == LINK_CONFIRMED)
+        )
+        decided = sa.select(decisions.c.engagement_id).where(decisions.c.tenant == tenant)
+        rows = self.session.execute(
+            sa.select(engagements_view)
+            .where(
+                engagements_view.c.tenant == tenant,
+                sa.or_(engagements_view.c.id.in_(decided), engagements_view.c.id.in_(answered)),
+            )
+            .order_by(engagements_view.c.created_at.desc(), engagements_view.c.id)
+        ).mappings()
+        return [dict(row) for row in rows]
+
     def save_contribution(self, values: dict) -> None:
         self._upsert(contributions_view, {"id": values["id"]}, {k: v for k, v in values.items() if k != "id"})
 
@@ -414,6 +442,53 @@ class ReadModels:
             )
         return found
 
+    def participant_tenants(self, participant_id: str) -> set[str]:
+        """The tenants of the contributions that name this participant (one, honestly)."""
+        return set(
+            self.session.execute(
+                sa.select(contributions_view.c.tenant)
+                .where(contributions_view.c.participant_id == participant_id)
+                .distinct()
+            ).scalars()
+        )
+
+    def erased_at(self, tenant: str, participant_id: str) -> dt.datetime | None:
+        return self.session.execute(
+            sa.select(erased_participants.c.erased_at).where(
+                erased_participants.c.tenant == tenant, erased_participants.c.participant_id == participant_id
+            )
+        ).scalar_one_or_none()
+
+    def record_erasure(self, tenant: str, participant_id: str, erased_at: dt.datetime, sealed_erased_text: str) -> None:
+        """Remember the erasure, and replace the words of the person's contributions we hold."""
+        if self.erased_at(tenant, participant_id) is None:
+            self.session.execute(
+                erased_participants.insert(),
+                dict(participant_id=participant_id, tenant=tenant, erased_at=erased_at),
+            )
+        self.session.execute(
+            contributions_view.update()
+            .where(
+                contributions_view.c.tenant == tenant,
+                contributions_view.c.participant_id == participant_id,
+                contributions_view.c.erased_at.is_(None),
+            )
+            .values(sealed_text=sealed_erased_text, erased_at=erased_at)
+        )
+        # Their answers stay in the counts; what they wrote beside them goes.
+        self.session.execute(
+            ratings_view.update()
+            .where(
+                ratings_view.c.tenant == tenant,
+                ratings_view.c.contribution_id.in_(
+                    sa.select(contributions_view.c.id).where(
+                        contributions_view.c.tenant == tenant, contributions_view.c.participant_id == participant_id
+                    )
+                ),
+            )
+            .values(sealed_comment=None)
+        )
+
     def contributions(self, ids: Iterable[str]) -> dict[str, dict]:
         found = {}
         for chunk in chunks(sorted(set(ids))):
@@ -430,6 +505,27 @@ class ReadModels:
             )
         ).mappings()
         return [dict(row) for row in rows]
+
+    def latest_contributions(self, tenant: str, engagement_id: str, type_: str | None, limit: int) -> list[dict]:
+        """Up to `limit` of an engagement's contributions (optionally of one type), newest first."""
+        query = sa.select(contributions_view).where(
+            contributions_view.c.tenant == tenant, contributions_view.c.engagement_id == engagement_id
+        )
+        if type_:
+            query = query.where(contributions_view.c.type == type_)
+        rows = self.session.execute(
+            query.order_by(contributions_view.c.received_at.desc(), contributions_view.c.id).limit(limit)
+        ).mappings()
+        return [dict(row) for row in rows]
+
+    def contribution_ids(self, tenant: str, engagement_id: str | None = None) -> list[str]:
+        """The tenant's contributions (optionally one engagement's), oldest first."""
+        query = sa.select(contributions_view.c.id).where(contributions_view.c.tenant == tenant)
+        if engagement_id:
+            query = query.where(contributions_view.c.engagement_id == engagement_id)
+        return list(
+            self.session.execute(query.order_by(contributions_view.c.received_at, contributions_view.c.id)).scalars()
+        )
 
     def save_message(self, values: dict) -> None:
         self._upsert(
@@ -460,6 +556,15 @@ class ReadModels:
             {k: v for k, v in values.items() if k != "contribution_id"},
         )
 
+    def contributions_of_participant(self, tenant: str, participant_id: str) -> list[dict]:
+        """A participant's contributions, newest first (their status page)."""
+        rows = self.session.execute(
+            sa.select(contributions_view)
+            .where(contributions_view.c.tenant == tenant, contributions_view.c.participant_id == participant_id)
+            .order_by(contributions_view.c.received_at.desc(), contributions_view.c.id)
+        ).mappings()
+        return [dict(row) for row in rows]
+
     def ratings_for(self, tenant: str, contribution_ids: Iterable[str]) -> dict[str, dict]:
         found = {}
         for chunk in chunks(sorted(set(contribution_ids))):
@@ -475,6 +580,23 @@ class ReadModels:
         """Contributions whose engagement's feedback date has passed and that have no
         active link to a decision with a final outcome (optionally only those not yet
         announced, a batch at a time, so the scheduled check does not grow with history)."""
+        query = self._overdue(today).order_by(engagements_view.c.feedback_due, contributions_view.c.received_at)
+        if tenant:
+            query = query.where(contributions_view.c.tenant == tenant)
+        if not_yet_noticed:
+            query = query.where(~sa.exists().where(overdue_notices.c.contribution_id == contributions_view.c.id))
+        if limit:
+            query = query.limit(limit)
+        return [dict(row) for row in self.session.execute(query).mappings()]
+
+    def count_overdue(self, today: dt.date) -> dict[str, int]:
+        """{tenant: overdue contributions}, for the operator's gauge."""
+        overdue = self._overdue(today).subquery()
+        rows = self.session.execute(sa.select(overdue.c.tenant, sa.func.count()).group_by(overdue.c.tenant))
+        return dict(rows.all())
+
+    @staticmethod
+    def _overdue(today: dt.date) -> sa.Select:
         decided = (
             sa.select(links.c.contribution_id)
             .join(decisions, decisions.c.id == links.c.decision_id)
@@ -485,7 +607,7 @@ class ReadModels:
                 decisions.c.outcome != "deferred",
             )
         )
-        query = (
+        return (
             sa.select(
                 contributions_view, engagements_view.c.feedback_due, engagements_view.c.title.label("engagement_title")
             )
@@ -497,15 +619,7 @@ class ReadModels:
                 ),
             )
             .where(engagements_view.c.feedback_due < today, contributions_view.c.id.not_in(decided))
-            .order_by(engagements_view.c.feedback_due, contributions_view.c.received_at)
         )
-        if tenant:
-            query = query.where(contributions_view.c.tenant == tenant)
-        if not_yet_noticed:
-            query = query.where(~sa.exists().where(overdue_notices.c.contribution_id == contributions_view.c.id))
-        if limit:
-            query = query.limit(limit)
-        return [dict(row) for row in self.session.execute(query).mappings()]
 
     def already_noticed(self, contribution_ids: list[str]) -> set[str]:
         found: set[str] = set()

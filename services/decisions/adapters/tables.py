@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from shared.tables import BigIntId, UTCDateTime
+from shared.tables import SEALED, BigIntId, UTCDateTime
 
 metadata = sa.MetaData()
 
@@ -135,8 +135,21 @@ contributions_view = sa.Table(
     sa.Column("submitted_at", UTCDateTime, nullable=False),
     sa.Column("received_at", UTCDateTime, nullable=False),
     # The participant's words stay sealed at rest here too; opened only to show staff.
-    sa.Column("sealed_text", sa.Text, nullable=False),
+    # Once the participant is erased it seals ERASED_TEXT instead.
+    sa.Column("sealed_text", sa.Text, nullable=False, info=SEALED),
+    sa.Column("erased_at", UTCDateTime, nullable=True),
     sa.Index("ix_contributions_view_engagement", "tenant", "engagement_id"),
+    sa.Index("ix_contributions_view_participant", "participant_id"),
+)
+
+# Participants erased (participant.erased), per tenant: a contribution of theirs that
+# arrives after the erasure is stored already anonymous.
+erased_participants = sa.Table(
+    "erased_participants",
+    metadata,
+    sa.Column("participant_id", sa.String(36), primary_key=True),
+    sa.Column("tenant", sa.String(63), primary_key=True),
+    sa.Column("erased_at", UTCDateTime, nullable=False),
 )
 
 # Messages the notifier reports on outcomes.notifications, for the chain.
@@ -160,6 +173,10 @@ ratings_view = sa.Table(
     sa.Column("tenant", sa.String(63), nullable=False),
     sa.Column("rating", sa.String(10), nullable=False),
     sa.Column("rated_at", UTCDateTime, nullable=False),
+    sa.Column("participant_id", sa.String(36), nullable=True),
+    sa.Column("channel", sa.String(10), nullable=True),  # web or sms; None from before it was kept
+    # What the participant wrote beside their answer, sealed; gone when they are erased.
+    sa.Column("sealed_comment", sa.Text, nullable=True, info=SEALED),
 )
 
 # contribution.feedback_overdue is announced once per contribution.

@@ -17,7 +17,9 @@ from shared.constants import (
 )
 from shared.domain import InvalidInput
 
-FINAL_OUTCOMES = ("adopted", "partly_adopted", "not_adopted", "out_of_scope")
+# The status rule both decisions and intake apply (decisions' views use it from here).
+from shared.outcome_status import FINAL_OUTCOMES, ChainFacts, derive_status  # noqa: F401
+
 PENCE = Decimal("0.01")
 RESOURCE_ORDER = {"planned": 0, "in_progress": 1, "implemented": 2}
 
@@ -172,30 +174,3 @@ class ResourceChange:
         change = StatusChange(status=status, note=note, at=now, progress_percent=self.progress_percent)
         self.history.append(change)
         return change
-
-
-# The status of a contribution is derived from its chain, never typed in ------------------
-
-
-@dataclass(frozen=True)
-class ChainFacts:
-    """What is known of one contribution's chain, for deriving its status."""
-
-    feedback_due: dt.date | None
-    outcomes: tuple[str, ...]  # of the decisions it is linked to (active links only)
-    resource_statuses: tuple[str, ...]  # of those decisions' resource changes
-    feedback_delivered: bool
-
-
-def derive_status(facts: ChainFacts, today: dt.date) -> str:
-    final = [outcome for outcome in facts.outcomes if outcome in FINAL_OUTCOMES]
-    if not final:
-        if facts.feedback_due is not None and today > facts.feedback_due:
-            return "overdue"
-        return "under_consideration" if facts.outcomes else "received"
-    open_changes = [s for s in facts.resource_statuses if s not in ("implemented", "cancelled")]
-    if facts.resource_statuses and not open_changes and "implemented" in facts.resource_statuses:
-        return "closed" if facts.feedback_delivered else "implemented"
-    if not open_changes and facts.feedback_delivered and len(final) == len(facts.outcomes):
-        return "closed"
-    return "decided"

@@ -10,9 +10,11 @@ from flask import Blueprint, Response, request
 from services.decisions.entrypoints import schemas
 from services.decisions.service_layer import services, views
 from shared import dead_letters
-from shared.constants import ROLE_BOARD, ROLE_STAFF
+from shared.audit import audits_as, handles_personal_data
+from shared.constants import AUDIT_UPDATE, ROLE_BOARD, ROLE_STAFF
 from shared.domain import UK
-from shared.schemas import page_of
+from shared.openapi import documented, one_of
+from shared.schemas import list_response, page_of, page_response
 from shared.web import allows_bulk_body, json_body, platform, principal, query_args, reads, requires
 
 api = Blueprint("decisions", __name__, url_prefix="/v1")
@@ -49,6 +51,7 @@ def _decision_view(decision, links, changes, versions=None) -> dict:
 
 
 @api.post("/boards")
+@documented(body=schemas.BoardSchema, responses={201: schemas.BoardSchema})
 @requires(ROLE_STAFF)
 def create_board():
     data = json_body(board_schema)
@@ -57,18 +60,21 @@ def create_board():
 
 
 @api.get("/boards")
+@documented(responses={200: list_response(schemas.BoardSchema)})
 @requires(ROLE_BOARD, ROLE_STAFF)
 def list_boards():
     return {"items": board_schema.dump(services.list_boards(reads(), principal().tenant), many=True)}
 
 
 @api.get("/boards/<board_id>")
+@documented(responses={200: schemas.BoardSchema})
 @requires(ROLE_BOARD, ROLE_STAFF)
 def get_board(board_id: str):
     return board_schema.dump(services.get_board(reads(), principal().tenant, board_id))
 
 
 @api.post("/decisions")
+@documented(body=schemas.DecisionSchema, responses={201: schemas.DecisionViewSchema})
 @requires(ROLE_BOARD, ROLE_STAFF)
 @allows_bulk_body
 def record_decision():
@@ -79,6 +85,7 @@ def record_decision():
 
 
 @api.get("/decisions")
+@documented(query=schemas.DecisionQuerySchema, responses={200: page_response(schemas.DecisionSchema)})
 @requires(ROLE_BOARD, ROLE_STAFF)
 def list_decisions():
     args = query_args(decision_query_schema)
@@ -87,12 +94,14 @@ def list_decisions():
 
 
 @api.get("/decisions/<decision_id>")
+@documented(responses={200: schemas.DecisionViewSchema})
 @requires(ROLE_BOARD, ROLE_STAFF)
 def get_decision(decision_id: str):
     return _decision_view(*services.get_decision(reads(), principal().tenant, decision_id))
 
 
 @api.patch("/decisions/<decision_id>")
+@documented(body=schemas.DecisionAmendmentSchema, responses={200: schemas.DecisionViewSchema})
 @requires(ROLE_BOARD, ROLE_STAFF)
 def amend_decision(decision_id: str):
     changes = json_body(amendment_schema)
@@ -103,6 +112,10 @@ def amend_decision(decision_id: str):
 
 
 @api.post("/decisions/<decision_id>/links")
+@documented(
+    body=one_of(schemas.LinkSchema, schemas.LinksSchema),
+    responses={201: one_of(schemas.LinkSchema, schemas.LinksSchema)},
+)
 @requires(ROLE_BOARD, ROLE_STAFF)
 @allows_bulk_body
 def link_contributions(decision_id: str):
@@ -117,7 +130,9 @@ def link_contributions(decision_id: str):
 
 
 @api.post("/decisions/<decision_id>/links/<contribution_id>/unlink")
+@documented(body=schemas.UnlinkSchema, responses={200: schemas.UnlinkedLinkSchema})
 @requires(ROLE_BOARD, ROLE_STAFF)
+@audits_as(AUDIT_UPDATE)
 def unlink_contribution(decision_id: str, contribution_id: str):
     reason = json_body(unlink_schema)["reason"]
     p = platform()
@@ -128,6 +143,7 @@ def unlink_contribution(decision_id: str, contribution_id: str):
 
 
 @api.post("/decisions/<decision_id>/resource-changes")
+@documented(body=schemas.ResourceChangeWithHistorySchema, responses={201: schemas.ResourceChangeWithHistorySchema})
 @requires(ROLE_BOARD, ROLE_STAFF)
 def add_resource_change(decision_id: str):
     data = json_body(change_schema)
@@ -137,6 +153,7 @@ def add_resource_change(decision_id: str):
 
 
 @api.patch("/resource-changes/<change_id>")
+@documented(body=schemas.ResourceChangeMoveSchema, responses={200: schemas.ResourceChangeWithHistorySchema})
 @requires(ROLE_BOARD, ROLE_STAFF)
 def move_resource_change(change_id: str):
     data = json_body(move_schema)
@@ -146,12 +163,25 @@ def move_resource_change(change_id: str):
 
 
 @api.get("/contributions/<contribution_id>/outcome-chain")
+@documented(responses={200: schemas.OutcomeChainSchema})
 @requires(ROLE_BOARD, ROLE_STAFF)
+@handles_personal_data
 def outcome_chain(contribution_id: str):
     return views.outcome_chain(reads(), principal().tenant, contribution_id, today=_today())
 
 
 @api.get("/engagements/<engagement_id>/you-said-we-did")
+@documented(
+    responses={
+        200: {
+            "application/json": schemas.YouSaidWeDidSchema,
+            "text/csv": {
+                "type": "string",
+                "description": "With `Accept: text/csv`: one row per decision and per resource change.",
+            },
+        }
+    }
+)
 @requires(ROLE_BOARD, ROLE_STAFF)
 def you_said_we_did(engagement_id: str):
     report = views.you_said_we_did(reads(), principal().tenant, engagement_id)
@@ -169,6 +199,7 @@ def you_said_we_did(engagement_id: str):
 
 
 @api.get("/overdue")
+@documented(responses={200: list_response(schemas.OverdueContributionSchema, with_total=True)})
 @requires(ROLE_BOARD, ROLE_STAFF)
 def overdue():
     items = views.overdue(reads(), principal().tenant, today=_today())

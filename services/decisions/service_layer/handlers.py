@@ -7,14 +7,24 @@ from services.decisions.service_layer.unit_of_work import DecisionsUnitOfWork
 from shared.constants import (
     CONTRIBUTION_RECEIVED,
     ENGAGEMENT_CREATED,
+    ERASED_TEXT,
     NOTIFICATION_DELIVERED,
     NOTIFICATION_FAILED,
     NOTIFICATION_SENT,
     NOTIFICATION_WITHHELD,
     OUTCOME_RATED,
+    PARTICIPANT_ERASED,
+    PARTICIPANT_REGISTERED,
+    PARTICIPANT_UPDATED,
 )
-from shared.event_schemas import ContributionEventData, EngagementEventData, NotificationEventData, RatingEventData
-from shared.events import RejectedEvent
+from shared.event_schemas import (
+    ContributionEventData,
+    EngagementEventData,
+    NotificationEventData,
+    ParticipantErasedEventData,
+    RatingEventData,
+)
+from shared.events import RejectedEvent, refuse_other_tenant
 from shared.platform import Platform
 
 # A message's status only moves forward, whatever order its events arrive in.
@@ -24,24 +34,23 @@ _engagement = EngagementEventData()
 _contribution = ContributionEventData()
 _notification = NotificationEventData()
 _rating = RatingEventData()
-
-
-def _same_tenant(known_tenant: str | None, envelope: dict, what: str) -> None:
-    if known_tenant is not None and known_tenant != envelope["tenant"]:
-        raise RejectedEvent(f"tenant does not match the {what} it refers to", envelope["tenant"])
+_erasure = ParticipantErasedEventData()
 
 
 def handlers(platform: Platform) -> dict:
     def engagement_created(uow: DecisionsUnitOfWork, envelope: dict) -> None:
         data = _engagement.load(envelope["data"])
-        _same_tenant(uow.read.tenant_of_engagement(data["id"]), envelope, "engagement")
+        refuse_other_tenant(uow.read.tenant_of_engagement(data["id"]), envelope, "engagement")
         uow.read.save_engagement({**data, "tenant": envelope["tenant"]})
 
     def contribution_received(uow: DecisionsUnitOfWork, envelope: dict) -> None:
         data = _contribution.load(envelope["data"])
-        _same_tenant(uow.read.contribution_tenants([data["id"]]).get(data["id"]), envelope, "contribution")
-        _same_tenant(uow.read.tenant_of_engagement(data["engagement_id"]), envelope, "engagement")
+        refuse_other_tenant(uow.read.contribution_tenants([data["id"]]).get(data["id"]), envelope, "contribution")
+        refuse_other_tenant(uow.read.tenant_of_engagement(data["engagement_id"]), envelope, "engagement")
         contribution = {**data, "tenant": envelope["tenant"]}
+        erased_at = uow.read.erased_at(envelope["tenant"], data["participant_id"])
+        if erased_at is not None:  # the erasure overtook the contribution (another topic)
+            contribution.update(sealed_text=uow.sealer.seal(ERASED_TEXT), erased_at=erased_at)
         uow.read.save_contribution(contribution)
         services.confirm_pending_links(
             uow, envelope["tenant"], contribution, now=platform.clock(), source=platform.source
@@ -50,10 +59,10 @@ def handlers(platform: Platform) -> dict:
     def notification_status(uow: DecisionsUnitOfWork, envelope: dict) -> None:
         data = _notification.load(envelope["data"])
         known = uow.read.message(data["notification_id"])
-        _same_tenant(known["tenant"] if known else None, envelope, "notification")
+        refuse_other_tenant(known["tenant"] if known else None, envelope, "notification")
         if data["contribution_id"]:
             contribution_id = data["contribution_id"]
-            _same_tenant(
+            refuse_other_tenant(
                 uow.read.contribution_tenants([contribution_id]).get(contribution_id), envelope, "contribution"
             )
         if known is not None:
@@ -63,14 +72,28 @@ def handlers(platform: Platform) -> dict:
 
     def outcome_rated(uow: DecisionsUnitOfWork, envelope: dict) -> None:
         data = _rating.load(envelope["data"])
-        _same_tenant(
+        refuse_other_tenant(
             uow.read.contribution_tenants([data["contribution_id"]]).get(data["contribution_id"]),
             envelope,
             "contribution",
         )
-        uow.read.save_rating({**data, "tenant": envelope["tenant"]})
+        services.keep_rating(uow, envelope["tenant"], data)
+
+    def participant_erased(uow: DecisionsUnitOfWork, envelope: dict) -> None:
+        """The person's words go from every contribution of theirs; decisions, links and
+        resource changes stay, so the chain still tells what happened."""
+        data = _erasure.load(envelope["data"])
+        if uow.read.participant_tenants(data["id"]) - {envelope["tenant"]}:
+            raise RejectedEvent("tenant does not match the participant it refers to", envelope["tenant"])
+        uow.read.record_erasure(envelope["tenant"], data["id"], data["erased_at"], uow.sealer.seal(ERASED_TEXT))
+
+    def participant_details(uow: DecisionsUnitOfWork, envelope: dict) -> None:
+        """Decisions keeps nothing about who participants are: only their erasure matters."""
 
     return {
+        PARTICIPANT_REGISTERED: participant_details,
+        PARTICIPANT_UPDATED: participant_details,
+        PARTICIPANT_ERASED: participant_erased,
         ENGAGEMENT_CREATED: engagement_created,
         CONTRIBUTION_RECEIVED: contribution_received,
         NOTIFICATION_SENT: notification_status,

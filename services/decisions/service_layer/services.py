@@ -18,6 +18,8 @@ from shared.constants import (
     DECISIONS_TOPIC,
     LINK_CONFIRMED,
     LINK_PENDING,
+    OUTCOME_RATED,
+    RATING_BY_WEB,
     RESOURCE_CHANGED,
 )
 from shared.domain import InvalidInput, NotFound, required
@@ -424,6 +426,11 @@ def add_resource_change(
     return change
 
 
+def get_resource_change(uow: DecisionsUnitOfWork, tenant: str, change_id: str) -> model.ResourceChange:
+    with uow:
+        return required(uow.resource_changes.get(tenant, change_id), "resource change")
+
+
 def move_resource_change(
     uow: DecisionsUnitOfWork,
     actor: Actor,
@@ -451,3 +458,75 @@ def move_resource_change(
         )
         uow.commit()
     return change
+
+
+# Ratings ------------------------------------------------------------------------------
+
+
+def keep_rating(uow: DecisionsUnitOfWork, tenant: str, rating: dict) -> bool:
+    """Store a participant's answer; a later answer replaces an earlier one, whichever
+    channel it came by and whatever order the events arrive in. False if it was older."""
+    known = uow.read.ratings_for(tenant, [rating["contribution_id"]]).get(rating["contribution_id"])
+    if known is not None and known["rated_at"] > rating["rated_at"]:
+        return False
+    uow.read.save_rating({"sealed_comment": None, **rating, "tenant": tenant})
+    return True
+
+
+def rate_contribution(
+    uow: DecisionsUnitOfWork,
+    tenant: str,
+    participant_id: str,
+    contribution_id: str,
+    rating: str,
+    comment: str | None,
+    *,
+    now: dt.datetime,
+    source: str,
+) -> None:
+    """The participant answers "Did this make a difference?" on their status page.
+
+    Only their own contribution, and only once a decision is recorded on it: anything else
+    is NotFound, exactly like an unknown id. The comment is stored sealed and never
+    announced; `outcome.rated` carries the answer alone.
+    """
+    with uow:
+        contribution = uow.read.contribution(tenant, contribution_id)
+        if contribution is None or contribution["participant_id"] != participant_id or contribution["erased_at"]:
+            raise NotFound("contribution")
+        active = [
+            link
+            for link in uow.links.all_for_contribution(tenant, contribution_id)
+            if link.unlinked_at is None and link.state == LINK_CONFIRMED
+        ]
+        decided = uow.decisions.get_many(link.decision_id for link in active)
+        if not any(decision.outcome in model.FINAL_OUTCOMES for decision in decided.values()):
+            raise InvalidInput.on("contribution", "There is no decision on this yet.")
+        keep_rating(
+            uow,
+            tenant,
+            {
+                "contribution_id": contribution_id,
+                "participant_id": participant_id,
+                "rating": rating,
+                "rated_at": now,
+                "channel": RATING_BY_WEB,
+                "sealed_comment": uow.sealer.seal_optional(comment or None),
+            },
+        )
+        uow.announce(
+            DECISIONS_TOPIC,
+            type=OUTCOME_RATED,
+            source=source,
+            tenant=tenant,
+            subject=contribution_id,
+            time=now,
+            data={
+                "contribution_id": contribution_id,
+                "participant_id": participant_id,
+                "rating": rating,
+                "rated_at": now.isoformat(),
+                "channel": RATING_BY_WEB,
+            },
+        )
+        uow.commit()

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterator
 
 from services.decisions.domain import model
 from services.decisions.service_layer.unit_of_work import DecisionsUnitOfWork
+from shared import disclosure, outcome_status
 from shared.constants import (
     CONTRIBUTION_FEEDBACK_OVERDUE,
     CONTRIBUTION_TYPES,
     DECISIONS_TOPIC,
     LINK_CONFIRMED,
-    OUTCOME_MESSAGE_KINDS,
 )
-from shared.domain import NotFound
+from shared.domain import UK, NotFound
 
 
 def _iso(value):
@@ -23,7 +24,7 @@ def _iso(value):
 
 def told_outcome(message: dict) -> bool:
     """Delivered, and about what was decided: an acknowledgement does not close the loop."""
-    return message["status"] == "delivered" and message["kind"] in OUTCOME_MESSAGE_KINDS
+    return outcome_status.told_outcome(message["kind"], message["status"])
 
 
 def _change_view(change: model.ResourceChange) -> dict:
@@ -58,6 +59,9 @@ def outcome_chain(uow: DecisionsUnitOfWork, tenant: str, contribution_id: str, *
         messages = uow.read.messages_for(tenant, [contribution_id])
         rating = uow.read.ratings_for(tenant, [contribution_id]).get(contribution_id)
         text = uow.sealer.open(contribution["sealed_text"])
+        comment = (
+            uow.sealer.open_bytes(rating["sealed_comment"]).decode() if rating and rating["sealed_comment"] else None
+        )
 
     status = model.derive_status(
         model.ChainFacts(
@@ -69,6 +73,8 @@ def outcome_chain(uow: DecisionsUnitOfWork, tenant: str, contribution_id: str, *
         today,
     )
     steps = [{"at": contribution["received_at"], "step": "received", "reference": contribution["reference"]}]
+    if contribution["erased_at"]:  # the text already reads ERASED_TEXT
+        steps.append({"at": contribution["erased_at"], "step": "participant_erased"})
     for link in all_links:
         decision = decisions[link.decision_id]
         steps.append(
@@ -128,6 +134,7 @@ def outcome_chain(uow: DecisionsUnitOfWork, tenant: str, contribution_id: str, *
             "feedback_due": _iso(engagement["feedback_due"]) if engagement else None,
             "type": contribution["type"],
             "text": text,
+            "participant_erased": contribution["erased_at"] is not None,
             "on_behalf_of": contribution["on_behalf_of"],
             "channel": contribution["channel"],
             "received_at": _iso(contribution["received_at"]),
@@ -156,9 +163,27 @@ def outcome_chain(uow: DecisionsUnitOfWork, tenant: str, contribution_id: str, *
             {k: _iso(message[k]) for k in ("notification_id", "kind", "channel", "status", "status_at", "reason")}
             for message in messages
         ],
-        "rating": {"rating": rating["rating"], "rated_at": _iso(rating["rated_at"])} if rating else None,
+        "rating": {
+            "rating": rating["rating"],
+            "rated_at": _iso(rating["rated_at"]),
+            "channel": rating["channel"],
+            "comment": comment,
+        }
+        if rating
+        else None,
         "steps": [{k: _iso(v) for k, v in step.items()} for step in steps],
     }
+
+
+def participant_status(uow: DecisionsUnitOfWork, tenant: str, participant_id: str, *, today: dt.date) -> dict:
+    """Everything a participant may see on their status page: the chain of each of their
+    contributions, newest first; nothing at all once they have been erased."""
+    with uow:
+        if uow.read.erased_at(tenant, participant_id) is not None:
+            return {"erased": True, "chains": []}
+        contributions = uow.read.contributions_of_participant(tenant, participant_id)
+        chains = [outcome_chain(uow, tenant, c["id"], today=today) for c in contributions]
+    return {"erased": False, "chains": chains}
 
 
 def you_said_we_did(uow: DecisionsUnitOfWork, tenant: str, engagement_id: str) -> dict:
@@ -205,6 +230,7 @@ def you_said_we_did(uow: DecisionsUnitOfWork, tenant: str, engagement_id: str) -
             {
                 "decision_id": decision.id,
                 "title": decision.title,
+                "description": decision.description,
                 "outcome": decision.outcome,
                 "rationale": decision.rationale,
                 "decided_on": _iso(decision.decided_on),
@@ -221,6 +247,112 @@ def you_said_we_did(uow: DecisionsUnitOfWork, tenant: str, engagement_id: str) -
             "ratings": {r: rating_counts.get(r, 0) for r in ("yes", "partly", "no")},
         },
     }
+
+
+def public_you_said_we_did(uow: DecisionsUnitOfWork, engagement_id: str) -> dict:
+    """The engagement's "you said, we did" for anyone to read: counts only, small ones
+    hidden (shared.disclosure), and nothing anyone wrote about a person (no contribution
+    text, no influence, no progress notes)."""
+    with uow:
+        tenant = uow.read.tenant_of_engagement(engagement_id)
+        if tenant is None:
+            raise NotFound("engagement")
+        report = you_said_we_did(uow, tenant, engagement_id)
+    said = report["you_said"]
+    contributions, by_type = disclosure.breakdown(said["by_type"], said["contributions"])
+    ratings = report["closing_the_loop"]["ratings"]
+    rated, answers = disclosure.breakdown(ratings, sum(ratings.values()))
+    return {
+        "tenant": tenant,
+        "engagement": report["engagement"],
+        "you_said": {
+            "contributions": contributions,
+            "people_represented": disclosure.count(said["people_represented"]),
+            "by_type": by_type,
+        },
+        "we_did": [
+            {
+                **{k: decision[k] for k in ("title", "description", "outcome", "rationale", "decided_on")},
+                "resource_changes": [_public_change(change) for change in decision["resource_changes"]],
+            }
+            for decision in report["we_did"]
+        ],
+        "rated": {"total": rated, "answers": answers},
+    }
+
+
+def _public_change(change: dict) -> dict:
+    return {
+        **{
+            k: change[k]
+            for k in ("kind", "description", "amount", "currency", "effective_from", "status", "progress_percent")
+        },
+        # Each step's date, never its note: what a board writes about progress may name someone.
+        "history": [
+            {"status": h["status"], "on": dt.datetime.fromisoformat(h["at"]).astimezone(UK).date().isoformat()}
+            for h in change["history"]
+        ],
+    }
+
+
+def public_engagements(uow: DecisionsUnitOfWork, tenant: str) -> list[dict]:
+    """The council's engagements that have decisions, for its public "you said, we did" index."""
+    with uow:
+        return [
+            {k: engagement[k] for k in ("id", "title", "service_area", "feedback_due")}
+            for engagement in uow.read.engagements_with_decisions(tenant)
+        ]
+
+
+# Choosing contributions on the board page ------------------------------------------------
+
+SEARCH_SCAN_MAX = 2_000  # an engagement's newest contributions opened per search, at most
+SEARCH_RESULTS_MAX = 50
+
+
+def engagements_to_choose(uow: DecisionsUnitOfWork, tenant: str) -> list[dict]:
+    with uow:
+        return [{"id": e["id"], "title": e["title"]} for e in uow.read.engagements_of(tenant)]
+
+
+def _for_display(uow: DecisionsUnitOfWork, row: dict) -> dict:
+    return {
+        "id": row["id"],
+        "reference": row["reference"],
+        "engagement_id": row["engagement_id"],
+        "type": row["type"],
+        "on_behalf_of": row["on_behalf_of"],
+        "received_at": row["received_at"],
+        "erased": row["erased_at"] is not None,
+        "text": uow.sealer.open(row["sealed_text"]),
+    }
+
+
+def search_contributions(
+    uow: DecisionsUnitOfWork, tenant: str, *, engagement_id: str, type_: str | None, words: str
+) -> tuple[list[dict], bool]:
+    """(matches, whether there were more than shown) among one engagement's contributions.
+
+    The words are sealed at rest, so they are searched here, after opening, and only over
+    one engagement's newest SEARCH_SCAN_MAX: every word given must appear, in any case."""
+    wanted = words.casefold().split()
+    with uow:
+        rows = uow.read.latest_contributions(tenant, engagement_id, type_, SEARCH_SCAN_MAX)
+        found = []
+        for row in rows:
+            shown = _for_display(uow, row)
+            if all(word in shown["text"].casefold() for word in wanted):
+                found.append(shown)
+                if len(found) > SEARCH_RESULTS_MAX:
+                    break
+    return found[:SEARCH_RESULTS_MAX], len(found) > SEARCH_RESULTS_MAX
+
+
+def contributions_for_display(uow: DecisionsUnitOfWork, tenant: str, ids: list[str]) -> dict[str, dict]:
+    """{id: what the board sees of it} for those of `ids` that are this tenant's."""
+    with uow:
+        known = uow.read.contributions(ids)
+        return {cid: _for_display(uow, row) for cid, row in known.items() if row["tenant"] == tenant}
 
 
 CSV_COLUMNS = (
@@ -296,6 +428,12 @@ def overdue(uow: DecisionsUnitOfWork, tenant: str, *, today: dt.date) -> list[di
     ]
 
 
+def overdue_counts(uow: DecisionsUnitOfWork, *, today: dt.date) -> dict[str, int]:
+    """{tenant: contributions past their feedback date with no decision}, for the operator."""
+    with uow:
+        return uow.read.count_overdue(today)
+
+
 OVERDUE_BATCH = 500  # the scheduled check runs again at once while it finds work
 
 
@@ -323,3 +461,76 @@ def announce_overdue(uow: DecisionsUnitOfWork, *, today: dt.date, now: dt.dateti
             )
         uow.commit()
     return len(fresh)
+
+
+# Exports -------------------------------------------------------------------------------
+
+CHAIN_CSV_COLUMNS = (
+    "reference",
+    "contribution_id",
+    "engagement_id",
+    "engagement_title",
+    "type",
+    "channel",
+    "on_behalf_of",
+    "received_at",
+    "feedback_due",
+    "status",
+    "text",
+    "decision_id",
+    "decision_title",
+    "outcome",
+    "decided_on",
+    "rationale",
+    "influence",
+    "link_state",
+    "resource_changes",
+    "messages_delivered",
+    "rating",
+)
+
+
+def outcome_chains(uow_factory, tenant: str, engagement_id: str | None, *, today: dt.date) -> Iterator[dict]:
+    """Every chain of the tenant's contributions (or one engagement's), read one at a time;
+    an unknown engagement is NotFound at once, before anything is read."""
+    with uow_factory() as uow:
+        if engagement_id and uow.read.engagement(tenant, engagement_id) is None:
+            raise NotFound("engagement")
+        ids = uow.read.contribution_ids(tenant, engagement_id)
+    return (outcome_chain(uow_factory(), tenant, contribution_id, today=today) for contribution_id in ids)
+
+
+def outcome_chain_rows(chain: dict) -> list[dict]:
+    """One row per contribution-decision link (one row with the decision cells empty when
+    nothing is linked yet), safe to open in a spreadsheet."""
+    contribution = chain["contribution"]
+    changes = "; ".join(f"{c['kind']}: {c['description']} ({c['status']})" for c in chain["resource_changes"])
+    common = {
+        "reference": contribution["reference"],
+        "contribution_id": contribution["id"],
+        "engagement_id": contribution["engagement_id"],
+        "engagement_title": contribution["engagement_title"],
+        "type": contribution["type"],
+        "channel": contribution["channel"],
+        "on_behalf_of": contribution["on_behalf_of"],
+        "received_at": contribution["received_at"],
+        "feedback_due": contribution["feedback_due"],
+        "status": chain["status"],
+        "text": contribution["text"],
+        "resource_changes": changes,
+        "messages_delivered": sum(1 for m in chain["messages"] if m["status"] == "delivered"),
+        "rating": chain["rating"]["rating"] if chain["rating"] else "",
+    }
+    linked = [
+        {
+            "decision_id": d["id"],
+            "decision_title": d["title"],
+            "outcome": d["outcome"],
+            "decided_on": d["decided_on"],
+            "rationale": d["rationale"],
+            "influence": d["influence"],
+            "link_state": "unlinked" if d["unlinked_at"] else d["link_state"],
+        }
+        for d in chain["decisions"]
+    ] or [{}]
+    return [{k: _cell({**common, **link}.get(k)) for k in CHAIN_CSV_COLUMNS} for link in linked]

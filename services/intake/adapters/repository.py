@@ -85,6 +85,22 @@ class ParticipantRepository:
             .values(contact_sealed=contact_sealed, updated_at=now, **participant.preferences())
         )
 
+    def erase(self, participant: Participant) -> None:
+        """Keep the row (contributions refer to it), nothing that says who the person was;
+        their equality-monitoring answers go too."""
+        self.session.execute(
+            participants.update()
+            .where(participants.c.id == participant.id, participants.c.tenant == participant.tenant)
+            .values(
+                contact_sealed=self.seal_contact(participant),  # erased: empty fields only
+                external_ref=None,
+                updated_at=participant.erased_at,
+                erased_at=participant.erased_at,
+                **participant.preferences(),
+            )
+        )
+        self.session.execute(equality_answers.delete().where(equality_answers.c.participant_id == participant.id))
+
     def _from_row(self, row) -> Participant:
         return Participant(
             id=row.id,
@@ -95,20 +111,28 @@ class ParticipantRepository:
             format=row.format,
             consent_to_contact=row.consent_to_contact,
             created_at=row.created_at,
+            erased_at=row.erased_at,
             contact=Contact(**{k: v for k, v in self.sealer.open(row.contact_sealed).items() if k != "external_ref"}),
         )
 
-    def get(self, tenant: str, participant_id: str) -> Participant | None:
-        row = self.session.execute(
-            sa.select(participants).where(participants.c.tenant == tenant, participants.c.id == participant_id)
-        ).first()
+    def _one(self, condition: sa.ColumnElement, *, lock: str | None) -> Participant | None:
+        query = sa.select(participants).where(condition)
+        if lock:
+            query = query.with_for_update(read=lock == "share")
+        row = self.session.execute(query).first()
         return self._from_row(row) if row else None
 
+    def get(self, tenant: str, participant_id: str, *, lock: str | None = None) -> Participant | None:
+        """`lock` ("share" to add to the person, "update" to change them) locks the row on
+        PostgreSQL (SQLite has one writer anyway): a submission and an erasure of the same
+        person take turns, so neither undoes the other; submissions share."""
+        return self._one(sa.and_(participants.c.tenant == tenant, participants.c.id == participant_id), lock=lock)
+
     def get_by_external_ref(self, tenant: str, external_ref: str) -> Participant | None:
-        row = self.session.execute(
-            sa.select(participants).where(participants.c.tenant == tenant, participants.c.external_ref == external_ref)
-        ).first()
-        return self._from_row(row) if row else None
+        """Only ever read to register or refresh, so the row is locked for update."""
+        return self._one(
+            sa.and_(participants.c.tenant == tenant, participants.c.external_ref == external_ref), lock="update"
+        )
 
     def record_equality_answers(self, participant: Participant, answers: dict, now: dt.datetime) -> None:
         self.session.execute(equality_answers.delete().where(equality_answers.c.participant_id == participant.id))
@@ -178,6 +202,14 @@ class ContributionRepository:
         values = dict(row)
         values.pop("submitted_by_role")
         return Contribution(**values)
+
+    def erase_texts_of(self, tenant: str, participant_id: str, erased_text: str) -> list[str]:
+        """Replace the words of everything the person contributed; type, dates, reference,
+        engagement and on_behalf_of stay, so the chain and the counts hold. Returns the
+        ids of those contributions."""
+        where = sa.and_(contributions.c.tenant == tenant, contributions.c.participant_id == participant_id)
+        self.session.execute(contributions.update().where(where).values(text=erased_text))
+        return list(self.session.execute(sa.select(contributions.c.id).where(where)).scalars())
 
     _next_number = {
         dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(reference_counters)

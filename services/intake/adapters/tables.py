@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from shared.tables import UTCDateTime
+from shared.tables import SEALED, UTCDateTime
 
 metadata = sa.MetaData()
 
@@ -30,13 +30,15 @@ participants = sa.Table(
     sa.Column("external_ref", sa.String(100), nullable=True),
     # Name, email, phone and external_ref, sealed together: the same ciphertext travels
     # as `sealed_contact` on outcomes.participants, so each change is encrypted once.
-    sa.Column("contact_sealed", sa.Text, nullable=False),
+    # Once the participant is erased it seals nothing but empty fields.
+    sa.Column("contact_sealed", sa.Text, nullable=False, info=SEALED),
     sa.Column("preferred_channel", sa.String(10), nullable=False),
     sa.Column("language", sa.String(12), nullable=False),
     sa.Column("format", sa.String(20), nullable=False),
     sa.Column("consent_to_contact", sa.Boolean, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("erased_at", UTCDateTime, nullable=True),
     sa.UniqueConstraint("tenant", "external_ref", name="uq_participants_external_ref"),
 )
 
@@ -88,4 +90,70 @@ idempotency_keys = sa.Table(
     sa.Column("fingerprint", sa.String(64), nullable=False),
     sa.Column("contribution_id", sa.String(36), sa.ForeignKey("contributions.id"), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# What happened to each contribution, learnt from decisions' and the notifier's events:
+# intake's own read model, so the staff dashboard can set outcomes beside the
+# equality-monitoring answers without those answers ever leaving intake.
+contribution_outcomes = sa.Table(
+    "contribution_outcomes",
+    metadata,
+    sa.Column("contribution_id", sa.String(36), sa.ForeignKey("contributions.id"), primary_key=True),
+    sa.Column("tenant", sa.String(63), nullable=False),
+    # The first time a decision with a final outcome was linked to it (or amended to one).
+    sa.Column("first_decided_at", UTCDateTime, nullable=True),
+    sa.Column("latest_outcome", sa.String(20), nullable=True),
+    sa.Column("decision_count", sa.Integer, nullable=False),
+    # The first time an update telling the outcome was sent or delivered (see outcomes.py).
+    sa.Column("feedback_delivered_at", UTCDateTime, nullable=True),
+    sa.Column("rating", sa.String(10), nullable=True),
+    sa.Column("rated_at", UTCDateTime, nullable=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# One row per link a board made between a decision and a contribution.
+outcome_links = sa.Table(
+    "outcome_links",
+    metadata,
+    sa.Column("link_id", sa.String(36), primary_key=True),
+    sa.Column("tenant", sa.String(63), nullable=False),
+    sa.Column("contribution_id", sa.String(36), sa.ForeignKey("contributions.id"), nullable=False, index=True),
+    sa.Column("decision_id", sa.String(36), nullable=False, index=True),
+    sa.Column("linked_at", UTCDateTime, nullable=False),
+    sa.Column("unlinked_at", UTCDateTime, nullable=True),
+)
+
+# Each linked decision's outcome, as its latest version known to intake says.
+outcome_decisions = sa.Table(
+    "outcome_decisions",
+    metadata,
+    sa.Column("decision_id", sa.String(36), primary_key=True),
+    sa.Column("tenant", sa.String(63), nullable=False),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("final_since", UTCDateTime, nullable=True),  # null while not final (deferred)
+)
+
+# The status of each resource change of a linked decision, as of `changed_at`.
+outcome_resource_changes = sa.Table(
+    "outcome_resource_changes",
+    metadata,
+    sa.Column("resource_change_id", sa.String(36), primary_key=True),
+    sa.Column("tenant", sa.String(63), nullable=False),
+    sa.Column("decision_id", sa.String(36), nullable=False, index=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("changed_at", UTCDateTime, nullable=False),
+)
+
+# Each message to a participant about a contribution: its kind and latest status.
+outcome_messages = sa.Table(
+    "outcome_messages",
+    metadata,
+    sa.Column("notification_id", sa.String(36), primary_key=True),
+    sa.Column("tenant", sa.String(63), nullable=False),
+    sa.Column("contribution_id", sa.String(36), sa.ForeignKey("contributions.id"), nullable=False, index=True),
+    sa.Column("kind", sa.String(30), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("status_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime, nullable=True),  # first sent or delivered
 )

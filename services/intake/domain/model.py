@@ -48,6 +48,22 @@ class Participant:
     contact: Contact = field(default_factory=Contact)
     external_ref: str | None = None
     created_at: dt.datetime | None = None
+    erased_at: dt.datetime | None = None
+
+    def erase(self, now: dt.datetime) -> None:
+        """Forget who the person is and how to reach them, at their request. What they
+        said stays counted in the chain, anonymously; nothing can reach them any more."""
+        self.contact = Contact()
+        self.external_ref = None
+        self.preferred_channel = "none"
+        self.consent_to_contact = False
+        self.erased_at = now
+
+    def check_can_contribute(self) -> None:
+        """An erased person is not brought back by a later submission naming their old id:
+        if they take part again, they are registered afresh (a new id, nothing carried over)."""
+        if self.erased_at is not None:
+            raise InvalidInput.on("participant_id", "This participant has been erased; register them again.")
 
     def check_reachable(self) -> None:
         """A participant who consented must give the address their channel needs."""

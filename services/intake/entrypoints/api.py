@@ -5,14 +5,23 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from services.intake.entrypoints import schemas
-from services.intake.service_layer import services
+from services.intake.service_layer import dashboard, services
 from shared import dead_letters
+from shared.audit import handles_personal_data
 from shared.constants import ROLE_BOARD, ROLE_CASE_SYSTEM, ROLE_STAFF
-from shared.domain import InvalidInput
-from shared.schemas import PageSchema, page_of
+from shared.domain import UK, InvalidInput
+from shared.openapi import documented, header
+from shared.schemas import PageSchema, page_of, page_response
 from shared.web import json_body, platform, principal, query_args, reads, requires
 
 api = Blueprint("intake", __name__, url_prefix="/v1")
+
+IDEMPOTENCY_KEY = header(
+    "Idempotency-Key",
+    "A repeat with the same key returns the first answer (with `Idempotent-Replayed: true`); "
+    "the same key with a different body is 422.",
+    max_length=255,
+)
 
 engagement_schema = schemas.EngagementSchema()
 participant_schema = schemas.ParticipantSchema()
@@ -21,6 +30,7 @@ contribution_schema = schemas.ContributionSchema()
 page_schema = PageSchema()
 contribution_query_schema = schemas.ContributionQuerySchema()
 equality_query_schema = schemas.EqualityReportQuerySchema()
+dashboard_query_schema = schemas.DashboardQuerySchema()
 
 
 def _only_own_submissions() -> str | None:
@@ -29,6 +39,7 @@ def _only_own_submissions() -> str | None:
 
 
 @api.post("/engagements")
+@documented(body=schemas.EngagementSchema, responses={201: schemas.EngagementSchema})
 @requires(ROLE_STAFF)
 def create_engagement():
     data = json_body(engagement_schema)
@@ -38,12 +49,14 @@ def create_engagement():
 
 
 @api.get("/engagements/<engagement_id>")
+@documented(responses={200: schemas.EngagementSchema})
 @requires(ROLE_CASE_SYSTEM, ROLE_BOARD, ROLE_STAFF)
 def get_engagement(engagement_id: str):
     return engagement_schema.dump(services.get_engagement(reads(), principal().tenant, engagement_id))
 
 
 @api.get("/engagements")
+@documented(query=PageSchema, responses={200: page_response(schemas.EngagementSchema)})
 @requires(ROLE_CASE_SYSTEM, ROLE_BOARD, ROLE_STAFF)
 def list_engagements():
     args = query_args(page_schema)
@@ -52,7 +65,9 @@ def list_engagements():
 
 
 @api.post("/participants")
+@documented(body=schemas.ParticipantSchema, responses={201: schemas.ParticipantSchema, 200: schemas.ParticipantSchema})
 @requires(ROLE_CASE_SYSTEM, ROLE_STAFF)
+@handles_personal_data
 def register_participant():
     data = json_body(participant_schema)
     p = platform()
@@ -67,13 +82,27 @@ def register_participant():
 
 
 @api.get("/participants/<participant_id>")
+@documented(responses={200: schemas.ParticipantWithContactSchema})
 @requires(ROLE_CASE_SYSTEM, ROLE_STAFF)
+@handles_personal_data
 def get_participant(participant_id: str):
     participant = services.get_participant(reads(), principal().tenant, participant_id)
     return participant_with_contact_schema.dump(participant)
 
 
+@api.delete("/participants/<participant_id>")
+@documented(responses={204: None})
+@requires(ROLE_STAFF)
+@handles_personal_data
+def erase_participant(participant_id: str):
+    """Erasure at the person's request: every service forgets who they were (idempotent)."""
+    p = platform()
+    services.erase_participant(p.uow(), principal().tenant, participant_id, now=p.clock(), source=p.source)
+    return "", 204
+
+
 @api.get("/reports/equality")
+@documented(query=schemas.EqualityReportQuerySchema, responses={200: schemas.EqualityReportSchema}, errors=(404,))
 @requires(ROLE_STAFF)
 def equality_report():
     """Voluntary equality-monitoring answers, in aggregate only, small numbers hidden."""
@@ -81,8 +110,20 @@ def equality_report():
     return services.equality_report(reads(), principal().tenant, args["engagement_id"])
 
 
+@api.get("/reports/dashboard")
+@documented(query=schemas.DashboardQuerySchema, responses={200: schemas.DashboardSchema}, errors=(404,))
+@requires(ROLE_STAFF)
+def dashboard_report():
+    """The staff dashboard's numbers (the same as `/dashboard` shows), for councils to script."""
+    args = query_args(dashboard_query_schema)
+    p = platform()
+    return dashboard.dashboard(reads(), principal().tenant, **args, today=p.clock().astimezone(UK).date())
+
+
 @api.post("/contributions")
+@documented(body=schemas.ContributionSchema, headers=(IDEMPOTENCY_KEY,), responses={201: schemas.ContributionSchema})
 @requires(ROLE_CASE_SYSTEM, ROLE_STAFF)
+@handles_personal_data
 def submit_contribution():
     data = json_body(contribution_schema)
     key = request.headers.get("Idempotency-Key")
@@ -105,7 +146,9 @@ def submit_contribution():
 
 
 @api.get("/contributions/<contribution_id>")
+@documented(responses={200: schemas.ContributionSchema})
 @requires(ROLE_CASE_SYSTEM, ROLE_BOARD, ROLE_STAFF)
+@handles_personal_data
 def get_contribution(contribution_id: str):
     contribution = services.get_contribution(
         reads(), principal().tenant, contribution_id, only_role=_only_own_submissions()
@@ -114,7 +157,9 @@ def get_contribution(contribution_id: str):
 
 
 @api.get("/contributions")
+@documented(query=schemas.ContributionQuerySchema, responses={200: page_response(schemas.ContributionSchema)})
 @requires(ROLE_CASE_SYSTEM, ROLE_BOARD, ROLE_STAFF)
+@handles_personal_data
 def list_contributions():
     args = query_args(contribution_query_schema)
     items, total = services.list_contributions(reads(), principal().tenant, only_role=_only_own_submissions(), **args)

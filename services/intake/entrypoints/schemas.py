@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from shared.constants import (
     CONTACT_CHANNELS,
@@ -10,10 +10,9 @@ from shared.constants import (
     CONTRIBUTION_STATUSES,
     CONTRIBUTION_TEXT_MAX,
     CONTRIBUTION_TYPES,
-    LANGUAGE_TAG_PATTERN,
     MESSAGE_FORMATS,
 )
-from shared.schemas import PageSchema, text
+from shared.schemas import PageSchema, identifier, language_tag, text
 
 # The protected characteristics of the Equality Act 2010, plus caring responsibilities.
 EQUALITY_QUESTIONS = (
@@ -50,12 +49,13 @@ class ParticipantSchema(Schema):
     phone = fields.String(
         load_default=None,
         load_only=True,
-        validate=validate.Regexp(r"^\+?[0-9][0-9 ()-]{6,18}[0-9]$", error="Not a valid phone number."),
+        validate=[
+            validate.Length(max=21),
+            validate.Regexp(r"^\+?[0-9][0-9 ()-]{6,18}[0-9]$", error="Not a valid phone number."),
+        ],
     )
     preferred_channel = fields.String(required=True, validate=validate.OneOf(CONTACT_CHANNELS))
-    language = fields.String(
-        load_default="en", validate=validate.Regexp(LANGUAGE_TAG_PATTERN, error="Not a language tag such as en or cy.")
-    )
+    language = language_tag(load_default="en")
     format = fields.String(load_default="standard", validate=validate.OneOf(MESSAGE_FORMATS))
     consent_to_contact = fields.Boolean(required=True)
     equality = fields.Dict(
@@ -65,14 +65,15 @@ class ParticipantSchema(Schema):
         load_only=True,
     )
     created_at = fields.AwareDateTime(dump_only=True)
+    erased_at = fields.AwareDateTime(dump_only=True, allow_none=True)  # set once erased: no contact details kept
 
 
 class ParticipantWithContactSchema(ParticipantSchema):
     """What staff see: the preferences and the contact details."""
 
-    name = fields.String(attribute="contact.name", dump_only=True)
-    email = fields.String(attribute="contact.email", dump_only=True)
-    phone = fields.String(attribute="contact.phone", dump_only=True)
+    name = fields.String(attribute="contact.name", dump_only=True, allow_none=True)
+    email = fields.String(attribute="contact.email", dump_only=True, allow_none=True)
+    phone = fields.String(attribute="contact.phone", dump_only=True, allow_none=True)
 
 
 class ContributionSchema(Schema):
@@ -97,9 +98,88 @@ class ContributionSchema(Schema):
 
 
 class ContributionQuerySchema(PageSchema):
-    engagement_id = fields.String(load_default=None)
+    engagement_id = identifier(load_default=None)
     status = fields.String(load_default=None, validate=validate.OneOf(CONTRIBUTION_STATUSES))
 
 
 class EqualityReportQuerySchema(Schema):
-    engagement_id = fields.String(load_default=None)
+    engagement_id = identifier(load_default=None)
+
+
+class EqualityReportSchema(Schema):
+    """Counts only; any number under five reads "fewer than 5"."""
+
+    engagement_id = fields.String(allow_none=True)
+    respondents = fields.Raw(required=True, metadata={"description": 'How many answered: a number, or "fewer than 5".'})
+    questions = fields.Dict(
+        keys=fields.String(),
+        values=fields.Dict(keys=fields.String(), values=fields.Raw()),
+        required=True,
+        metadata={"description": 'Per question, the count per answer; rarer answers as "other answers".'},
+    )
+
+
+class DashboardQuerySchema(Schema):
+    """The dashboard's filters; a field left empty in the page's form means "all"."""
+
+    engagement_id = identifier(load_default=None)
+    service_area = text(100, load_default=None)
+    period_from = fields.Date(data_key="from", load_default=None, metadata={"description": "Received on or after."})
+    period_to = fields.Date(data_key="to", load_default=None, metadata={"description": "Received on or before."})
+
+    @pre_load
+    def _empty_is_all(self, data, **_kwargs):
+        return {k: v for k, v in data.items() if v != ""}
+
+    @validates_schema
+    def _period_in_order(self, data: dict, **_kwargs) -> None:
+        if data["period_from"] and data["period_to"] and data["period_from"] > data["period_to"]:
+            raise ValidationError("Must be the same as or after the start date.", "to")
+
+
+_RATE = 'A share from 0 to 1; null when there is nothing to count; "withheld" when it would reveal fewer than 5 people.'
+
+
+class DashboardGroupSchema(Schema):
+    answer = fields.String(required=True, metadata={"description": 'The answer given, or "not answered".'})
+    people = fields.Raw(required=True, metadata={"description": 'A number, or "fewer than 5".'})
+    contributions = fields.Raw(required=True, metadata={"description": 'A number, or "fewer than 5".'})
+    participation_rate = fields.Raw(required=True, metadata={"description": "Share of all contributions. " + _RATE})
+    decision_rate = fields.Raw(required=True, metadata={"description": "Share with a decision. " + _RATE})
+    difference_rate = fields.Raw(
+        required=True, metadata={"description": "Of those rated, share saying yes or partly. " + _RATE}
+    )
+
+
+class DashboardEqualitySchema(Schema):
+    """Whose voices lead to change: small numbers hidden, and no hidden number derivable from the others."""
+
+    overall = fields.Dict(required=True, metadata={"description": "people, contributions and the three rates."})
+    questions = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.Nested(DashboardGroupSchema)),
+        required=True,
+        metadata={"description": "Per equality-monitoring question answered in scope, its groups."},
+    )
+
+
+class DashboardSchema(Schema):
+    """The staff dashboard's numbers; the same as the /dashboard page shows."""
+
+    filters = fields.Dict(required=True)
+    coverage = fields.Dict(
+        required=True,
+        metadata={
+            "description": "Counts and shares of contributions with a decision, with feedback delivered (an "
+            "update telling the outcome sent or delivered), and rated; median days from receipt to each."
+        },
+    )
+    overdue = fields.Dict(
+        required=True,
+        metadata={"description": "`count`, and up to 200 `contributions` past their feedback date with no decision."},
+    )
+    outcomes_by_type = fields.Dict(
+        required=True,
+        metadata={"description": 'Contribution type -> outcome of its latest decision ("none yet") -> count.'},
+    )
+    equality = fields.Nested(DashboardEqualitySchema, required=True)

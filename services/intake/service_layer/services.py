@@ -18,6 +18,8 @@ from shared.constants import (
     CONTRIBUTIONS_TOPIC,
     ENGAGEMENT_CREATED,
     ENGAGEMENTS_TOPIC,
+    ERASED_TEXT,
+    PARTICIPANT_ERASED,
     PARTICIPANT_REGISTERED,
     PARTICIPANT_UPDATED,
     PARTICIPANTS_TOPIC,
@@ -95,12 +97,8 @@ def _announce_participant(
     )
 
 
-def _save_participant(
-    uow: IntakeUnitOfWork, tenant: str, data: dict, *, now: dt.datetime, source: str
-) -> tuple[model.Participant, bool]:
-    """Register a participant, or refresh the one the case system knows by external_ref."""
-    equality = data.get("equality")
-    candidate = model.Participant(
+def _participant_from(tenant: str, data: dict, now: dt.datetime) -> model.Participant:
+    return model.Participant(
         id=str(uuid.uuid4()),
         tenant=tenant,
         external_ref=data.get("external_ref"),
@@ -111,6 +109,14 @@ def _save_participant(
         contact=model.Contact(name=data.get("name"), email=data.get("email"), phone=data.get("phone")),
         created_at=now,
     )
+
+
+def _save_participant(
+    uow: IntakeUnitOfWork, tenant: str, data: dict, *, now: dt.datetime, source: str
+) -> tuple[model.Participant, bool]:
+    """Register a participant, or refresh the one the case system knows by external_ref."""
+    equality = data.get("equality")
+    candidate = _participant_from(tenant, data, now)
     candidate.check_reachable()
     existing = uow.participants.get_by_external_ref(tenant, candidate.external_ref) if candidate.external_ref else None
     if existing is None:
@@ -146,6 +152,42 @@ def register_participant(
 def get_participant(uow: IntakeUnitOfWork, tenant: str, participant_id: str) -> model.Participant:
     with uow:
         return required(uow.participants.get(tenant, participant_id), "participant")
+
+
+def erase_participant(
+    uow: IntakeUnitOfWork, tenant: str, participant_id: str, *, now: dt.datetime, source: str
+) -> model.Participant:
+    """Forget a person at their request, in one transaction: name, contact details,
+    external_ref and equality answers go; their contributions keep their place in the chain
+    (type, dates, reference, counts) with the words replaced; what the outbox still holds
+    about them is taken back; `participant.erased` tells the other services to do the same.
+    Erasing an erased participant changes nothing."""
+    with uow:
+        participant = required(uow.participants.get(tenant, participant_id, lock="update"), "participant")
+        if participant.erased_at is not None:
+            return participant
+        participant.erase(now)
+        uow.participants.erase(participant)
+        contribution_ids = uow.contributions.erase_texts_of(tenant, participant.id, ERASED_TEXT)
+        # The broker already has the published events; those still waiting go out without
+        # the person: their participant events are superseded by the erasure, and their
+        # contributions' words are replaced as above.
+        uow.withdraw_announcements(PARTICIPANTS_TOPIC, [participant.id])
+        sealed_erased_text = uow.sealer.seal(ERASED_TEXT)
+        uow.withdraw_announcements(
+            CONTRIBUTIONS_TOPIC, contribution_ids, rewrite=lambda data: data.update(sealed_text=sealed_erased_text)
+        )
+        uow.announce(
+            PARTICIPANTS_TOPIC,
+            type=PARTICIPANT_ERASED,
+            source=source,
+            tenant=tenant,
+            subject=participant.id,
+            time=now,
+            data={"id": participant.id, "erased_at": now},
+        )
+        uow.commit()
+    return participant
 
 
 def equality_report(uow: IntakeUnitOfWork, tenant: str, engagement_id: str | None) -> dict:
@@ -214,9 +256,10 @@ def _accept(
     if engagement is None:
         raise InvalidInput.on("engagement_id", "Unknown engagement.")
     if data.get("participant_id"):
-        participant = uow.participants.get(tenant, data["participant_id"])
+        participant = uow.participants.get(tenant, data["participant_id"], lock="share")
         if participant is None:
             raise InvalidInput.on("participant_id", "Unknown participant.")
+        participant.check_can_contribute()
     else:
         try:
             participant, _ = _save_participant(uow, tenant, data["participant"], now=now, source=source)
@@ -284,3 +327,77 @@ def list_contributions(
             offset=(page - 1) * per_page,
             limit=per_page,
         )
+
+
+# Importing contributions gathered on paper or at meetings -----------------------------
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """One contribution from a file. The key is stable per file and row, so a re-run after
+    a crash finds what the first run imported through the usual idempotency records."""
+
+    number: int
+    data: dict
+    idempotency_key: str
+
+
+def check_import(
+    uow: IntakeUnitOfWork, tenant: str, rows: list[ImportRow], *, now: dt.datetime
+) -> tuple[dict[int, dict[str, list[str]]], set[int]]:
+    """Every row's broken rules ({row number: {field: messages}}) and the rows an earlier
+    run already imported. Nothing is written: an import with a bad row imports nothing."""
+    problems: dict[int, dict[str, list[str]]] = {}
+    done: set[int] = set()
+    with uow:
+        for row in rows:
+            try:
+                if _earlier_request(uow, tenant, row.idempotency_key, fingerprint(row.data)):
+                    done.add(row.number)
+                    continue
+                _check_acceptable(uow, tenant, row.data, now)
+            except InvalidInput as invalid:
+                problems[row.number] = invalid.errors
+    return problems, done
+
+
+def _check_acceptable(uow: IntakeUnitOfWork, tenant: str, data: dict, now: dt.datetime) -> None:
+    """The rules `_accept` keeps, checked without writing anything."""
+    if uow.engagements.get(tenant, data["engagement_id"]) is None:
+        raise InvalidInput.on("engagement_id", "Unknown engagement.")
+    if data.get("participant_id"):
+        if uow.participants.get(tenant, data["participant_id"]) is None:
+            raise InvalidInput.on("participant_id", "Unknown participant.")
+    else:
+        try:
+            _participant_from(tenant, data["participant"], now).check_reachable()
+        except InvalidInput as invalid:
+            raise InvalidInput({f"participant.{k}": v for k, v in invalid.errors.items()}) from None
+    model.check_submitted_at(data.get("submitted_at") or now, now)
+
+
+def import_contributions(
+    uow: IntakeUnitOfWork,
+    submitter: Submitter,
+    rows: list[ImportRow],
+    *,
+    clock,
+    source: str,
+    progress=lambda: None,
+) -> int:
+    """Accept each row as its own transaction (announced through the outbox exactly as an
+    HTTP submission is); returns how many were new. Check the rows first with check_import."""
+    imported = 0
+    for row in rows:
+        _, created = submit_contribution(
+            uow,
+            submitter,
+            row.data,
+            now=clock(),
+            source=source,
+            idempotency_key=row.idempotency_key,
+            request_fingerprint=fingerprint(row.data),
+        )
+        imported += created
+        progress()
+    return imported

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from services.intake.adapters.outcomes import OutcomeRepository
 from services.intake.adapters.repository import (
     ContributionRepository,
     EngagementRepository,
     ParticipantRepository,
 )
+from shared import outbox
 from shared.db import UnitOfWork
 
 
@@ -14,8 +16,14 @@ class IntakeUnitOfWork(UnitOfWork):
     engagements: EngagementRepository
     participants: ParticipantRepository
     contributions: ContributionRepository
+    outcomes: OutcomeRepository
 
     def _start(self, session: Session) -> None:
         self.engagements = EngagementRepository(session)
         self.participants = ParticipantRepository(session, self.sealer)
         self.contributions = ContributionRepository(session)
+        self.outcomes = OutcomeRepository(session)
+
+    def withdraw_announcements(self, topic: str, keys: list[str], *, rewrite=None) -> None:
+        """What the outbox still holds about these aggregates goes (see outbox.withdraw)."""
+        outbox.withdraw(self.session, topic, keys, rewrite=rewrite)

@@ -9,7 +9,15 @@ from sqlalchemy.orm import Session
 
 from services.notifier.adapters.tables import attempts, contributions_view, engagements_view, notifications, recipients
 from services.notifier.domain.model import Recipient
-from shared.constants import MESSAGE_ACKNOWLEDGEMENT, STATUS_CREATED, STATUS_SENDING
+from shared.constants import (
+    EARLY_RECEIPT_PREFIX,
+    MESSAGE_ACKNOWLEDGEMENT,
+    OUTCOME_MESSAGE_KINDS,
+    STATUS_CREATED,
+    STATUS_DELIVERED,
+    STATUS_SENDING,
+    STATUS_SENT,
+)
 
 
 class RecipientRepository:
@@ -176,6 +184,48 @@ class NotificationRepository:
             sa.select(sa.func.count()).select_from(notifications).where(*conditions)
         ).scalar_one()
         return items, total
+
+    def early_receipt(self, notification_id: str) -> tuple[str, str] | None:
+        """(status, provider status) of a receipt that arrived while the message was being sent."""
+        row = self.session.execute(
+            sa.select(attempts.c.outcome, attempts.c.detail)
+            .where(attempts.c.notification_id == notification_id, attempts.c.outcome.startswith(EARLY_RECEIPT_PREFIX))
+            .order_by(attempts.c.id.desc())
+            .limit(1)
+        ).first()
+        return (row.outcome.removeprefix(EARLY_RECEIPT_PREFIX), row.detail) if row else None
+
+    def latest_decision_update_by_sms(self, phone_lookup: str) -> dict | None:
+        """The last decision update sent by SMS to the number with this lookup key, whoever
+        of the people sharing that number it went to: what an SMS reply answers."""
+        row = (
+            self.session.execute(
+                sa.select(notifications)
+                .join(recipients, recipients.c.participant_id == notifications.c.participant_id)
+                .where(
+                    recipients.c.phone_lookup == phone_lookup,
+                    recipients.c.erased_at.is_(None),
+                    notifications.c.channel == "sms",
+                    notifications.c.status.in_((STATUS_SENT, STATUS_DELIVERED)),
+                    notifications.c.kind.in_(OUTCOME_MESSAGE_KINDS),
+                    notifications.c.contribution_id.is_not(None),
+                )
+                .order_by(notifications.c.created_at.desc(), notifications.c.id.desc())
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
+        return dict(row) if row else None
+
+    def count_by_status(self) -> dict[tuple[str, str], int]:
+        """{(status, channel): notifications}, across every tenant, for the operator's gauges."""
+        rows = self.session.execute(
+            sa.select(notifications.c.status, notifications.c.channel, sa.func.count()).group_by(
+                notifications.c.status, notifications.c.channel
+            )
+        )
+        return {(status, channel): count for status, channel, count in rows}
 
     def attempts_for(self, notification_ids: list[str]) -> dict[str, list[dict]]:
         found: dict[str, list[dict]] = {}

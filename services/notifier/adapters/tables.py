@@ -3,7 +3,7 @@ and one row per (event, participant, channel) for every message."""
 
 import sqlalchemy as sa
 
-from shared.tables import BigIntId, UTCDateTime
+from shared.tables import SEALED, SEALED_FIELDS, BigIntId, UTCDateTime
 
 metadata = sa.MetaData()
 
@@ -13,7 +13,7 @@ recipients = sa.Table(
     sa.Column("participant_id", sa.String(36), primary_key=True),
     sa.Column("tenant", sa.String(63), nullable=False),
     # The sealed contact exactly as intake sent it: encrypted at rest, opened only to send.
-    sa.Column("contact_sealed", sa.Text, nullable=True),
+    sa.Column("contact_sealed", sa.Text, nullable=True, info=SEALED),
     sa.Column("preferred_channel", sa.String(10), nullable=False),
     sa.Column("language", sa.String(12), nullable=False),
     sa.Column("format", sa.String(20), nullable=False),
@@ -21,6 +21,8 @@ recipients = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("unsubscribed_at", UTCDateTime, nullable=True),
     sa.Column("erased_at", UTCDateTime, nullable=True),
+    # A keyed hash of the phone number (never the number), to match an SMS reply to its sender.
+    sa.Column("phone_lookup", sa.String(64), nullable=True, index=True),
 )
 
 engagements_view = sa.Table(
@@ -56,8 +58,9 @@ notifications = sa.Table(
     sa.Column("contribution_id", sa.String(36), nullable=True),
     sa.Column("channel", sa.String(10), nullable=False),  # email, sms, or "none" when withheld
     sa.Column("kind", sa.String(30), nullable=False),
-    # What the message says beyond the contribution: the decision, the change (board-written).
-    sa.Column("context", sa.JSON, nullable=False),
+    # What the message says beyond the contribution: the decision, the change (board-written);
+    # what the board wrote about the person (`sealed_influence`, ...) stays sealed.
+    sa.Column("context", sa.JSON, nullable=False, info=SEALED_FIELDS),
     sa.Column("status", sa.String(12), nullable=False),
     sa.Column("reason", sa.Text, nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False),

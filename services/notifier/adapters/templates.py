@@ -1,14 +1,15 @@
 """Messages from Jinja2 template files, in the participant's language and format.
 
 Templates live in services/notifier/templates/<language>/<format>/<kind>.j2, each with
-the blocks `subject`, `body` (plain text, paragraphs split by blank lines) and `sms`.
+the blocks `subject`, `body` (plain text, paragraphs split by blank lines) and `sms`;
+decision updates add `sms_reply`, the "Reply 1, 2 or 3" prompt an SMS always keeps.
+Every email ends with links to change how we contact the person and to stop.
 A missing translation falls back to English and is reported; a message that renders
 empty is never sent.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ import jinja2
 from prometheus_client import Counter
 
 from services.notifier.domain.model import fit_sms
+from shared.pages import long_date
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -38,6 +40,8 @@ LABELS = {
         },
         "status": {"planned": "planned", "in_progress": "under way", "implemented": "done", "cancelled": "cancelled"},
         "digest_subject": "Updates about your contributions",
+        "preferences": "Change how we contact you",
+        "unsubscribe": "Stop these updates",
         "type": {
             "view": "view",
             "recommendation": "recommendation",
@@ -45,20 +49,6 @@ LABELS = {
             "compliment": "compliment",
             "question": "question",
         },
-        "months": [
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ],
     },
     "cy": {
         "outcome": {
@@ -75,6 +65,8 @@ LABELS = {
             "cancelled": "wedi'i ganslo",
         },
         "digest_subject": "Newyddion am eich cyfraniadau",
+        "preferences": "Newid sut rydyn ni'n cysylltu â chi",
+        "unsubscribe": "Stopio'r newyddion hyn",
         "type": {
             "view": "barn",
             "recommendation": "argymhelliad",
@@ -82,20 +74,6 @@ LABELS = {
             "compliment": "canmoliaeth",
             "question": "cwestiwn",
         },
-        "months": [
-            "Ionawr",
-            "Chwefror",
-            "Mawrth",
-            "Ebrill",
-            "Mai",
-            "Mehefin",
-            "Gorffennaf",
-            "Awst",
-            "Medi",
-            "Hydref",
-            "Tachwedd",
-            "Rhagfyr",
-        ],
     },
 }
 
@@ -111,15 +89,16 @@ class Rendered:
     html: str
     sms: str
     language: str
+    # The parts a digest is combined from: the text before its footer, the SMS before its
+    # reply prompt and link, and the prompt (decision updates only).
+    body: str = ""
+    sms_body: str = ""
+    sms_reply: str = ""
 
 
-def format_date(value: dt.date | str | None, language: str) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        value = dt.date.fromisoformat(value[:10])
-    months = LABELS.get(language, LABELS[FALLBACK_LANGUAGE])["months"]
-    return f"{value.day} {months[value.month - 1]} {value.year}"
+def _sms_tail(reply: str, status_url: str) -> str:
+    """What an SMS never loses when shortened: the reply prompt, if any, and the link."""
+    return f"{reply}\n{status_url}" if reply else status_url
 
 
 class Renderer:
@@ -162,36 +141,42 @@ class Renderer:
                 {**c, "status_label": labels["status"].get(c.get("status"), c.get("status"))}
                 for c in context.get("changes", [])
             ],
-            "feedback_due": format_date(context.get("feedback_due"), used),
-            "revisit_on": format_date(context.get("revisit_on"), used),
+            "feedback_due": long_date(context.get("feedback_due"), used),
+            "revisit_on": long_date(context.get("revisit_on"), used),
         }
         blocks = {name: "".join(block(template.new_context(values))).strip() for name, block in template.blocks.items()}
         subject, text, sms = blocks.get("subject", ""), blocks.get("body", ""), blocks.get("sms", "")
         if not (subject and text and sms):
             raise EmptyMessage(f"{used}/{format_}/{kind} rendered an empty part")
-        paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
-        html = self.html_env.get_template("layout.html.j2").render(
-            subject=subject,
-            paragraphs=paragraphs,
-            large_print=format_ == "large_print",
-            language=used,
-            status_url=context["status_url"],
-        )
-        return Rendered(subject=subject, text=text, html=html, sms=fit_sms(sms, context["status_url"]), language=used)
+        return self._assemble(subject, text, sms, blocks.get("sms_reply", ""), used, format_, context)
 
-    def combine(self, parts: list[Rendered], *, format_: str, status_url: str) -> Rendered:
-        """Several updates as one message (the digest): one greeting, each update in turn."""
-        language = parts[0].language
-        sections = [parts[0].text] + ["\n\n".join(p.text.split("\n\n")[1:]) for p in parts[1:]]
-        text = "\n\n".join(sections)
-        paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
-        subject = LABELS.get(language, LABELS[FALLBACK_LANGUAGE])["digest_subject"]
+    def _assemble(
+        self, subject: str, body: str, sms_body: str, sms_reply: str, language: str, format_: str, urls: dict
+    ) -> Rendered:
+        """The finished message: the text with its footer of links (how we contact you,
+        stop), the same as HTML, and the SMS shortened to fit around its prompt and link."""
+        labels = LABELS.get(language, LABELS[FALLBACK_LANGUAGE])
+        footer = [
+            (labels[name], urls[f"{name}_url"]) for name in ("preferences", "unsubscribe") if urls.get(f"{name}_url")
+        ]
+        text = "\n\n".join([body, "\n".join(f"{label}: {url}" for label, url in footer)]) if footer else body
         html = self.html_env.get_template("layout.html.j2").render(
             subject=subject,
-            paragraphs=paragraphs,
+            paragraphs=[p.strip() for p in body.split("\n\n") if p.strip()],
             large_print=format_ == "large_print",
             language=language,
-            status_url=status_url,
+            status_url=urls["status_url"],
+            footer=footer,
         )
-        sms = " / ".join(p.sms.rsplit("\n", 1)[0] for p in parts)
-        return Rendered(subject=subject, text=text, html=html, sms=fit_sms(sms, status_url), language=language)
+        sms = fit_sms(sms_body, _sms_tail(sms_reply, urls["status_url"]))
+        return Rendered(subject, text, html, sms, language, body=body, sms_body=sms_body, sms_reply=sms_reply)
+
+    def combine(self, parts: list[Rendered], *, format_: str, urls: dict) -> Rendered:
+        """Several updates as one message (the digest): one greeting, each update in turn,
+        one footer; by SMS, the reply prompt of the latest decision update among them."""
+        language = parts[0].language
+        body = "\n\n".join([parts[0].body] + ["\n\n".join(p.body.split("\n\n")[1:]) for p in parts[1:]])
+        subject = LABELS.get(language, LABELS[FALLBACK_LANGUAGE])["digest_subject"]
+        reply = next((p.sms_reply for p in reversed(parts) if p.sms_reply), "")
+        sms_body = " / ".join(p.sms_body for p in parts)
+        return self._assemble(subject, body, sms_body, reply, language, format_, urls)

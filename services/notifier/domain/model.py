@@ -3,15 +3,56 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import random
+import re
 from dataclasses import dataclass
 
+from shared.constants import RATINGS, STATUS_DELIVERED
 from shared.domain import UK
 
 MAX_ATTEMPTS = 6
 FIRST_RETRY = dt.timedelta(seconds=5)
 LONGEST_RETRY = dt.timedelta(minutes=30)
 QUIET_START, QUIET_END = dt.time(21, 0), dt.time(8, 0)
+SMS_QUIET_HOURS = (QUIET_START, QUIET_END)
+
+
+def normalised_phone(number: str) -> str | None:
+    """A phone number as digits with its country code (UK when none is given): the form
+    every provider's inbound `From` reduces to, so a reply finds the person it came from."""
+    compact = "".join(character for character in number if character.isdigit() or character == "+")
+    if compact.startswith("+"):
+        digits = compact[1:]
+    elif compact.startswith("00"):
+        digits = compact[2:]
+    elif compact.startswith("0"):
+        digits = "44" + compact[1:]
+    else:
+        digits = compact
+    return digits if 7 <= len(digits) <= 15 and digits.isdigit() else None
+
+
+def phone_lookup_key(secret: str, number: str | None) -> str | None:
+    """A keyed hash of the number, stored beside the sealed contact so an inbound SMS can
+    be matched to its sender without the number ever being kept in the clear. Keyed (HMAC),
+    so the short space of phone numbers cannot be hashed through to find one."""
+    phone = normalised_phone(number) if number else None
+    if phone is None:
+        return None
+    key = hmac.new(secret.encode(), b"outcome-chain phone lookup", hashlib.sha256).digest()
+    return hmac.new(key, phone.encode(), hashlib.sha256).hexdigest()
+
+
+# A reply to a decision update: 1, 2 or 3 first, words after allowed ("1 yes", " 2. partly").
+SMS_REPLY = re.compile(r"^\s*([123])(?![0-9])")
+
+
+def rating_from_reply(body: str) -> str | None:
+    """The answer to "Did this make a difference?" by SMS: 1 yes, 2 partly, 3 no; None otherwise."""
+    found = SMS_REPLY.match(body or "")
+    return RATINGS[int(found.group(1)) - 1] if found else None
 
 
 @dataclass
@@ -28,6 +69,7 @@ class Recipient:
     updated_at: dt.datetime
     unsubscribed_at: dt.datetime | None = None
     erased_at: dt.datetime | None = None
+    phone_lookup: str | None = None  # phone_lookup_key() of their number, if they gave one
 
 
 def channel_for(recipient: Recipient | None) -> tuple[str | None, str | None]:
@@ -51,15 +93,21 @@ def retry_delay(attempt: int, rng: random.Random | None = None) -> dt.timedelta:
     return ceiling * (0.5 + (rng or random).random() / 2)
 
 
-def after_quiet_hours(now: dt.datetime, channel: str) -> dt.datetime | None:
-    """SMS is not sent between 21:00 and 08:00 UK time; it waits, it is not dropped."""
-    if channel != "sms":
+def after_quiet_hours(
+    now: dt.datetime, channel: str, quiet_hours: tuple[dt.time, dt.time] | None = SMS_QUIET_HOURS
+) -> dt.datetime | None:
+    """SMS is not sent in the quiet hours (start, end), UK time, by default 21:00 to 08:00;
+    it waits for their end, it is not dropped. None: no quiet hours."""
+    if channel != "sms" or quiet_hours is None:
         return None
+    start, end = quiet_hours
     local = now.astimezone(UK)
-    if QUIET_END <= local.time() < QUIET_START:
+    at = local.time()
+    quiet = start <= at < end if start < end else (at >= start or at < end)
+    if not quiet:
         return None
-    morning = local.date() if local.time() < QUIET_END else local.date() + dt.timedelta(days=1)
-    return dt.datetime.combine(morning, QUIET_END, UK).astimezone(dt.UTC)
+    day = local.date() if at < end else local.date() + dt.timedelta(days=1)
+    return dt.datetime.combine(day, end, UK).astimezone(dt.UTC)
 
 
 # SMS length: GSM 03.38 text takes 153 characters a segment (160 alone); anything else
@@ -85,3 +133,8 @@ def fit_sms(text: str, keep_tail: str) -> str:
     while body and sms_segments(f"{body}…\n{keep_tail}") > MAX_SMS_SEGMENTS:
         body = body[: max(0, len(body) - 10)].rstrip()
     return f"{body}…\n{keep_tail}"
+
+
+def receipt_reason(status: str, provider_status: str) -> str | None:
+    """Why a message failed, in the provider's status word only (never an address or message text)."""
+    return None if status == STATUS_DELIVERED else f"the provider reported {provider_status}"

@@ -1,21 +1,24 @@
-"""The notifier's HTTP API: staff views, preferences, delivery receipts, unsubscribe."""
+"""The notifier's HTTP API: staff views, preferences, delivery receipts, SMS replies."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+import logging
 
 from flask import Blueprint, current_app, request
 from marshmallow import ValidationError
 
+from services.notifier.domain.model import phone_lookup_key
 from services.notifier.entrypoints import schemas
 from services.notifier.service_layer import services
 from shared import dead_letters
+from shared.audit import handles_personal_data
 from shared.constants import ROLE_CASE_SYSTEM, ROLE_STAFF
 from shared.errors import ApiError
-from shared.links import UNSUBSCRIBE, InvalidLink
-from shared.schemas import page_of
+from shared.openapi import documented
+from shared.schemas import page_of, page_response
 from shared.web import json_body, platform, principal, query_args, reads, requires
 
 api = Blueprint("notifier", __name__, url_prefix="/v1")
@@ -25,6 +28,9 @@ query_schema = schemas.NotificationQuerySchema()
 notification_schema = schemas.NotificationSchema()
 notify_receipt_schema = schemas.NotifyReceiptSchema()
 twilio_receipt_schema = schemas.TwilioReceiptSchema()
+twilio_inbound_schema = schemas.TwilioInboundSchema()
+notify_inbound_schema = schemas.NotifyInboundSchema()
+log = logging.getLogger(__name__)
 
 
 def _config():
@@ -32,7 +38,9 @@ def _config():
 
 
 @api.get("/notifications")
+@documented(query=schemas.NotificationQuerySchema, responses={200: page_response(schemas.NotificationSchema)})
 @requires(ROLE_STAFF)
+@handles_personal_data
 def list_notifications():
     args = query_args(query_schema)
     items, total = services.list_notifications(reads(), principal().tenant, **args)
@@ -40,13 +48,17 @@ def list_notifications():
 
 
 @api.get("/participants/<participant_id>/preferences")
+@documented(responses={200: schemas.PreferencesSchema})
 @requires(ROLE_CASE_SYSTEM, ROLE_STAFF)
+@handles_personal_data
 def get_preferences(participant_id: str):
     return preferences_schema.dump(services.preferences(reads(), principal().tenant, participant_id))
 
 
 @api.put("/participants/<participant_id>/preferences")
+@documented(body=schemas.PreferencesSchema, responses={200: schemas.PreferencesSchema})
 @requires(ROLE_CASE_SYSTEM, ROLE_STAFF)
+@handles_personal_data
 def put_preferences(participant_id: str):
     values = json_body(preferences_schema)
     updated = services.set_preferences(
@@ -55,13 +67,18 @@ def put_preferences(participant_id: str):
     return preferences_schema.dump(updated)
 
 
-@api.post("/callbacks/notify")
-def notify_callback():
+def _check_notify_token() -> None:
     """GOV.UK Notify sends the bearer token it was configured with."""
     expected = _config().settings.notify_callback_token
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if not expected or scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), expected.encode()):
         raise ApiError(401, "The callback token is missing or wrong.", headers={"WWW-Authenticate": "Bearer"})
+
+
+@api.post("/callbacks/notify")
+@documented(body=schemas.NotifyReceiptSchema, responses={200: schemas.RecordedSchema}, errors=(401,))
+def notify_callback():
+    _check_notify_token()
     receipt = json_body(notify_receipt_schema)
     p = platform()
     services.notify_receipt(p.uow(), receipt["reference"], receipt["status"], now=p.clock(), source=p.source)
@@ -74,14 +91,21 @@ def _twilio_signature(url: str, form: dict, auth_token: str) -> str:
     return base64.b64encode(hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()).decode()
 
 
-@api.post("/callbacks/twilio")
-def twilio_callback():
+def _signed_twilio_form() -> dict:
+    """The posted form, once its X-Twilio-Signature is shown to be Twilio's; 401 otherwise."""
     auth_token = _config().settings.twilio_auth_token
     form = request.form.to_dict()
     url = _config().settings.public_url.rstrip("/") + request.path
     presented = request.headers.get("X-Twilio-Signature", "")
     if not auth_token or not hmac.compare_digest(presented, _twilio_signature(url, form, auth_token)):
         raise ApiError(401, "The request signature is missing or wrong.")
+    return form
+
+
+@api.post("/callbacks/twilio")
+@documented(form=schemas.TwilioReceiptSchema, responses={200: schemas.RecordedSchema}, errors=(400, 401))
+def twilio_callback():
+    form = _signed_twilio_form()
     try:
         receipt = twilio_receipt_schema.load(form)
     except ValidationError as invalid:
@@ -91,43 +115,41 @@ def twilio_callback():
     return {"status": "recorded"}
 
 
-UNSUBSCRIBE_PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
-<body style="font-family: Arial, sans-serif; font-size: 19px; max-width: 40em; margin: 2em auto;"><h1>{title}</h1><p>{text}</p>{form}</body></html>"""
+def _sms_reply(number: str, body: str) -> None:
+    """Record a reply as a rating if it is one; otherwise only count it (never its number or text)."""
+    p = platform()
+    lookup = phone_lookup_key(p.settings.link_signing_secret, number)
+    if not services.record_sms_reply(p.uow(), lookup, body, now=p.clock(), source=p.source):
+        log.info("SMS reply ignored: not 1, 2 or 3, or no decision update went to that number")
 
 
-def _read_unsubscribe(token: str) -> tuple[str, str]:
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+@api.post("/callbacks/twilio/inbound")
+@documented(
+    form=schemas.TwilioInboundSchema,
+    responses={200: {"text/xml": {"type": "string", "description": "Empty TwiML: no reply is sent."}}},
+    errors=(400, 401),
+)
+def twilio_inbound():
+    """An SMS sent to our Twilio number: 1, 2 or 3 answers "Did this make a difference?"."""
     try:
-        return _config().links.read(UNSUBSCRIBE, token)
-    except InvalidLink:
-        raise ApiError(404, "This link is not valid.") from None
+        message = twilio_inbound_schema.load(_signed_twilio_form())
+    except ValidationError as invalid:
+        raise ApiError(400, "The message is missing fields.", errors=invalid.messages) from None
+    _sms_reply(message["From"], message["Body"])
+    return EMPTY_TWIML, 200, {"Content-Type": "text/xml; charset=utf-8"}
 
 
-@api.get("/unsubscribe/<token>")
-def unsubscribe_page(token: str):
-    _read_unsubscribe(token)
-    form = f'<form method="post" action="/v1/unsubscribe/{token}"><button type="submit">Stop sending me updates</button></form>'
-    body = UNSUBSCRIBE_PAGE.format(
-        title="Stop updates", text="You will not get any more updates about your contributions.", form=form
-    )
-    return (
-        body,
-        200,
-        {
-            "Content-Type": "text/html; charset=utf-8",
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-        },
-    )
-
-
-@api.post("/unsubscribe/<token>")
-def unsubscribe(token: str):
-    """One click (RFC 8058): mail programs POST here without showing the page."""
-    tenant, participant_id = _read_unsubscribe(token)
-    services.unsubscribe(platform().uow(), tenant, participant_id, now=platform().clock())
-    body = UNSUBSCRIBE_PAGE.format(
-        title="Updates stopped", text="You will not get any more updates. Thank you for taking part.", form=""
-    )
-    return body, 200, {"Content-Type": "text/html; charset=utf-8"}
+@api.post("/callbacks/notify/inbound")
+@documented(body=schemas.NotifyInboundSchema, responses={200: schemas.RecordedSchema}, errors=(401,))
+def notify_inbound():
+    """GOV.UK Notify's received-text-message callback, with the same bearer token as receipts."""
+    _check_notify_token()
+    message = json_body(notify_inbound_schema)
+    _sms_reply(message["source_number"], message["message"])
+    return {"status": "recorded"}
 
 
 api.register_blueprint(dead_letters.blueprint(roles=(ROLE_STAFF,)))

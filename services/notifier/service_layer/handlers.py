@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from services.notifier.domain.model import Recipient
+from services.notifier.domain.model import Recipient, phone_lookup_key
 from services.notifier.service_layer.unit_of_work import NotifierUnitOfWork
 from shared.constants import (
     CONTRIBUTION_FEEDBACK_OVERDUE,
@@ -18,6 +18,7 @@ from shared.constants import (
     CONTRIBUTION_RECEIVED,
     CONTRIBUTION_UNLINKED,
     DECISION_AMENDED,
+    DECISION_RECORDED,
     ENGAGEMENT_CREATED,
     MESSAGE_ACKNOWLEDGEMENT,
     MESSAGE_DECISION_AMENDED,
@@ -25,6 +26,7 @@ from shared.constants import (
     MESSAGE_INTERIM_UPDATE,
     MESSAGE_RESOURCE_CHANGED,
     MESSAGE_UNLINKED,
+    OUTCOME_RATED,
     PARTICIPANT_ERASED,
     PARTICIPANT_REGISTERED,
     PARTICIPANT_UPDATED,
@@ -38,7 +40,7 @@ from shared.event_schemas import (
     EngagementEventData,
     ParticipantEventData,
 )
-from shared.events import RejectedEvent
+from shared.events import RejectedEvent, refuse_other_tenant
 from shared.platform import Platform
 
 _participant = ParticipantEventData()
@@ -65,8 +67,7 @@ def record_notification(
     now: dt.datetime,
 ) -> bool:
     recipient = uow.recipients.get(participant_id)
-    if recipient is not None and recipient.tenant != envelope["tenant"]:
-        raise RejectedEvent("tenant does not match the participant it refers to", envelope["tenant"])
+    refuse_other_tenant(recipient and recipient.tenant, envelope, "participant")
     return uow.notifications.add(
         {
             "id": str(uuid.uuid4()),
@@ -91,8 +92,7 @@ def handlers(platform: Platform) -> dict:
     def participant_changed(uow: NotifierUnitOfWork, envelope: dict) -> None:
         data = _participant.load(envelope["data"])
         known = uow.recipients.get(data["id"])
-        if known is not None and known.tenant != envelope["tenant"]:
-            raise RejectedEvent("tenant does not match the participant it refers to", envelope["tenant"])
+        refuse_other_tenant(known and known.tenant, envelope, "participant")
         at = _event_time(envelope)
         if known is not None and (known.updated_at >= at or known.erased_at is not None):
             return  # an older update arriving late, or a person since erased
@@ -107,6 +107,9 @@ def handlers(platform: Platform) -> dict:
                 consent_to_contact=data["consent_to_contact"],
                 updated_at=at,
                 unsubscribed_at=known.unsubscribed_at if known else None,
+                phone_lookup=phone_lookup_key(
+                    platform.settings.link_signing_secret, uow.sealer.open(data["sealed_contact"]).get("phone")
+                ),
             )
         )
 
@@ -116,8 +119,7 @@ def handlers(platform: Platform) -> dict:
         if not isinstance(participant_id, str):
             raise RejectedEvent("invalid data: id: Missing data for required field.", envelope["tenant"])
         known = uow.recipients.get(participant_id)
-        if known is not None and known.tenant != envelope["tenant"]:
-            raise RejectedEvent("tenant does not match the participant it refers to", envelope["tenant"])
+        refuse_other_tenant(known and known.tenant, envelope, "participant")
         erased = known or Recipient(
             participant_id=participant_id,
             tenant=envelope["tenant"],
@@ -128,11 +130,13 @@ def handlers(platform: Platform) -> dict:
             consent_to_contact=False,
             updated_at=_event_time(envelope),
         )
-        erased.contact_sealed, erased.erased_at = None, _event_time(envelope)
+        erased.contact_sealed, erased.phone_lookup, erased.erased_at = None, None, _event_time(envelope)
         uow.recipients.save(erased)
 
     def engagement_created(uow: NotifierUnitOfWork, envelope: dict) -> None:
         data = _engagement.load(envelope["data"])
+        known = uow.read.engagement(data["id"])
+        refuse_other_tenant(known and known["tenant"], envelope, "engagement")
         uow.read.save_engagement(
             {k: data[k] for k in ("id", "title", "can_change", "cannot_change", "decision_maker", "feedback_due")}
             | {"tenant": envelope["tenant"]}
@@ -140,6 +144,10 @@ def handlers(platform: Platform) -> dict:
 
     def contribution_received(uow: NotifierUnitOfWork, envelope: dict) -> None:
         data = _contribution.load(envelope["data"])
+        known = uow.read.contribution(data["id"])
+        refuse_other_tenant(known and known["tenant"], envelope, "contribution")
+        engagement = uow.read.engagement(data["engagement_id"])
+        refuse_other_tenant(engagement and engagement["tenant"], envelope, "engagement")
         uow.read.save_contribution(
             {
                 "id": data["id"],
@@ -166,6 +174,8 @@ def handlers(platform: Platform) -> dict:
             if data.get("contribution_id") is None:
                 return  # about the decision as a whole: nobody in particular to tell
             ids = _story.load(data)
+            known = uow.read.contribution(ids["contribution_id"])
+            refuse_other_tenant(known and known["tenant"], envelope, "contribution")
             if not only_if(data):
                 return
             record_notification(
@@ -180,12 +190,20 @@ def handlers(platform: Platform) -> dict:
 
         return handle
 
+    def decision_recorded(uow: NotifierUnitOfWork, envelope: dict) -> None:
+        """Each person hears of a decision through their own contribution.linked, not this."""
+
+    def outcome_rated(uow: NotifierUnitOfWork, envelope: dict) -> None:
+        """The participant's own answer on their status page: nothing to tell them."""
+
     return {
         PARTICIPANT_REGISTERED: participant_changed,
         PARTICIPANT_UPDATED: participant_changed,
         PARTICIPANT_ERASED: participant_erased,
         ENGAGEMENT_CREATED: engagement_created,
         CONTRIBUTION_RECEIVED: contribution_received,
+        DECISION_RECORDED: decision_recorded,
+        OUTCOME_RATED: outcome_rated,
         CONTRIBUTION_LINKED: story(MESSAGE_DECISION_LINKED),
         DECISION_AMENDED: story(MESSAGE_DECISION_AMENDED),
         CONTRIBUTION_UNLINKED: story(MESSAGE_UNLINKED),

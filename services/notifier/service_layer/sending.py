@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 
 from services.notifier.adapters.providers import OutgoingMessage, PermanentFailure, Provider, TemporaryFailure
 from services.notifier.adapters.templates import EmptyMessage, Renderer
-from services.notifier.domain.model import MAX_ATTEMPTS, after_quiet_hours, channel_for, retry_delay
+from services.notifier.domain.model import (
+    MAX_ATTEMPTS,
+    SMS_QUIET_HOURS,
+    after_quiet_hours,
+    channel_for,
+    receipt_reason,
+    retry_delay,
+)
 from services.notifier.service_layer.unit_of_work import NotifierUnitOfWork
 from shared.constants import (
     MESSAGE_ACKNOWLEDGEMENT,
@@ -71,6 +78,8 @@ class Sender:
     patience: dt.timedelta = dt.timedelta(hours=1)
     # Optional digest window: updates to one person within it go as one message (0: off).
     digest: dt.timedelta = dt.timedelta(0)
+    # (start, end) UK time when no SMS goes out; None: none.
+    sms_quiet_hours: tuple[dt.time, dt.time] | None = SMS_QUIET_HOURS
     rng: random.Random = field(default_factory=random.Random)
 
     def send_due(self) -> int:
@@ -113,7 +122,7 @@ class Sender:
             if now - notification["created_at"] > self.patience:
                 return self._finish(notification, STATUS_FAILED, f"gave up waiting for the {waiting_for} details")
             return self._reschedule(notification, now + dt.timedelta(seconds=5), count_attempt=False)
-        morning = after_quiet_hours(now, channel)
+        morning = after_quiet_hours(now, channel, self.sms_quiet_hours)
         if morning is not None:
             return self._reschedule(notification, morning, count_attempt=False, channel=channel)
 
@@ -138,14 +147,14 @@ class Sender:
                     recipient.participant_id, besides=notification["id"], now=now, lease=self.lease
                 )
                 uow.commit()
-        status_url = self.links.status_url(recipient.tenant, recipient.participant_id)
+        urls = self._urls(recipient)
         try:
             parts = [
                 self.renderer.render(
                     member["kind"],
                     language=recipient.language,
                     format_=recipient.format,
-                    context=self._context(member, recipient, contact, *self._story(member)),
+                    context={**self._context(member, contact, *self._story(member)), **urls},
                 )
                 for member in group
             ]
@@ -153,11 +162,7 @@ class Sender:
             for member in group:
                 self._finish(member, STATUS_FAILED, str(empty), channel=channel)
             return
-        rendered = (
-            parts[0]
-            if len(parts) == 1
-            else self.renderer.combine(parts, format_=recipient.format, status_url=status_url)
-        )
+        rendered = parts[0] if len(parts) == 1 else self.renderer.combine(parts, format_=recipient.format, urls=urls)
         message = OutgoingMessage(
             notification_id=notification["id"],
             channel=channel,
@@ -166,7 +171,7 @@ class Sender:
             text=rendered.text,
             html=rendered.html,
             sms=rendered.sms,
-            unsubscribe_url=self.links.unsubscribe_url(recipient.tenant, recipient.participant_id),
+            unsubscribe_url=urls["unsubscribe_url"],
         )
         provider = self.providers[channel]
         try:
@@ -216,9 +221,17 @@ class Sender:
             engagement = uow.read.engagement(contribution["engagement_id"]) if contribution else None
         return contribution, engagement
 
-    def _context(
-        self, notification: dict, recipient, contact: dict, contribution: dict | None, engagement: dict | None
-    ) -> dict:
+    def _urls(self, recipient) -> dict[str, str]:
+        """The person's own links: their status page (in their language and layout), how we
+        contact them, and stop."""
+        tenant, participant = recipient.tenant, recipient.participant_id
+        return {
+            "status_url": self.links.status_url(tenant, participant, lang=recipient.language, format_=recipient.format),
+            "preferences_url": self.links.preferences_url(tenant, participant, lang=recipient.language),
+            "unsubscribe_url": self.links.unsubscribe_url(tenant, participant),
+        }
+
+    def _context(self, notification: dict, contact: dict, contribution: dict | None, engagement: dict | None) -> dict:
         story = notification["context"] or {}
         changes = story.get("resource_changes") or []
         return {
@@ -230,7 +243,6 @@ class Sender:
             "cannot_change": (engagement or {}).get("cannot_change") or [],
             "decision_maker": (engagement or {}).get("decision_maker"),
             "feedback_due": (engagement or {}).get("feedback_due") or story.get("feedback_due"),
-            "status_url": self.links.status_url(recipient.tenant, recipient.participant_id),
             "decision_title": story.get("title", ""),
             "outcome": story.get("outcome", ""),
             "rationale": story.get("rationale"),
@@ -291,6 +303,13 @@ class Sender:
             if status != STATUS_WITHHELD:
                 uow.notifications.record_attempt(notification["id"], now, status, reason)
             announce_status(uow, finished, status, reason, now, self.source)
+            early = uow.notifications.early_receipt(notification["id"]) if status == STATUS_SENT else None
+            if early:
+                final, provider_status = early
+                final_reason = receipt_reason(final, provider_status)
+                uow.notifications.update(notification["id"], status=final, reason=final_reason, updated_at=now)
+                uow.notifications.record_attempt(notification["id"], now, final, final_reason)
+                announce_status(uow, finished, final, final_reason, now, self.source)
             uow.commit()
         if status == STATUS_FAILED:
             log.warning("notification failed", extra={"notification_id": notification["id"], "reason": reason})

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 
+from services.notifier.domain.model import rating_from_reply, receipt_reason
 from services.notifier.service_layer.sending import announce_status
 from services.notifier.service_layer.unit_of_work import NotifierUnitOfWork
-from shared.constants import STATUS_DELIVERED, STATUS_FAILED, STATUS_SENT
+from shared.constants import (
+    EARLY_RECEIPT_PREFIX,
+    NOTIFICATIONS_TOPIC,
+    OUTCOME_RATED,
+    RATING_BY_SMS,
+    STATUS_DELIVERED,
+    STATUS_FAILED,
+    STATUS_SENDING,
+    STATUS_SENT,
+)
 from shared.domain import NotFound
 
 
@@ -72,11 +82,18 @@ def apply_receipt(
     if notification is None:
         raise NotFound("notification")
     status = RECEIPT_STATUSES.get(provider_status)
-    if status is None or notification["status"] not in (STATUS_SENT, STATUS_DELIVERED, STATUS_FAILED):
-        return  # an interim status (queued, sending) or a message we have not sent
+    if status is None:
+        return  # an interim status (queued, sending)
+    if notification["status"] == STATUS_SENDING:
+        # The provider answered before our sender recorded the send: keep the receipt for it.
+        uow.notifications.record_attempt(notification["id"], now, EARLY_RECEIPT_PREFIX + status, provider_status)
+        uow.commit()
+        return
+    if notification["status"] not in (STATUS_SENT, STATUS_DELIVERED, STATUS_FAILED):
+        return  # a message we have not sent
     if notification["status"] == status:
         return  # the same receipt twice
-    reason = None if status == STATUS_DELIVERED else f"the provider reported {provider_status}"
+    reason = receipt_reason(status, provider_status)
     uow.notifications.update(notification["id"], status=status, reason=reason, updated_at=now)
     uow.notifications.record_attempt(notification["id"], now, status, reason)
     announce_status(uow, notification, status, reason, now, source)
@@ -106,3 +123,41 @@ def unsubscribe(uow: NotifierUnitOfWork, tenant: str, participant_id: str, *, no
             recipient.unsubscribed_at = now
             uow.recipients.save(recipient)
             uow.commit()
+
+
+def record_sms_reply(
+    uow: NotifierUnitOfWork, phone_lookup: str | None, body: str, *, now: dt.datetime, source: str
+) -> bool:
+    """A reply of 1, 2 or 3 answers "Did this make a difference?" for the contribution of
+    the last decision update sent to that number: announced as outcome.rated (channel
+    sms) for the outcome chain. False, and nothing done, for any other text or sender."""
+    rating = rating_from_reply(body)
+    if rating is None or phone_lookup is None:
+        return False
+    with uow:
+        update = uow.notifications.latest_decision_update_by_sms(phone_lookup)
+        if update is None:
+            return False
+        uow.announce(
+            NOTIFICATIONS_TOPIC,
+            type=OUTCOME_RATED,
+            source=source,
+            tenant=update["tenant"],
+            subject=update["contribution_id"],
+            time=now,
+            data={
+                "contribution_id": update["contribution_id"],
+                "participant_id": update["participant_id"],
+                "rating": rating,
+                "rated_at": now.isoformat(),
+                "channel": RATING_BY_SMS,
+            },
+        )
+        uow.commit()
+    return True
+
+
+def notification_counts(uow: NotifierUnitOfWork) -> dict[tuple[str, str], int]:
+    """How many notifications are in each (status, channel): the operator's view of delivery."""
+    with uow:
+        return uow.notifications.count_by_status()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hmac
+from types import SimpleNamespace
+
 import pytest
 import sqlalchemy as sa
 
@@ -26,6 +29,23 @@ def tampered(key: str) -> str:
 
 
 class TestAuthenticate:
+    def test_every_secret_is_checked_in_constant_time_known_key_or_not(self, keystore, monkeypatch):
+        """A wrong secret, or an unknown key id, takes the same digest comparison as a right one."""
+        compared = []
+
+        def spy(a, b):
+            compared.append((len(a), len(b)))
+            return hmac.compare_digest(a, b)
+
+        monkeypatch.setattr("shared.auth.hmac", SimpleNamespace(compare_digest=spy))
+        _, key = keystore.create_key("wiltshire", ROLE_STAFF)
+
+        assert keystore.authenticate(key) is not None
+        assert keystore.authenticate(tampered(key)) is None
+        assert keystore.authenticate(f"oc_0123456789abcdef_{key.split('_')[-1]}") is None
+
+        assert compared == [(64, 64)] * 3
+
     @pytest.mark.parametrize("role", ROLES)
     def test_a_new_key_authenticates_as_its_tenant_and_role(self, keystore, role):
         key_id, key = keystore.create_key("wiltshire", role)

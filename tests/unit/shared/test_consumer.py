@@ -10,6 +10,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 from kafka import TopicPartition
+from prometheus_client import REGISTRY
 
 from services.intake.adapters.tables import contributions
 from services.intake.entrypoints.schemas import EngagementSchema
@@ -303,6 +304,7 @@ class FakeKafkaConsumer:
     def __init__(self, batches):
         self.batches = list(batches)
         self.seeks, self.commits = [], []
+        self.highwaters: dict[TopicPartition, int] = {}
         self.closed = False
 
     def poll(self, timeout_ms):
@@ -310,6 +312,9 @@ class FakeKafkaConsumer:
 
     def seek(self, tp, offset):
         self.seeks.append((tp, offset))
+
+    def highwater(self, tp):
+        return self.highwaters.get(tp)
 
     def commit(self, offsets):
         self.commits.append({tp: meta.offset for tp, meta in offsets.items()})
@@ -323,6 +328,7 @@ class FlakyDatabaseProcessor:
 
     def __init__(self, failures: int, stop: threading.Event):
         self.failures, self.stop, self.applied = failures, stop, []
+        self.name = "flaky-test-consumer"
 
     def process(self, batch):
         if self.failures:
@@ -346,6 +352,19 @@ class TestConsumerLoop:
         assert client.commits == [{tp: 9}]  # committed once, after the batch was applied
         assert [m.offset for m in processor.applied] == [7, 8]
         assert client.closed
+
+    def test_after_each_batch_the_lag_behind_the_end_of_the_partition_is_reported(self):
+        tp = TopicPartition(SUBMISSIONS_TOPIC, 3)
+        batch = {tp: [Message(SUBMISSIONS_TOPIC, 3, offset, None, b"{}") for offset in (40, 41)]}
+        client = FakeKafkaConsumer([batch])
+        client.highwaters[tp] = 100  # the next offset the broker will assign: 58 records behind offset 41
+        stop = threading.Event()
+        processor = FlakyDatabaseProcessor(failures=0, stop=stop)
+
+        ConsumerLoop(client, processor, poll_timeout_ms=1).run(stop)
+
+        labels = {"consumer": processor.name, "topic": SUBMISSIONS_TOPIC, "partition": "3"}
+        assert REGISTRY.get_sample_value("consumer_lag_messages", labels) == 58
 
 
 class TestHostileRecords:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from shared.crypto import MissingEncryptionKey, Sealer, UnreadableCiphertext
@@ -72,3 +74,25 @@ class TestRefusals:
 
         assert "DATA_ENCRYPTION_KEYS" in str(caught.value)
         assert "outcomes keys generate-data-key" in str(caught.value)
+
+
+class TestResealing:
+    def test_a_value_on_an_old_key_moves_to_the_new_one_and_a_second_pass_leaves_it(self, contact):
+        old_key, new_key = Sealer.generate_key(), Sealer.generate_key()
+        both = Sealer([new_key, old_key])
+
+        resealed = both.reseal(Sealer([old_key]).seal(contact))
+
+        assert Sealer([new_key]).open(resealed) == contact
+        assert both.reseal(resealed) is None
+
+    def test_tokens_inside_a_sealed_event_move_too(self, contact):
+        old_key, new_key = Sealer.generate_key(), Sealer.generate_key()
+        old = Sealer([old_key])
+        event = {"type": "participant.registered", "data": {"sealed_contact": old.seal(contact)}}
+        kept_whole = Sealer([new_key]).seal_bytes(json.dumps(event).encode())  # e.g. a dead letter's original
+
+        resealed = Sealer([new_key, old_key]).reseal(kept_whole)
+
+        inner = json.loads(Sealer([new_key]).open_bytes(resealed))["data"]["sealed_contact"]
+        assert Sealer([new_key]).open(inner) == contact

@@ -177,3 +177,36 @@ def test_an_sms_due_in_quiet_hours_waits_for_the_morning(
     assert waiting["status"] == "created"
     assert waiting["next_attempt_at"].astimezone(UK).time() == dt.time(8, 0)
     assert waiting["next_attempt_at"] > late_evening
+
+
+class ReceiptBeforeReturn:
+    """The real Notify provider, whose delivery receipt reaches us before `send()` has returned
+    (a fast provider can call back before the sender records the send)."""
+
+    def __init__(self, provider, client):
+        self.provider, self.client, self.name = provider, client, provider.name
+
+    def send(self, message) -> str:
+        reference = self.provider.send(message)
+        receipt = {"id": reference, "reference": message.notification_id, "status": "delivered", "to": message.to}
+        answer = self.client.post(
+            "/v1/callbacks/notify", json=receipt, headers={"Authorization": f"Bearer {CALLBACK_TOKEN}"}
+        )
+        assert answer.status_code == 200
+        return reference
+
+
+def test_a_receipt_that_arrives_while_the_message_is_being_sent_is_not_lost(
+    intake, intake_api, engagement, council, sms_notifier, notify
+):
+    sms_contribution(intake_api, engagement)
+    feed(intake, sms_notifier)
+    client = create_app(sms_notifier).test_client()
+    limited = sms_notifier.extensions["notifier"].sender.providers["sms"]
+    limited.provider = ReceiptBeforeReturn(limited.provider, client)
+
+    send_all(sms_notifier)
+
+    assert row(sms_notifier)["status"] == "delivered"
+    [listed] = ApiClient(client, council, role="staff").get("/v1/notifications").json["items"]
+    assert [a["outcome"] for a in listed["attempt_history"]] == ["early:delivered", "sent", "delivered"]

@@ -2,8 +2,8 @@
 
 Contributions and engagements are created with intake's API, so they land in intake's
 outbox exactly as the relay would publish them; `feed.deliver()` hands the new rows to
-decisions' EventProcessor as Kafka records (no broker). Participant events are left out:
-decisions does not consume outcomes.participants.
+decisions' EventProcessor as Kafka records (no broker), participant events included
+(decisions acts only on participant.erased).
 """
 
 from __future__ import annotations
@@ -20,13 +20,19 @@ from services.decisions.bootstrap import bootstrap as bootstrap_decisions
 from services.decisions.bootstrap import create_app as create_decisions_app
 from services.decisions.service_layer import services
 from shared import events, migrations
-from shared.constants import CONTRIBUTIONS_TOPIC, ENGAGEMENTS_TOPIC, MESSAGE_DECISION_LINKED, NOTIFICATIONS_TOPIC
+from shared.constants import (
+    CONTRIBUTIONS_TOPIC,
+    ENGAGEMENTS_TOPIC,
+    MESSAGE_DECISION_LINKED,
+    NOTIFICATIONS_TOPIC,
+    PARTICIPANTS_TOPIC,
+)
 from shared.consumer import Message
 from shared.tables import dead_letters, outbox, utcnow
 from tests.support import factories
 from tests.support.api import ApiClient
 
-CONSUMED_FROM_INTAKE = (ENGAGEMENTS_TOPIC, CONTRIBUTIONS_TOPIC)
+CONSUMED_FROM_INTAKE = (ENGAGEMENTS_TOPIC, CONTRIBUTIONS_TOPIC, PARTICIPANTS_TOPIC)
 NOTIFIER_SOURCE = "urn:outcome-chain:notifier"
 
 

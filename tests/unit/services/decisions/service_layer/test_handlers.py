@@ -84,6 +84,26 @@ class TestTenantMismatch:
         assert row.tenant == council.slug
         assert views.outcome_chain(decisions.uow(), council.slug, contribution["id"], today=dt.date.today())
 
+    def test_their_contribution_to_our_engagement_is_dead_lettered_and_the_next_is_kept(
+        self, decisions, feed, intake_api, known_engagement, council, other_council, new_contribution, dead_lettered
+    ):
+        theirs_api = intake_api.as_(tenant=other_council)
+        their_engagement = theirs_api.post("/v1/engagements", json=factories.engagement_payload()).json
+        new_contribution(their_engagement["id"], api=theirs_api)
+        theirs = of_type(feed.messages(), "contribution.received")
+        before = {(row.id, row.tenant) for row in stored(decisions, contributions_view)}
+
+        onto_ours = {**envelope_of(theirs)["data"], "id": str(uuid.uuid4()), "engagement_id": known_engagement["id"]}
+        good = {**envelope_of(theirs)["data"], "id": str(uuid.uuid4())}
+        decisions.processor.process([retold(theirs, 9_004, data=onto_ours), retold(theirs, 9_005, data=good)])
+
+        [dead] = dead_lettered()
+        assert (dead.reason, dead.tenant) == ("tenant does not match the engagement it refers to", other_council.slug)
+        report = views.you_said_we_did(decisions.uow(), council.slug, known_engagement["id"])
+        assert report["you_said"]["contributions"] == 0
+        kept = {(row.id, row.tenant) for row in stored(decisions, contributions_view)}
+        assert kept - before == {(good["id"], other_council.slug)}
+
     def test_the_dead_letter_goes_to_the_topics_dlq(self, decisions, feed, new_contribution, other_council):
         new_contribution()
         original = of_type(feed.messages(), "contribution.received")

@@ -142,7 +142,7 @@ class TestOutcomeChain:
             "delivered",
             t[2].isoformat(),
         )
-        assert found["rating"] == {"rating": "yes", "rated_at": t[3].isoformat()}
+        assert found["rating"] == {"rating": "yes", "rated_at": t[3].isoformat(), "channel": None, "comment": None}
         assert found["status"] == "closed"
 
     def test_status_moves_from_received_to_decided_to_implemented(
@@ -239,15 +239,19 @@ class TestOutcomeChain:
         # The participant has been told their contribution arrived, not what was decided.
         assert chain(decisions, council.slug, contribution["id"])["status"] == "decided"
 
-    def test_a_sent_message_alone_does_not_close_the_loop(
+    def test_an_update_handed_to_the_mail_server_closes_the_loop_until_it_is_reported_failed(
         self, decisions, feed, board_actor, board_id, new_contribution, council
     ):
+        # SMTP never reports delivery: a sent email is the most a council can know.
         contribution = new_contribution()
-        t = moments(2)
+        t = moments(3)
         record(decisions, board_actor, board_id, now=t[0], links=[factories.link_payload(contribution["id"])])
+        notification_id = str(uuid.uuid4())
 
-        feed.notification(council.slug, contribution["id"], "sent", t[1], notification_id=str(uuid.uuid4()))
+        feed.notification(council.slug, contribution["id"], "sent", t[1], notification_id=notification_id)
+        assert chain(decisions, council.slug, contribution["id"])["status"] == "closed"
 
+        feed.notification(council.slug, contribution["id"], "failed", t[2], notification_id=notification_id)
         assert chain(decisions, council.slug, contribution["id"])["status"] == "decided"
 
     def test_another_tenants_contribution_is_not_found_like_an_unknown_one(

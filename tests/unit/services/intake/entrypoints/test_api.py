@@ -406,7 +406,7 @@ class TestOperations:
             ("get", "/healthz", None),
             ("get", "/v1/engagements", None),
             ("post", "/v1/contributions", {"type": "view"}),
-            ("get", f"/v1/contributions/{uuid.uuid4()}", None),
+            ("get", "/v1/contributions/00000000-0000-4000-8000-000000000000", None),
         ],
     )
     def test_security_headers_are_on_every_answer(self, intake_api, method, path, body):

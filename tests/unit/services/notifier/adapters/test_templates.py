@@ -6,7 +6,7 @@ import pytest
 
 from services.notifier.adapters.templates import MISSING_TRANSLATIONS, Renderer
 from services.notifier.domain.model import MAX_SMS_SEGMENTS, sms_segments
-from shared.constants import MESSAGE_KINDS
+from shared.constants import MESSAGE_KINDS, OUTCOME_MESSAGE_KINDS
 
 STATUS_URL = "https://outcomes.example.gov.uk/status/eyJ0IjoiZGVtbyIsInAiOiIxMjMifQ.signature"
 
@@ -81,3 +81,60 @@ def test_complaints_state_the_statutory_timescale_and_other_kinds_do_not():
     view = Renderer().render("acknowledgement", language="en", format_="standard", context=context())
     assert "3 working days" in complaint.text
     assert "3 working days" not in view.text
+
+
+@pytest.mark.parametrize("kind", OUTCOME_MESSAGE_KINDS)
+@pytest.mark.parametrize(("language", "prompt"), [("en", "Reply 1"), ("cy", "Atebwch 1")])
+@pytest.mark.parametrize("format_", ["standard", "easy_read"])
+def test_a_decision_update_by_sms_asks_for_a_reply_of_1_2_or_3_even_when_shortened(kind, language, prompt, format_):
+    long_influence = "Your detailed account of the transport problems shaped every part of this. " * 20
+    rendered = Renderer().render(
+        kind, language=language, format_=format_, context=context(influence=long_influence, change_note="ŵ " * 200)
+    )
+
+    assert prompt in rendered.sms and "2" in rendered.sms.split(prompt, 1)[1]
+    assert rendered.sms.endswith(STATUS_URL)
+    assert sms_segments(rendered.sms) <= MAX_SMS_SEGMENTS
+    assert prompt not in rendered.text  # only the SMS asks: email has the status page's question
+
+
+def test_other_messages_do_not_ask_for_a_reply():
+    for kind in set(MESSAGE_KINDS) - set(OUTCOME_MESSAGE_KINDS):
+        assert "Reply 1" not in Renderer().render(kind, language="en", format_="standard", context=context()).sms
+
+
+def test_an_email_ends_with_links_to_change_how_we_contact_you_and_to_stop():
+    urls = {
+        "preferences_url": "https://n.example/preferences/abc",
+        "unsubscribe_url": "https://n.example/v1/unsubscribe/x",
+    }
+    english = Renderer().render("acknowledgement", language="en", format_="standard", context=context(**urls))
+    welsh = Renderer().render("acknowledgement", language="cy", format_="standard", context=context(**urls))
+
+    assert english.text.endswith(
+        "Change how we contact you: https://n.example/preferences/abc\n"
+        "Stop these updates: https://n.example/v1/unsubscribe/x"
+    )
+    assert (
+        '<a href="https://n.example/preferences/abc" style="color: #1d70b8;">Change how we contact you</a>'
+        in english.html
+    )
+    assert "Newid sut rydyn ni'n cysylltu â chi: https://n.example/preferences/abc" in welsh.text
+
+
+def test_a_digest_has_one_footer_and_the_latest_reply_prompt():
+    urls = {
+        "preferences_url": "https://n.example/p",
+        "unsubscribe_url": "https://n.example/u",
+        "status_url": STATUS_URL,
+    }
+    renderer = Renderer()
+    parts = [
+        renderer.render(kind, language="en", format_="standard", context=context(**urls))
+        for kind in ("interim_update", "decision_linked")
+    ]
+
+    digest = renderer.combine(parts, format_="standard", urls=urls)
+
+    assert digest.text.count("Change how we contact you:") == 1
+    assert digest.sms.count("Reply 1") == 1 and digest.sms.endswith(STATUS_URL)

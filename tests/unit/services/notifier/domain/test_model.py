@@ -63,3 +63,12 @@ def test_segments_count_gsm_and_unicode_text_differently():
     assert sms_segments("a" * 161) == 2
     assert sms_segments("ŵ" * 70) == 1
     assert sms_segments("ŵ" * 71) == 2
+
+
+def test_a_council_can_set_its_own_sms_quiet_hours_or_none():
+    evening = dt.datetime(2026, 11, 20, 22, 15, tzinfo=UK)
+    lunch = dt.datetime(2026, 11, 21, 12, 30, tzinfo=UK)
+    assert after_quiet_hours(evening, "sms", None) is None
+    assert after_quiet_hours(lunch, "sms", (dt.time(12), dt.time(13))) == dt.datetime(2026, 11, 21, 13, 0, tzinfo=UK)
+    assert after_quiet_hours(evening, "sms", (dt.time(12), dt.time(13))) is None
+    assert after_quiet_hours(evening, "sms", (dt.time(23), dt.time(7))) is None

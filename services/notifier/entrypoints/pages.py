@@ -1,0 +1,144 @@
+"""A participant's own pages in the notifier: how we contact them, and one-click unsubscribe.
+
+Reached from the signed links in every email (shared/links.py), with no login: the token
+is the credential, and a tampered, expired or erased person's link gets the same plain
+404 page. The preferences form posts back to its own tokened URL, which another site
+cannot know, and `refuse_cross_site` checks the browser's word too (shared/pages.py).
+The unsubscribe POST is left open to any origin: mail programs send it (RFC 8058).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, redirect, request
+from marshmallow import ValidationError
+
+from services.notifier.entrypoints.copy import COPY
+from services.notifier.entrypoints.schemas import PreferencesSchema
+from services.notifier.service_layer import services
+from shared.constants import CONTACT_CHANNELS, MESSAGE_FORMATS
+from shared.domain import NotFound
+from shared.links import PREFERENCES, UNSUBSCRIBE, InvalidLink, Links
+from shared.openapi import documented
+from shared.pages import HTML_PAGE, LANGUAGES, Pages, refuse_cross_site
+from shared.web import platform
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "pages"
+SEND, STOP = "send", "stop"
+# The questions on the preferences page: (field, copy key, choices), in order.
+QUESTIONS = (
+    ("preferred_channel", "channel", CONTACT_CHANNELS),
+    ("language", "language", LANGUAGES),
+    ("format", "format", MESSAGE_FORMATS),
+    ("consent_to_contact", "messages", (SEND, STOP)),
+)
+
+preferences_schema = PreferencesSchema()
+
+
+def as_choices(preferences: dict) -> dict[str, str]:
+    """The stored preferences as the page's answers."""
+    wanted = preferences["consent_to_contact"] and not preferences["unsubscribed"]
+    chosen = {k: preferences[k] for k in ("preferred_channel", "language", "format")}
+    return {**chosen, "consent_to_contact": SEND if wanted else STOP}
+
+
+def from_form(form) -> dict:
+    """The page's answers as the API's preferences body (a question left unanswered is left out)."""
+    values = {k: form[k] for k in ("preferred_channel", "language", "format") if k in form}
+    if form.get("consent_to_contact") in (SEND, STOP):
+        values["consent_to_contact"] = form["consent_to_contact"] == SEND
+    return values
+
+
+def participant_pages(links: Links) -> Blueprint:
+    pages = Pages(TEMPLATES, COPY)
+    blueprint = Blueprint("participant_pages", __name__)
+
+    def holder(purpose: str, token: str) -> tuple[str, str] | None:
+        try:
+            return links.read(purpose, token)
+        except InvalidLink:
+            return None
+
+    def here(**query) -> str:
+        """This page's path, keeping the reader's language (and any other values given)."""
+        kept = {"lang": request.args["lang"]} if request.args.get("lang") in LANGUAGES else {}
+        pairs = urlencode({**kept, **query})
+        return f"{request.path}?{pairs}" if pairs else request.path
+
+    def preferences_page(chosen: dict, *, failed=(), saved=False, code=200) -> Response:
+        return pages.render(
+            "preferences.html.j2",
+            status=code,
+            fields=QUESTIONS,
+            chosen=chosen,
+            failed=set(failed),
+            saved=saved,
+            action=here(),
+        )
+
+    @blueprint.get("/preferences/<token>")
+    @documented(responses={200: HTML_PAGE}, page=True)
+    def preferences(token: str):
+        found = holder(PREFERENCES, token)
+        try:
+            current = services.preferences(platform().uow(read_only=True), *found) if found else None
+        except NotFound:
+            current = None
+        if current is None:
+            return pages.not_found()
+        return preferences_page(as_choices(current), saved=request.args.get("saved") == "1")
+
+    @blueprint.post("/preferences/<token>")
+    @documented(responses={303: None}, errors=(400, 422), page=True)
+    def change_preferences(token: str):
+        """The same rules as PUT /v1/participants/{id}/preferences, then back to the page (303)."""
+        refuse_cross_site()
+        found = holder(PREFERENCES, token)
+        if found is None:
+            return pages.not_found()
+        try:
+            values = preferences_schema.load(from_form(request.form))
+            services.set_preferences(platform().uow(), *found, values, now=platform().clock())
+        except NotFound:
+            return pages.not_found()
+        except ValidationError as invalid:
+            return preferences_page(request.form.to_dict(), failed=invalid.messages, code=422)
+        return redirect(here(saved=1), 303)
+
+    @blueprint.get("/v1/unsubscribe/<token>")
+    @documented(responses={200: HTML_PAGE}, page=True)
+    def unsubscribe_page(token: str):
+        found = holder(UNSUBSCRIBE, token)
+        if found is None:
+            return pages.not_found()
+        return pages.render(
+            "unsubscribe.html.j2", done=False, action=here(), preferences_url=_preferences_path(links, *found)
+        )
+
+    @blueprint.post("/v1/unsubscribe/<token>")
+    @documented(responses={200: HTML_PAGE}, page=True)
+    def unsubscribe(token: str):
+        """One click (RFC 8058): mail programs POST here without showing the page."""
+        found = holder(UNSUBSCRIBE, token)
+        try:
+            if found is None:
+                raise NotFound("participant")
+            services.unsubscribe(platform().uow(), *found, now=platform().clock())
+        except NotFound:
+            return pages.not_found()
+        return pages.render(
+            "unsubscribe.html.j2", done=True, action=here(), preferences_url=_preferences_path(links, *found)
+        )
+
+    reason = "the signed token in the participant's link is the credential"
+    for view in (preferences, change_preferences, unsubscribe_page, unsubscribe):
+        view.public_reason = reason
+    return blueprint
+
+
+def _preferences_path(links: Links, tenant: str, participant_id: str) -> str:
+    return f"/preferences/{links.token(PREFERENCES, tenant, participant_id)}"

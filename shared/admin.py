@@ -1,0 +1,110 @@
+"""What a council's `admin` key may do on every service: manage its keys, read the audit log.
+
+Only `admin` reads the audit log, so the roles it records (case systems, boards, staff)
+cannot see or search it. Keys live in the shared registry (AUTH_DATABASE_URL), so a key
+made or revoked through one service is known to, or refused by, every service at once.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from marshmallow import Schema, fields, validate
+
+from shared import audit
+from shared.auth import UnknownKey
+from shared.constants import AUDIT_ACTIONS, AUDIT_UPDATE, ROLE_ADMIN, ROLES
+from shared.domain import NotFound
+from shared.openapi import documented
+from shared.schemas import PageSchema, page_of, page_response, text
+from shared.web import json_body, platform, principal, query_args, requires
+
+
+class KeySchema(Schema):
+    id = fields.String(dump_only=True)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    label = text(200, load_default=None)
+    created_at = fields.AwareDateTime(dump_only=True)
+    revoked_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+
+
+class NewKeySchema(KeySchema):
+    key = fields.String(
+        dump_only=True, metadata={"description": "The key itself, shown this once; only a hash is kept."}
+    )
+
+
+class AuditEntrySchema(Schema):
+    id = fields.Integer(dump_only=True)
+    at = fields.AwareDateTime(dump_only=True)
+    key_id = fields.String(dump_only=True)
+    role = fields.String(dump_only=True)
+    action = fields.String(dump_only=True, metadata={"description": "read, create, update or delete"})
+    method = fields.String(dump_only=True)
+    route = fields.String(
+        dump_only=True, metadata={"description": "The URL rule, e.g. /v1/participants/<participant_id>"}
+    )
+    resource_ids = fields.Dict(
+        keys=fields.String(), values=fields.String(), dump_only=True, metadata={"description": "The URL's ids"}
+    )
+    status = fields.Integer(dump_only=True)
+    personal_data = fields.Boolean(dump_only=True)
+
+
+class AuditQuerySchema(PageSchema):
+    key_id = fields.String(load_default=None, validate=validate.Length(min=1, max=32))
+    role = fields.String(load_default=None, validate=validate.OneOf(ROLES))
+    action = fields.String(load_default=None, validate=validate.OneOf(AUDIT_ACTIONS))
+    route = fields.String(load_default=None, validate=validate.Length(min=1, max=255))
+    resource_id = fields.String(load_default=None, validate=validate.Length(min=1, max=audit.RESOURCE_ID_MAX))
+    since = fields.AwareDateTime(load_default=None)
+    until = fields.AwareDateTime(load_default=None)
+
+
+def blueprint() -> Blueprint:
+    routes = Blueprint("admin", __name__, url_prefix="/v1")
+    key_schema = KeySchema()
+    new_key_schema = NewKeySchema()
+    page_schema = PageSchema()
+    entry_schema = AuditEntrySchema()
+    audit_query_schema = AuditQuerySchema()
+
+    @routes.get("/keys")
+    @documented(query=PageSchema, responses={200: page_response(KeySchema)})
+    @requires(ROLE_ADMIN)
+    def list_keys():
+        args = query_args(page_schema)
+        keys = platform().keys.list_keys(principal().tenant)
+        start = (args["page"] - 1) * args["per_page"]
+        return page_of(key_schema, keys[start : start + args["per_page"]], len(keys), **args)
+
+    @routes.post("/keys")
+    @documented(body=KeySchema, responses={201: NewKeySchema})
+    @requires(ROLE_ADMIN)
+    def create_key():
+        data = json_body(key_schema)
+        keys, tenant = platform().keys, principal().tenant
+        key_id, key = keys.create_key(tenant, data["role"], label=data["label"])
+        created = {**keys.get_key(tenant, key_id), "key": key}
+        return new_key_schema.dump(created), 201, {"Location": f"/v1/keys/{key_id}"}
+
+    @routes.post("/keys/<key_id>/revoke")
+    @documented(responses={200: KeySchema})
+    @requires(ROLE_ADMIN)
+    @audit.audits_as(AUDIT_UPDATE)
+    def revoke_key(key_id: str):
+        keys, tenant = platform().keys, principal().tenant
+        try:
+            keys.revoke(key_id, tenant=tenant)
+        except UnknownKey:
+            raise NotFound("key") from None
+        return key_schema.dump(keys.get_key(tenant, key_id))
+
+    @routes.get("/audit")
+    @documented(query=AuditQuerySchema, responses={200: page_response(AuditEntrySchema)})
+    @requires(ROLE_ADMIN)
+    def audit_entries():
+        args = query_args(audit_query_schema)
+        items, total = audit.search(platform().engine, principal().tenant, **args)
+        return page_of(entry_schema, items, total, args["page"], args["per_page"])
+
+    return routes

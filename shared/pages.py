@@ -1,0 +1,261 @@
+"""Server-rendered pages: one accessible layout, English and Welsh copy, and sign-in.
+
+Pages work without JavaScript and load nothing from elsewhere (the one stylesheet is
+served by the service itself), so the Content-Security-Policy stays strict. Copy lives
+in catalogs keyed by message id, one per language, so a Welsh page is never an English
+page with gaps: `tests/unit/shared/test_pages.py` checks every key exists in both.
+
+Staff and board members who do not use the API sign in with their API key once; the
+session cookie (signed, HttpOnly, SameSite=Strict) holds only the key id, which is
+checked on every request, so a revoked key is signed out at once. Every form carries a
+per-session CSRF token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hmac
+import secrets
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import jinja2
+from flask import Blueprint, Flask, Response, abort, g, redirect, request, send_from_directory, session
+
+from shared.auth import Principal
+from shared.openapi import documented
+
+SHARED_TEMPLATES = Path(__file__).parent / "templates"
+ASSETS = Path(__file__).parent / "static"
+LANGUAGES = ("en", "cy")
+HTML_PAGE = {"text/html": {"type": "string", "description": "A page for people, in their language."}}
+PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+# Copy every page shares: the layout, sign-in, errors.
+SHARED_COPY: dict[str, dict[str, str]] = {
+    "en": {
+        "brand": "Outcome Chain",
+        "skip": "Skip to main content",
+        "switch_language": "Cymraeg",
+        "language_navigation": "Language",
+        "footer": "Run by your council with Outcome Chain. Your views are recorded and you are told what happened.",
+        "sign_in.title": "Sign in",
+        "sign_in.intro": "Sign in with the access key your council gave you.",
+        "sign_in.key": "Access key",
+        "sign_in.button": "Sign in",
+        "sign_in.refused": "That key was not recognised, or it cannot open this page.",
+        "sign_out": "Sign out",
+        "error_summary": "There is a problem",
+        "not_found.title": "Page not found",
+        "not_found.text": "This link does not work. It may have expired. Ask your council for a new one.",
+        "forbidden.title": "You cannot open this page",
+        "forbidden.text": "Your access key does not allow this page.",
+    },
+    "cy": {
+        "brand": "Cadwyn Canlyniadau",
+        "skip": "Neidio i'r prif gynnwys",
+        "switch_language": "English",
+        "language_navigation": "Iaith",
+        "footer": "Yn cael ei redeg gan eich cyngor gyda Cadwyn Canlyniadau. Mae eich barn yn cael ei chofnodi "
+        "ac fe gewch wybod beth ddigwyddodd.",
+        "sign_in.title": "Mewngofnodi",
+        "sign_in.intro": "Mewngofnodwch gyda'r allwedd fynediad a roddodd eich cyngor i chi.",
+        "sign_in.key": "Allwedd fynediad",
+        "sign_in.button": "Mewngofnodi",
+        "sign_in.refused": "Nid oedd yr allwedd honno'n cael ei hadnabod, neu ni all agor y dudalen hon.",
+        "sign_out": "Allgofnodi",
+        "error_summary": "Mae problem",
+        "not_found.title": "Heb ddod o hyd i'r dudalen",
+        "not_found.text": "Nid yw'r ddolen hon yn gweithio. Efallai ei bod wedi dod i ben. Gofynnwch i'ch cyngor am un newydd.",
+        "forbidden.title": "Ni allwch agor y dudalen hon",
+        "forbidden.text": "Nid yw eich allwedd fynediad yn caniatáu'r dudalen hon.",
+    },
+}
+
+
+MONTHS = {
+    "en": "January February March April May June July August September October November December".split(),
+    "cy": "Ionawr Chwefror Mawrth Ebrill Mai Mehefin Gorffennaf Awst Medi Hydref Tachwedd Rhagfyr".split(),
+}
+
+
+def long_date(value: dt.date | str | None, lang: str) -> str:
+    """`3 March 2027` / `3 Mawrth 2027`: dates as people say them (English for other languages)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value[:10])
+    return f"{value.day} {MONTHS.get(lang, MONTHS['en'])[value.month - 1]} {value.year}"
+
+
+def language() -> str:
+    """The page's language: `?lang=` if given, else the browser's preference, else English."""
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    return request.accept_languages.best_match(LANGUAGES) or "en"
+
+
+def url_with(**changes) -> str:
+    """This page's URL with some query values changed (None removes one)."""
+    args = {**request.args.to_dict(), **changes}
+    query = urlencode({k: v for k, v in args.items() if v is not None})
+    return request.path + (f"?{query}" if query else "")
+
+
+class Pages:
+    """Renders a service's page templates with the shared layout and its copy catalogs."""
+
+    def __init__(self, template_dir: Path, copy: Mapping[str, Mapping[str, str]]):
+        self.copy = {lang: {**SHARED_COPY[lang], **copy.get(lang, {})} for lang in LANGUAGES}
+        self.environment = jinja2.Environment(
+            loader=jinja2.ChoiceLoader(
+                [jinja2.FileSystemLoader(template_dir), jinja2.FileSystemLoader(SHARED_TEMPLATES)]
+            ),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    def text(self, lang: str, key: str, **values) -> str:
+        """A message in `lang`; `{name}` placeholders filled from `values`."""
+        return self.copy[lang][key].format(**values) if values else self.copy[lang][key]
+
+    def render(self, template: str, *, status: int = 200, lang: str | None = None, **context) -> Response:
+        lang = lang or language()
+        other = "cy" if lang == "en" else "en"
+        page = self.environment.get_template(template).render(
+            lang=lang,
+            t=functools.partial(self.text, lang),
+            other_lang=other,
+            other_language_url=url_with(lang=other),
+            url_with=url_with,
+            principal=g.get("page_principal"),
+            csrf_token=session.get("csrf", "") if g.get("page_principal") else "",
+            **context,
+        )
+        return Response(page, status, {"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": PAGE_CSP})
+
+    def not_found(self) -> Response:
+        return self.render("message.html.j2", status=404, title_key="not_found.title", text_key="not_found.text")
+
+
+def assets_blueprint() -> Blueprint:
+    """The stylesheet every page links to, served by the service itself."""
+    assets = Blueprint("assets", __name__)
+
+    @assets.get("/assets/<path:name>")
+    @documented(responses={200: {"text/css": {"type": "string"}}})
+    def asset(name: str):
+        response = send_from_directory(ASSETS, name, max_age=3600)
+        response.headers["Cache-Control"] = "public, max-age=3600"
+        return response
+
+    asset.public_reason = "the pages' stylesheet"
+    return assets
+
+
+def install_sessions(app: Flask, secret: str, *, secure: bool) -> None:
+    """Signed session cookies for signed-in pages (the cookie holds a key id, nothing else)."""
+    if not secret:
+        raise ValueError("LINK_SIGNING_SECRET is not set")
+    app.secret_key = secret
+    app.config.update(
+        SESSION_COOKIE_NAME="outcomes_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=secure,
+    )
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only a path on this site: never `//elsewhere` or a full URL (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
+def refuse_cross_site() -> None:
+    """400 for a form posted from another site, for pages whose URL holds a signed token.
+
+    The token is the credential and another site cannot know it (links carry it and every
+    page is sent with `Referrer-Policy: no-referrer`), so a forged POST has nothing to
+    aim at; this checks the browser's own word as well. `Sec-Fetch-Site` is trusted when
+    sent; `Origin` otherwise, where `null` (what browsers send under no-referrer) passes.
+    """
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        if fetch_site not in ("same-origin", "none"):
+            abort(400)
+        return
+    origin = request.headers.get("Origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != request.host:
+        abort(400)
+
+
+def check_csrf() -> None:
+    expected = session.get("csrf")
+    if not expected or not hmac.compare_digest(request.form.get("csrf_token", ""), expected):
+        abort(400)
+
+
+def sign_in_blueprint(pages: Pages, authenticate: Callable[[str], Principal | None], home: str) -> Blueprint:
+    """`/sign-in` (an API key, once) and `/sign-out` for the pages staff and boards use."""
+    signing = Blueprint("sign_in", __name__)
+
+    @signing.get("/sign-in")
+    def sign_in_form():
+        return pages.render("sign_in.html.j2", next=safe_next(request.args.get("next"), home), refused=False)
+
+    @signing.post("/sign-in")
+    def sign_in():
+        target = safe_next(request.form.get("next"), home)
+        found = authenticate(request.form.get("key", "").strip())
+        if found is None:
+            return pages.render("sign_in.html.j2", status=401, next=target, refused=True)
+        session.clear()
+        session.update(key_id=found.key_id, csrf=secrets.token_urlsafe(32))
+        return redirect(target, 303)
+
+    @signing.post("/sign-out")
+    def sign_out():
+        session.clear()
+        return redirect(home, 303)
+
+    sign_in_form.public_reason = sign_in.public_reason = "the sign-in form itself"
+    sign_out.public_reason = "ends a page session; needs none"
+    return signing
+
+
+def signed_in(pages: Pages, principal_for: Callable[[str], Principal | None], *roles: str) -> Callable:
+    """Guard a page: signed in with an unrevoked key of one of `roles`; forms carry the CSRF token."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def guarded(*args, **kwargs):
+            key_id = session.get("key_id")
+            found = principal_for(key_id) if key_id else None
+            if found is None:
+                session.clear()
+                asked = {"next": request.full_path.rstrip("?"), "lang": request.args.get("lang")}
+                # The sign-in page in the language the reader chose, not the browser's.
+                query = urlencode({k: v for k, v in asked.items() if k == "next" or v in LANGUAGES})
+                return redirect(f"/sign-in?{query}", 303)
+            g.page_principal = found
+            if found.role not in roles:
+                return pages.render(
+                    "message.html.j2", status=403, title_key="forbidden.title", text_key="forbidden.text"
+                )
+            if request.method == "POST":
+                check_csrf()
+            return view(*args, **kwargs)
+
+        guarded.page_roles = roles
+        return guarded
+
+    return decorate

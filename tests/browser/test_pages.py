@@ -1,0 +1,466 @@
+"""The pages in a real browser, against every service running on the demo council.
+
+Debian's Chromium, driven by Playwright, opens what people open: a participant follows
+the link in a message they received, reads their chain, switches to easy read and Welsh,
+and answers "Did this make a difference?"; a board member signs in and records a
+decision that sends real messages; staff read the dashboard. axe-core checks every page
+in both languages and both formats, error states included, against WCAG 2.2 AA, and the
+keyboard alone reaches every control and completes every form.
+
+One module on purpose: the tests share one running system (`demo_council`), and the
+suite spreads files over workers (`--dist loadfile`), so one file keeps it to one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+
+import pytest
+import requests
+
+from services.decisions.entrypoints.copy import COPY as DECISIONS_COPY
+from services.intake.entrypoints.copy import COPY as INTAKE_COPY
+from services.notifier.entrypoints.copy import COPY as NOTIFIER_COPY
+from shared.domain import UK
+from shared.pages import SHARED_COPY
+from tests.support.browser import (
+    ROOT,
+    assert_accessible,
+    choose_option,
+    press_button,
+    tab_through,
+    tab_to,
+    type_date,
+    type_into,
+)
+from tests.support.stack import Stack
+
+STATUS_LINK = re.compile(r"https?://\S+/status/[\w.-]+(?:\?[\w=&%.-]*)?")
+UNSUBSCRIBE_LINK = re.compile(r"https?://\S+/v1/unsubscribe/[\w.-]+")
+# Demo people (shared/demo.py) whose pages the tests open.
+MARGARET = "margaret.ellis@example.org"  # English, standard; her view was partly adopted
+PRIYA = "priya.shah@example.org"  # English, large print; her complaint was not adopted
+GWEN = "gwen.pritchard@example.org"  # Welsh; her view was adopted
+ELERI = "eleri.morgan@example.org"  # Welsh; no decision, and the feedback date has passed
+TOM = "tom.baker@example.org"  # English, easy read; his question had no decision
+ALUN = "alun.davies@example.org"  # Welsh, large print
+FORUM = "castle.street.members.forum@example.org"  # a forum speaking for 14; nobody here answers for it
+
+
+def copy(service_copy: dict, lang: str, key: str, **values) -> str:
+    text = service_copy[lang].get(key) or SHARED_COPY[lang][key]
+    return text.format(**values) if values else text
+
+
+def status_copy(lang: str, key: str, **values) -> str:
+    return copy(DECISIONS_COPY, lang, key, **values)
+
+
+# Messages, as the SMTP server received them -------------------------------------------
+
+
+def plain_text(message) -> str:
+    body = message.get_body(("plain",))
+    return body.get_content() if body is not None else ""
+
+
+def link_sent_to(stack: Stack, address: str, pattern: re.Pattern) -> str:
+    """The first link matching `pattern` in a message `address` received (waits for one)."""
+    found: list[str] = []
+
+    def received() -> bool:
+        for message in stack.smtp.messages():
+            if address in str(message["To"]):
+                text = plain_text(message) + " " + str(message.get("List-Unsubscribe", "")).strip("<>")
+                found.extend(pattern.findall(text))
+        return bool(found)
+
+    stack.wait_for(received, f"a message to {address} with a link like {pattern.pattern}")
+    return found[0].rstrip(".>")
+
+
+def messages_to(stack: Stack, address: str) -> int:
+    return sum(address in str(message["To"]) for message in stack.smtp.messages())
+
+
+# The participant ----------------------------------------------------------------------
+
+
+def contribution_id_on(page) -> str:
+    return page.locator("section.contribution").first.get_attribute("id").removeprefix("contribution-")
+
+
+def test_a_participant_follows_their_link_reads_the_chain_and_says_it_partly_made_a_difference(demo_council, page):
+    stack = demo_council
+    page.goto(link_sent_to(stack, MARGARET, STATUS_LINK))
+
+    assert page.locator("h1").inner_text() == status_copy("en", "status.title")
+    chain = page.locator("section.contribution").first
+    assert "Even one Saturday a month would help." in chain.inner_text()
+    assert (
+        status_copy("en", "status.decided", title="Open the Trowbridge day centres on Saturdays") in chain.inner_text()
+    )
+    assert status_copy("en", "status.outcome", outcome=status_copy("en", "status.outcome.partly_adopted")) in (
+        chain.inner_text()
+    )
+    assert "weekends are when you are most alone" in chain.inner_text()
+    contribution_id = contribution_id_on(page)
+
+    page.get_by_role("link", name=status_copy("en", "status.show_easy_read")).click()
+    assert "format=easy_read" in page.url
+    assert "easy-read" in page.locator("body").get_attribute("class")
+    page.get_by_role("link", name=copy(DECISIONS_COPY, "en", "switch_language")).click()
+    assert page.locator("html").get_attribute("lang") == "cy"
+    assert page.locator("h1").inner_text() == status_copy("cy", "status.title")
+    assert "easy-read" in page.locator("body").get_attribute("class")  # the layout chosen is kept
+
+    section = page.locator(f"#contribution-{contribution_id}")
+    section.get_by_label(status_copy("cy", "status.rate.partly"), exact=True).check()
+    section.get_by_label(status_copy("cy", "status.rate.comment")).fill("Dau ddydd Sadwrn yn dda, ond nid digon.")
+    section.get_by_role("button", name=re.compile(re.escape(status_copy("cy", "status.rate.button")))).click()
+
+    thanks = page.get_by_role("status")
+    assert status_copy("cy", "status.thanks.title") in thanks.inner_text()
+    assert page.locator("html").get_attribute("lang") == "cy"
+    assert page.get_by_label(status_copy("cy", "status.rate.partly"), exact=True).is_checked()
+
+    def chain_rated() -> bool:
+        answer = requests.get(
+            f"{stack.urls['decisions']}/v1/contributions/{contribution_id}/outcome-chain",
+            headers=stack.headers("staff"),
+            timeout=10,
+        ).json()
+        return (answer.get("rating") or {}).get("rating") == "partly"
+
+    stack.wait_for(chain_rated, "the rating in the outcome chain", timeout=20)
+
+    # Staff see it on their dashboard (intake hears of it as an event).
+    sign_in(page, stack, "intake", "staff", "/dashboard", "en")
+    rated_row = page.locator("tr", has=page.locator("th", has_text=copy(INTAKE_COPY, "en", "dashboard.rated")))
+
+    def dashboard_counts_it() -> bool:
+        page.reload()
+        found = re.search(r"(\d+) of (\d+)", rated_row.first.inner_text())
+        return found is not None and int(found[1]) >= 1
+
+    stack.wait_for(dashboard_counts_it, "the dashboard to count the rating", timeout=30)
+
+
+def test_a_participant_can_answer_with_the_keyboard_alone(demo_council, page):
+    page.goto(link_sent_to(demo_council, PRIYA, STATUS_LINK))
+    contribution_id = contribution_id_on(page)
+
+    tab_to(page, f"#rating-{contribution_id}-yes, #rating-{contribution_id}-partly, #rating-{contribution_id}-no")
+    # Arrow keys move through a radio group; Space selects.
+    while not page.evaluate("document.activeElement.value") == "no":
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    page.keyboard.type("The boxes help a bit.")
+    tab_to(page, f"#contribution-{contribution_id} button[type=submit]")
+    page.keyboard.press("Enter")
+
+    page.get_by_role("status").wait_for()
+    assert page.get_by_label(status_copy("en", "status.rate.no"), exact=True).is_checked()
+
+
+def test_a_participant_changes_how_we_contact_them_and_unsubscribes_from_a_message_s_links(demo_council, page):
+    stack = demo_council
+    text = lambda key: copy(NOTIFIER_COPY, "cy", key)  # noqa: E731 - Alun reads Welsh
+    page.goto(link_sent_to(stack, ALUN, UNSUBSCRIBE_LINK))
+    assert page.locator("h1").inner_text() == copy(NOTIFIER_COPY, "en", "unsubscribe.title")  # as the browser asks
+    page.get_by_role("link", name=copy(NOTIFIER_COPY, "en", "switch_language")).click()
+    assert page.locator("h1").inner_text() == text("unsubscribe.title")
+
+    page.get_by_role("link", name=text("unsubscribe.change_instead")).click()
+    assert page.locator("h1").inner_text() == text("preferences.title")
+    page.get_by_label(text("preferences.format.easy_read"), exact=True).check()
+    page.get_by_role("button", name=text("preferences.save")).click()
+    assert text("preferences.saved.title") in page.get_by_role("status").inner_text()
+    assert page.get_by_label(text("preferences.format.easy_read"), exact=True).is_checked()
+
+    page.goto(with_query(link_sent_to(stack, ALUN, UNSUBSCRIBE_LINK), lang="cy"))
+    page.get_by_role("button", name=text("unsubscribe.button")).click()
+    assert page.locator("h1").inner_text() == text("unsubscribe.done.title")
+    page.get_by_role("link", name=text("unsubscribe.start_again")).click()
+    assert page.get_by_label(text("preferences.messages.stop"), exact=True).is_checked()
+
+
+# The board --------------------------------------------------------------------------
+
+
+def board_copy(lang: str, key: str, **values) -> str:
+    return copy(DECISIONS_COPY, lang, key, **values)
+
+
+def test_a_board_member_records_a_decision_with_the_keyboard_alone_and_the_people_are_told(demo_council, page):
+    stack = demo_council
+    told_before = messages_to(stack, TOM)
+    page.goto(f"{stack.urls['decisions']}/board/decisions/new")  # not signed in: the sign-in page first
+    type_into(page, "#key", stack.keys["board"])
+    press_button(page, "form button[type=submit]")
+    assert page.locator("h1").inner_text() == board_copy("en", "board.new.title")
+
+    choose_option(page, "#engagement_id", "Day services for older people in Trowbridge")
+    choose_option(page, "#search_type", board_copy("en", "public.type.question"))
+    type_into(page, "#search_words", "singing")
+    press_button(page, "button[value=search]")
+    (found,) = page.locator(".result").all()
+    assert "singing group" in page.locator(".quote").first.inner_text()
+    tab_to(page, "input[name=pick]")
+    page.keyboard.press("Space")
+    press_button(page, "button[value=pick]")
+
+    type_into(page, "#links-0-influence", "You asked about the singing group: it keeps its Tuesday slot.")
+    choose_option(page, "#board_id", "Adult Social Care Partnership Board")
+    type_into(page, "#title", "Keep the singing group on Tuesdays")
+    type_into(page, "#description", "The singing group keeps its Tuesday afternoon at Castle Street.")
+    type_date(page, "#decided_on", dt.datetime.now(UK).date())
+    tab_to(page, "input[name=outcome]")
+    page.keyboard.press("Space")  # the first answer: agreed
+    type_into(page, "#rationale", "Members told us it is the best part of their week.")
+    press_button(page, "button[value=add-change]")
+
+    choose_option(page, "#resource_changes-0-kind", board_copy("en", "public.kind.budget"))
+    type_into(page, "#resource_changes-0-description", "A music leader for the Tuesday group")
+    type_into(page, "#resource_changes-0-amount", "1200.00")
+    type_into(page, "#resource_changes-0-currency", "GBP")
+    press_button(page, "button[value=record]")
+
+    assert "/board/decisions/" in page.url and "recorded=1" in page.url
+    assert board_copy("en", "board.recorded.title") in page.locator("main").inner_text()
+    assert "Keep the singing group on Tuesdays" in page.locator("h1").inner_text()
+
+    def tom_told() -> bool:
+        newest = [m for m in demo_council.smtp.messages() if TOM in str(m["To"])]
+        return len(newest) > told_before and any("singing group" in plain_text(m) for m in newest[told_before:])
+
+    stack.wait_for(tom_told, "the person whose question was answered to be told, by email")
+
+
+# Every page, in both languages and both formats: axe-core and the keyboard -----------
+
+
+def with_query(url: str, **values: str | None) -> str:
+    query = "&".join(f"{name}={value}" for name, value in values.items() if value)
+    return url + ("&" if "?" in url else "?") + query if query else url
+
+
+def sign_in(page, stack: Stack, service: str, role: str, path: str, lang: str) -> None:
+    """Through the service's sign-in page, as a member of staff or a board member does."""
+    page.goto(with_query(f"{stack.urls[service]}{path}", lang=lang))
+    if "/sign-in" not in page.url:
+        return  # signed in already, in this browser
+    page.get_by_label(copy(DECISIONS_COPY, lang, "sign_in.key")).fill(stack.keys[role])
+    page.get_by_role("button", name=copy(DECISIONS_COPY, lang, "sign_in.button")).click()
+    page.wait_for_url(re.compile(re.escape(path)))
+
+
+def open_status(address: str):
+    def opener(stack: Stack, page, lang: str, easy_read: bool) -> None:
+        link = link_sent_to(stack, address, STATUS_LINK).split("?")[0]
+        page.goto(with_query(link, lang=lang, format="easy_read" if easy_read else None))
+
+    return opener
+
+
+def open_status_rating_refused(stack: Stack, page, lang: str, easy_read: bool) -> None:
+    """The rating form sent with nothing chosen: the error summary and the field's message."""
+    open_status(FORUM)(stack, page, lang, easy_read)
+    page.locator("form.rating button[type=submit]").first.click()
+    page.locator(".error-summary").wait_for()
+
+
+def open_sign_in(service: str, *, refused: bool = False):
+    def opener(stack: Stack, page, lang: str, easy_read: bool) -> None:
+        page.goto(with_query(f"{stack.urls[service]}/sign-in", lang=lang))
+        if refused:
+            page.get_by_role("button", name=copy(DECISIONS_COPY, lang, "sign_in.button")).click()
+            page.locator(".error-summary").wait_for()
+
+    return opener
+
+
+def api_items(stack: Stack, service: str, path: str, role: str = "staff") -> list[dict]:
+    answer = requests.get(f"{stack.urls[service]}{path}", headers=stack.headers(role), timeout=10)
+    answer.raise_for_status()
+    return answer.json()["items"]
+
+
+def engagement_id(stack: Stack, title_start: str) -> str:
+    return next(e["id"] for e in api_items(stack, "intake", "/v1/engagements") if e["title"].startswith(title_start))
+
+
+def demo_decision(stack: Stack) -> dict:
+    """The demo's decision with a budget change carried through to implemented."""
+    decisions = api_items(stack, "decisions", "/v1/decisions?per_page=200")
+    chosen = next(d for d in decisions if d["title"] == "Open the Trowbridge day centres on Saturdays")
+    return requests.get(
+        f"{stack.urls['decisions']}/v1/decisions/{chosen['id']}", headers=stack.headers("staff"), timeout=10
+    ).json()
+
+
+def open_public(path_for):
+    def opener(stack: Stack, page, lang: str, easy_read: bool) -> None:
+        page.goto(with_query(stack.urls["decisions"] + path_for(stack), lang=lang))
+
+    return opener
+
+
+def open_signed_in(service: str, role: str, path_for, *, then=None):
+    def opener(stack: Stack, page, lang: str, easy_read: bool) -> None:
+        path = path_for(stack)
+        sign_in(page, stack, service, role, path.split("?")[0], lang)
+        page.goto(with_query(stack.urls[service] + path, lang=lang))
+        if then:
+            then(page)
+
+    return opener
+
+
+def record_nothing(page) -> None:
+    """The decision form recorded empty: every required field's message."""
+    page.locator("button[value=record]").click()
+    page.locator(".error-summary").wait_for()
+
+
+def search_and_pick(page) -> None:
+    """Search results ticked and added, with a change being written: the longest form."""
+    page.locator("#engagement_id").select_option(label="Day services for older people in Trowbridge")
+    page.locator("button[value=search]").click()
+    page.locator("input[name=pick]").first.check()
+    page.locator("button[value=pick]").click()
+    page.locator("button[value=add-change]").click()
+    page.locator("#resource_changes-0-kind").wait_for()
+
+
+def open_unsubscribe(*, done: bool):
+    def opener(stack: Stack, page, lang: str, easy_read: bool) -> None:
+        page.goto(with_query(link_sent_to(stack, ALUN, UNSUBSCRIBE_LINK), lang=lang))
+        if done:
+            page.locator("main form button[type=submit]").click()
+            page.locator("main a").last.wait_for()
+
+    return opener
+
+
+def open_preferences(stack: Stack, page, lang: str, easy_read: bool) -> None:
+    open_unsubscribe(done=False)(stack, page, lang, easy_read)
+    page.locator("main a").last.click()
+    page.locator("main form").wait_for()
+
+
+# name: (opens the page in a state, has an easy-read format)
+PAGES = {
+    "status": (open_status(MARGARET), True),
+    "status-welsh-speaker": (open_status(GWEN), True),
+    "status-overdue": (open_status(ELERI), True),
+    "status-rating-refused": (open_status_rating_refused, True),
+    "you-said-we-did": (
+        open_public(lambda s: f"/engagements/{engagement_id(s, 'Day services')}/you-said-we-did"),
+        False,
+    ),
+    "you-said-we-did-welsh-engagement": (
+        open_public(lambda s: f"/engagements/{engagement_id(s, 'Seibiant')}/you-said-we-did"),
+        False,
+    ),
+    "you-said-we-did-council": (open_public(lambda s: f"/councils/{s.tenant}/you-said-we-did"), False),
+    "decisions-sign-in": (open_sign_in("decisions"), False),
+    "decisions-sign-in-refused": (open_sign_in("decisions", refused=True), False),
+    "board": (open_signed_in("decisions", "board", lambda s: "/board"), False),
+    "board-new-decision": (open_signed_in("decisions", "board", lambda s: "/board/decisions/new"), False),
+    "board-new-decision-refused": (
+        open_signed_in("decisions", "board", lambda s: "/board/decisions/new", then=record_nothing),
+        False,
+    ),
+    "board-new-decision-picked": (
+        open_signed_in("decisions", "board", lambda s: "/board/decisions/new", then=search_and_pick),
+        False,
+    ),
+    "board-decision": (
+        open_signed_in("decisions", "board", lambda s: f"/board/decisions/{demo_decision(s)['id']}"),
+        False,
+    ),
+    "board-outcome-chain": (
+        open_signed_in(
+            "decisions", "board", lambda s: f"/board/contributions/{demo_decision(s)['links'][0]['contribution_id']}"
+        ),
+        False,
+    ),
+    "board-resource-change": (
+        open_signed_in(
+            "decisions", "board", lambda s: f"/board/resource-changes/{demo_decision(s)['resource_changes'][0]['id']}"
+        ),
+        False,
+    ),
+    "dashboard": (open_signed_in("intake", "staff", lambda s: "/dashboard"), False),
+    "dashboard-refused": (
+        open_signed_in("intake", "staff", lambda s: "/dashboard?from=2027-03-31&to=2026-01-01"),
+        False,
+    ),
+    "intake-sign-in": (open_sign_in("intake"), False),
+    "intake-sign-in-refused": (open_sign_in("intake", refused=True), False),
+    "preferences": (open_preferences, False),
+    "unsubscribe": (open_unsubscribe(done=False), False),
+    "unsubscribe-done": (open_unsubscribe(done=True), False),
+}
+VARIANTS = [(lang, easy_read) for lang in ("en", "cy") for easy_read in (False, True)]
+
+
+def page_variants():
+    for name, (_, has_easy_read) in PAGES.items():
+        for lang, easy_read in VARIANTS:
+            if easy_read and not has_easy_read:
+                continue
+            yield pytest.param(name, lang, easy_read, id=f"{name}-{lang}{'-easy-read' if easy_read else ''}")
+
+
+@pytest.mark.parametrize(("name", "lang", "easy_read"), list(page_variants()))
+def test_every_page_meets_wcag_2_2_aa_and_every_control_is_reached_by_the_keyboard(
+    demo_council, page, name, lang, easy_read
+):
+    opener, _ = PAGES[name]
+    opener(demo_council, page, lang, easy_read)
+    assert page.locator("html").get_attribute("lang") == lang
+    assert page.locator("h1").count() == 1
+
+    assert_accessible(page)
+    if lang == "en":  # the same controls in the same order in Welsh
+        tab_through(page)
+
+
+# Pictures for the README ----------------------------------------------------------------
+
+# file name: (page, language, easy read)
+SCREENSHOTS = {
+    "status": ("status", "en", False),
+    "status-easy-read": ("status", "en", True),
+    "status-cy": ("status-welsh-speaker", "cy", False),
+    "you-said-we-did": ("you-said-we-did", "en", False),
+    "board-new-decision": ("board-new-decision-picked", "en", False),
+    "board-decision": ("board-decision", "en", False),
+    "dashboard": ("dashboard", "en", False),
+    "preferences": ("preferences", "en", False),
+    "unsubscribe": ("unsubscribe", "en", False),
+    "sign-in": ("decisions-sign-in", "en", False),
+}
+
+
+@pytest.mark.skipif(not os.environ.get("SCREENSHOTS_DIR"), reason="`make screenshots` takes them (into docs/)")
+def test_screenshots_of_every_page(demo_council, page):
+    """Into SCREENSHOTS_DIR (`make screenshots`: docs/screenshots/), from the demo as a
+    newcomer's `make run` seeds it, so the README shows what people see."""
+    directory = Path(os.environ["SCREENSHOTS_DIR"])
+    if not directory.is_absolute():
+        directory = ROOT / directory
+    directory.mkdir(parents=True, exist_ok=True)
+    for file_name, (name, lang, easy_read) in SCREENSHOTS.items():
+        opener, _ = PAGES[name]
+        opener(demo_council, page, lang, easy_read)
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")
+        path = directory / f"{file_name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        assert path.stat().st_size > 0

@@ -1,0 +1,108 @@
+"""Hundreds of generated records, garbage and good, through a real broker into intake's
+running consumer: it keeps going, accepts every good event once, sets every bad one
+aside with a reason, and commits its offsets to the end of the topic."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+
+import sqlalchemy as sa
+from kafka import KafkaConsumer, TopicPartition
+
+from services.intake.adapters.tables import contributions
+from shared import events
+from shared.constants import SUBMISSIONS_TOPIC, dlq_topic
+from shared.tables import dead_letters
+from tests.support import strategies
+from tests.support.running import start_consumer, start_relay
+from tests.support.strategies import PERSONAL_MARK, Scene
+
+SCENE = Scene(
+    council="wiltshire",
+    engagements=("0c5e3f5a-4d2b-4a8e-8f0e-000000000001", "0c5e3f5a-4d2b-4a8e-8f0e-000000000002"),
+    participant="0c5e3f5a-4d2b-4a8e-8f0e-000000000003",
+    other_council="dorset",
+    other_engagement="0c5e3f5a-4d2b-4a8e-8f0e-000000000004",
+    other_participant="0c5e3f5a-4d2b-4a8e-8f0e-000000000005",
+)
+GROUP = "intake-fuzz"
+DLQ = dlq_topic(SUBMISSIONS_TOPIC)
+
+
+# Records that once stopped a consumer or blocked its outbox, sent whatever is drawn.
+HOSTILE = [
+    strategies.Record(b"x" * 900_000, "raw: too big to announce with its sealed original"),
+    strategies.Record(b'{"data":' * 600 + b"{}" + b"}" * 600, "raw: nested deep enough to overflow a recursive walk"),
+    strategies.Record(b'{"id": ' + b"9" * 5_000 + b"}", "raw: an integer too long to convert"),
+]
+
+
+def generated_records() -> list[strategies.Record]:
+    """About 300 records, the same on every run, from batches drawn independently. Good
+    events of a later batch that reuse an earlier one's (source, id) get a new id (its
+    repeat within the batch too), so each is a new event; a bad record that names a good
+    one's is left out, as the consumer rightly takes it for a repeat of that event."""
+    records, taken = list(HOSTILE), set()
+    for number, batch in enumerate(strategies.drawn(strategies.intake_batches(SCENE), 30)):
+        renamed = {}
+        for record in batch:
+            if record.good and (record.identity in taken or record.identity in renamed):
+                envelope = json.loads(record.value)
+                envelope["id"] = renamed.setdefault(record.identity, f"{number}-{envelope['id']}"[:256])
+                record = dataclasses.replace(record, value=events.dumps(envelope))
+            records.append(record)
+        taken |= {record.identity for record in records if record.good}
+    return [record for record in records if record.good or record.identity not in taken]
+
+
+def rows(platform, table) -> list:
+    with platform.engine.connect() as connection:
+        return connection.execute(sa.select(table)).all()
+
+
+def wait_until(predicate, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.2)
+
+
+def committed_offsets(bootstrap: str, partitions) -> dict[TopicPartition, int | None]:
+    reader = KafkaConsumer(bootstrap_servers=bootstrap, group_id=GROUP, enable_auto_commit=False)
+    try:
+        return {tp: reader.committed(tp) for tp in partitions}
+    finally:
+        reader.close(autocommit=False)
+
+
+def test_generated_garbage_never_stops_the_consumer_nor_costs_a_good_event(intake, broker):
+    SCENE.create_in(intake)
+    records = generated_records()
+    good = {record.identity for record in records if record.good}
+    bad = [record for record in records if not record.good]
+    ends = broker.produce(SUBMISSIONS_TOPIC, [record.value for record in records])
+
+    consumer = start_consumer(intake, broker.bootstrap, [SUBMISSIONS_TOPIC], group=GROUP)
+    relay = start_relay(intake, broker.bootstrap)
+    try:
+        wait_until(
+            lambda: len(rows(intake, contributions)) == len(good) and len(rows(intake, dead_letters)) == len(bad)
+        )
+        announced = broker.wait_for_events(DLQ, len(bad), timeout=60)
+        wait_until(lambda: committed_offsets(broker.bootstrap, ends) == ends, timeout=60)
+        assert consumer.thread.is_alive() and consumer.crashed is None, f"the consumer stopped: {consumer.crashed!r}"
+    finally:
+        consumer.join()
+        relay.join()
+    assert consumer.crashed is None and relay.crashed is None
+
+    accepted = rows(intake, contributions)
+    assert sorted(row.submitted_by for row in accepted) == sorted(f"{source}#{event_id}" for source, event_id in good)
+    letters = rows(intake, dead_letters)
+    assert len(letters) == len(bad)
+    assert all(letter.reason.strip() and PERSONAL_MARK not in letter.reason for letter in letters)
+    assert len(announced) == len(bad)
+    assert sorted(e["data"]["dead_letter_id"] for e in announced) == sorted(letter.id for letter in letters)
+    assert PERSONAL_MARK not in json.dumps([e["data"]["reason"] for e in announced], ensure_ascii=False)

@@ -1,0 +1,165 @@
+"""The whole system as separate processes, as an operator runs it, for end-to-end tests.
+
+Tansu, one PostgreSQL database per service (and the key registry), a real SMTP server
+and a local GOV.UK Notify API; the operator's `outcomes` CLI migrates, creates the topics,
+the council and its keys; then each service runs under gunicorn beside its consumer and
+outbox relay, with the notifier's sender on its own as well. Process handling (a process
+group each, logs, teardown) is the benchmarks' (bench/harness.py, bench/stack.py).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import stack as bench_stack
+from bench.harness import PYTHON, Options, Processes, RunContext, base_environment, free_port, http_ok, wait_until
+from shared.constants import ROLES
+from shared.settings import SERVICES
+from tests.support.postgres import PostgresCluster
+from tests.support.providers import FakeNotify
+from tests.support.smtp import SmtpServer
+
+STARTUP_TIMEOUT = 60
+
+
+@dataclass
+class Stack:
+    ctx: RunContext
+    tenant: str
+    urls: dict[str, str]  # service -> base URL
+    keys: dict[str, str]  # role -> API key
+    smtp: SmtpServer
+    notify: FakeNotify
+    notify_callback_token: str
+    kafka_bootstrap: str
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[role]}"}
+
+    def wait_for(self, check: Callable[[], object], what: str, timeout: float = 60) -> None:
+        """Poll `check` until it is true; fail with `what` if it is not within `timeout`
+        seconds, or at once with the log of any process of the stack that has died."""
+        processes = self.ctx.processes
+        wait_until(
+            check, timeout=timeout, interval=0.25, what=what, procs=tuple(processes.started), processes=processes
+        )
+
+    def log_tails(self, lines: int = 25) -> str:
+        return "\n\n".join(
+            f"--- {proc.name} (pid {proc.pid}, {'running' if proc.alive() else f'exit {proc.popen.returncode}'})"
+            f" {proc.log_path}\n{proc.tail(lines)}"
+            for proc in self.ctx.processes.started
+        )
+
+
+def outcomes_cli(ctx: RunContext, *args: str) -> str:
+    """One `outcomes` command, as an operator types it; its output."""
+    done = subprocess.run(
+        [PYTHON, "-m", "shared.cli", *args], cwd=ctx.tmp, env=ctx.env, capture_output=True, text=True, timeout=120
+    )
+    if done.returncode:
+        raise RuntimeError(f"outcomes {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def outcomes_cli_together(ctx: RunContext, *commands: tuple[str, ...]) -> list[str]:
+    """Independent `outcomes` commands side by side (each process spends most of its time starting)."""
+    with ThreadPoolExecutor(len(commands)) as pool:
+        return list(pool.map(lambda args: outcomes_cli(ctx, *args), commands))
+
+
+def create_council(ctx: RunContext, slug: str, name: str) -> dict[str, str]:
+    """The tenant and one key per role, through the CLI: {role: key}."""
+    outcomes_cli(ctx, "tenants", "create", slug, "--name", name)
+    printed = outcomes_cli_together(
+        ctx, *(("keys", "create", "--tenant", slug, "--role", role, "--label", "e2e") for role in ROLES)
+    )
+    return {
+        role: re.search(r"^key:\s+(\S+)$", out, re.MULTILINE).group(1) for role, out in zip(ROLES, printed, strict=True)
+    }
+
+
+def start_broker(ctx: RunContext) -> str:
+    from shared.broker import start_tansu
+
+    port = free_port()
+    log_path = ctx.logs / "broker.log"
+    ctx.processes.adopt("broker", start_tansu("127.0.0.1", port, log_path), log_path)
+    ctx.env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap = f"127.0.0.1:{port}"
+    return bootstrap
+
+
+@contextmanager
+def running_stack(tmp: Path, postgres: PostgresCluster, *, tenant: str, tenant_name: str) -> Iterator[Stack]:
+    """Everything up and ready (every /readyz 200); everything stopped when the block ends."""
+    for directory in ("logs", "var"):
+        (tmp / directory).mkdir(parents=True, exist_ok=True)
+    env = base_environment(tmp)
+    processes = Processes(tmp / "logs", env, cwd=tmp)
+    ctx = RunContext(Options(quick=True), tmp, processes, env)
+    smtp = SmtpServer(tmp / "mail")
+    notify = FakeNotify().start()
+    try:
+        ports = {service: free_port() for service in SERVICES}
+        urls = {service: f"http://127.0.0.1:{port}" for service, port in ports.items()}
+        callback_token = uuid.uuid4().hex
+        env.update(
+            {f"{service.upper()}_PORT": str(port) for service, port in ports.items()}
+            | {f"{name.upper()}_DATABASE_URL": postgres.create_database() for name in ("auth", *SERVICES)}
+            | {
+                "SMTP_HOST": "127.0.0.1",
+                "SMTP_PORT": str(smtp.port),
+                "SMTP_TLS": "none",
+                "MAIL_FROM": f"{tenant_name} <outcomes@{tenant}.example.gov.uk>",
+                "SMS_PROVIDER": "notify",
+                "NOTIFY_BASE_URL": notify.base_url,
+                "NOTIFY_API_KEY": notify.api_key,
+                "NOTIFY_SMS_TEMPLATE_ID": str(uuid.uuid4()),
+                "NOTIFY_CALLBACK_TOKEN": callback_token,
+                "PUBLIC_BASE_URL": urls["decisions"],
+                "NOTIFIER_PUBLIC_URL": urls["notifier"],
+                "LINK_SIGNING_SECRET": uuid.uuid4().hex,
+                # The scheduled checks run every second, not every minute, so a test need not wait.
+                "OVERDUE_CHECK_INTERVAL": "1",
+                # SMS goes out whatever the hour the suite runs at.
+                "NOTIFIER_SMS_QUIET_HOURS": "off",
+            }
+        )
+        bootstrap = start_broker(ctx)
+        outcomes_cli_together(ctx, ("topics", "create"), ("migrate", "--all"))
+        keys = create_council(ctx, tenant, tenant_name)
+        for service in SERVICES:
+            bench_stack.start_gunicorn(
+                ctx,
+                f"{service}-web",
+                f"services.{service}.entrypoints.wsgi:app",
+                service=service,
+                port=ports[service],
+                wait=False,
+            )
+            bench_stack.start_worker(ctx, service, "consume")
+            bench_stack.start_worker(ctx, service, "relay")
+        processes.start("notifier-sender", [PYTHON, "-m", "shared.cli", "send"])
+        stack = Stack(ctx, tenant, urls, keys, smtp, notify, callback_token, bootstrap)
+        for service, url in urls.items():
+            stack.wait_for(lambda url=url: http_ok(url + "/readyz"), f"{service} to be ready", STARTUP_TIMEOUT)
+        yield stack
+    finally:
+        stop_together(processes)
+        notify.stop()
+        smtp.stop()
+
+
+def stop_together(processes: Processes) -> None:
+    """Every service process at once (each may take seconds to finish cleanly), then the broker."""
+    services = [proc for proc in processes.started if proc.name != "broker"]
+    with ThreadPoolExecutor(max(1, len(services))) as pool:
+        list(pool.map(lambda proc: proc.stop(), services))
+    processes.stop_all()  # the broker, and anything a failed stop left
