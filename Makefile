@@ -26,7 +26,7 @@ run: $(STAMP)
 
 # Unit tests first (fast, no broker), then everything that needs real parts, in parallel.
 test: $(STAMP) $(NODE_STAMP)
-	$(PY) -m pytest tests/unit tests/deploy -q -p no:cacheprovider
+	$(PY) -m pytest tests/unit tests/deploy -q -p no:cacheprovider -n 2
 	$(PY) -m pytest tests/integration tests/e2e tests/fuzz tests/browser -q -p no:cacheprovider -n 2 --dist loadfile
 
 # The pages' pictures in docs/screenshots/ (README "Pages"), from the demo council in a real browser.

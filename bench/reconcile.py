@@ -88,12 +88,13 @@ def latency_line(label: str, sorted_s: list[float]) -> str:
     return f"{label}: n={len(sorted_s)}  p50 {p50:.2f} s  p95 {p95:.2f} s  p99 {p99:.2f} s  max {sorted_s[-1]:.2f} s"
 
 
-def duplicate_bound(sender_kills: int, sender_processes: int, database_restarts: int) -> int:
+def duplicate_bound(sender_kills: int, sender_processes: int, long_database_outages: int) -> int:
     """The most repeated messages the design allows: a sender that dies between a provider
     accepting a message and recording it as sent repeats that one message when its lease runs
-    out, so one per killed sender process, and one per sender process per database restart
-    (the record cannot be written while the database is away)."""
-    return sender_kills + sender_processes * database_restarts
+    out, so one per killed sender process. A sender keeps trying to record a send for half its
+    lease, so a database restart shorter than that repeats nothing; one longer repeats at most
+    one message per sender process."""
+    return sender_kills + sender_processes * long_database_outages
 
 
 def settled(history: list[tuple[float, tuple]], quiet_s: float) -> bool:

@@ -267,7 +267,7 @@ def cmd_import(args, settings: Settings) -> int:
     from services.intake.entrypoints import csv_import
     from shared.progress import bar
 
-    platform = service_module("intake").bootstrap(_with_dev_secrets(settings))
+    platform = service_module("intake").bootstrap(settings)
     if not platform.keys.tenant_exists(args.tenant):
         print(f"no tenant {args.tenant!r}", file=sys.stderr)
         return 2
@@ -300,7 +300,7 @@ def cmd_export(args, settings: Settings) -> int:
     from services.decisions.entrypoints.export import write_chains
     from shared.domain import NotFound
 
-    platform = service_module("decisions").bootstrap(_with_dev_secrets(settings))
+    platform = service_module("decisions").bootstrap(settings)
     with open(args.output, "w", newline="", encoding="utf-8") if args.output else nullcontext(sys.stdout) as out:
         try:
             count = write_chains(platform, out, tenant=args.tenant, engagement_id=args.engagement, fmt=args.format)
@@ -316,7 +316,6 @@ def cmd_demo(args, settings: Settings) -> int:
 
     from shared import demo
 
-    settings = _with_dev_secrets(settings)
     keys_path = Path(args.keys) if args.keys else settings.var_dir / "dev-keys.json"
     decisions_url = args.decisions_url or f"http://{settings.bind_host}:{settings.port('decisions')}"
     try:
@@ -334,7 +333,8 @@ def cmd_demo(args, settings: Settings) -> int:
 
 
 def _with_dev_secrets(settings: Settings) -> Settings:
-    """Beside `make run`, read the data key it keeps in var/dev.env."""
+    """Beside `make run`, every command reads the keys it keeps in var/dev.env (the environment
+    still wins; elsewhere there is no such file and nothing changes)."""
     from shared import devrun
 
     return devrun.with_dev_secrets(settings)
@@ -486,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
     root = parser()
     args = root.parse_args(argv)
     _check(args, root)
-    return args.func(args, Settings.from_env())
+    return args.func(args, _with_dev_secrets(Settings.from_env()))
 
 
 if __name__ == "__main__":

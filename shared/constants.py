@@ -131,6 +131,9 @@ STATUS_DELIVERED = "delivered"
 STATUS_FAILED = "failed"
 STATUS_WITHHELD = "withheld"
 NOTIFICATION_STATUSES = (STATUS_CREATED, STATUS_SENDING, STATUS_SENT, STATUS_DELIVERED, STATUS_FAILED, STATUS_WITHHELD)
+# How far a message's announced status has got: a read model moves it forward only, whatever
+# order its events arrive in (a "sent" arriving after its "delivered" does not undo it).
+MESSAGE_STATUS_RANK = {STATUS_WITHHELD: 1, STATUS_SENT: 1, STATUS_DELIVERED: 2, STATUS_FAILED: 2}
 # A participant has been told the outcome once one of these has been delivered.
 OUTCOME_MESSAGE_KINDS = (MESSAGE_DECISION_LINKED, MESSAGE_DECISION_AMENDED, MESSAGE_RESOURCE_CHANGED)
 

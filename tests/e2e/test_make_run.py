@@ -4,11 +4,8 @@ seeded on the first start, a clean stop."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import smtplib
-import subprocess
-import sys
 import time
 from email.message import EmailMessage
 from pathlib import Path
@@ -19,41 +16,13 @@ import requests
 from shared import demo
 from shared.constants import ROLES
 from tests.support import factories
-from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def stack(tmp_path):
-    ports = {
-        name: free_port()
-        for name in ("INTAKE_PORT", "DECISIONS_PORT", "NOTIFIER_PORT", "SMTP_PORT", "EMBEDDED_KAFKA_PORT")
-    }
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.endswith("_DATABASE_URL") and k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATA_ENCRYPTION_KEYS")
-    }
-    env.update({name: str(port) for name, port in ports.items()}, OUTCOMES_VAR_DIR=str(tmp_path / "var"))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines = []
-    deadline = time.monotonic() + 90
-    for line in process.stdout:
-        lines.append(line)
-        if "Press Ctrl-C" in line or time.monotonic() > deadline:
-            break
-    assert "Press Ctrl-C" in "".join(lines), "".join(lines)
-    yield {"process": process, "ports": ports, "var": tmp_path / "var", "output": "".join(lines)}
-    if process.poll() is None:
-        process.kill()
+def stack(make_run):
+    return {"process": make_run.process, "ports": make_run.ports, "var": make_run.var, "output": make_run.output}
 
 
 def test_make_run_starts_everything_prints_working_keys_and_stops_cleanly(stack):

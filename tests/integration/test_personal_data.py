@@ -39,9 +39,7 @@ from shared.tables import dead_letters
 from tests.support import factories
 from tests.support.api import ApiClient, create_tenant
 from tests.support.chain import migrate
-from tests.support.providers import FakeTwilio
 from tests.support.running import running
-from tests.support.smtp import SmtpServer
 
 FINAL = ("sent", "failed", "withheld")
 
@@ -49,20 +47,6 @@ FINAL = ("sent", "failed", "withheld")
 @pytest.fixture
 def database_backend() -> str:
     return "sqlite"
-
-
-@pytest.fixture
-def smtp(tmp_path):
-    server = SmtpServer(tmp_path / "mail")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def twilio():
-    server = FakeTwilio().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

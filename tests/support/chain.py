@@ -20,7 +20,7 @@ from shared.platform import Platform
 from shared.settings import Settings
 from shared.tables import outbox
 from tests.support import factories
-from tests.support.api import ApiClient, Tenant
+from tests.support.api import ApiClient, Tenant, create_tenant
 
 
 @dataclass
@@ -138,3 +138,12 @@ def seed(chain: Chain, tenant: Tenant) -> Seeded:
         note=note,
         told=told,
     )
+
+
+def deployed_on(settings: Settings, key: str) -> tuple[Chain, Tenant, Seeded]:
+    """A migrated chain sealing with `key` only, one council, and `seed` put through it:
+    a deployment as it stood before a new key. The caller disposes of the chain."""
+    migrate(settings)
+    chain = chain_with_keys(settings, key)
+    council = create_tenant(chain.intake.keys, "wiltshire")
+    return chain, council, seed(chain, council)

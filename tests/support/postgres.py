@@ -52,6 +52,10 @@ class PostgresCluster:
             "UTF8",
             "--no-sync",
         )
+        self.start_server()
+
+    def start_server(self) -> None:
+        """Start the initialised cluster (again, after `stop_server`)."""
         options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         self._run(
             str(self.bindir / "pg_ctl"),
@@ -64,6 +68,10 @@ class PostgresCluster:
             "-w",
             "start",
         )
+
+    def stop_server(self) -> None:
+        """Shut the server down cleanly (every connection is cut), keeping the cluster to start again."""
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def restart(self) -> None:
         """A clean restart (`pg_ctl restart`, fast mode): every connection is cut, nothing committed is lost."""

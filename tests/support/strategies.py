@@ -75,6 +75,18 @@ class Scene:
                 uow.commit()
 
 
+# Two councils, for the intake consumer's property tests (unit, on SQLite) and its fuzzing
+# over the real broker (integration): the ids each test creates before sending anything.
+TWO_COUNCILS = Scene(
+    council="wiltshire",
+    engagements=("6f1c1c59-8b1e-4c4e-9a55-000000000001", "6f1c1c59-8b1e-4c4e-9a55-000000000002"),
+    participant="6f1c1c59-8b1e-4c4e-9a55-000000000003",
+    other_council="dorset",
+    other_engagement="6f1c1c59-8b1e-4c4e-9a55-000000000004",
+    other_participant="6f1c1c59-8b1e-4c4e-9a55-000000000005",
+)
+
+
 @dataclass(frozen=True)
 class Record:
     """One record's value, and what the consumer must make of it."""

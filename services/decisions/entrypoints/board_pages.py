@@ -21,7 +21,7 @@ from flask import Blueprint, g, redirect, request
 from marshmallow import ValidationError
 
 from services.decisions.entrypoints.copy import COPY
-from services.decisions.entrypoints.public_pages import money
+from services.decisions.entrypoints.public_pages import render_page
 from services.decisions.entrypoints.schemas import DecisionSchema, ResourceChangeMoveSchema
 from services.decisions.service_layer import services, views
 from shared.audit import handles_personal_data
@@ -37,7 +37,7 @@ from shared.constants import (
 from shared.domain import UK, InvalidInput, NotFound
 from shared.events import flatten_errors, unstorable_text
 from shared.openapi import documented
-from shared.pages import HTML_PAGE, Pages, language, long_date, sign_in_blueprint, signed_in
+from shared.pages import HTML_PAGE, Pages, language, sign_in_blueprint, signed_in
 from shared.web import platform, reads
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "pages"
@@ -132,14 +132,7 @@ def board_blueprints() -> list[Blueprint]:
         return services.Actor(tenant=g.page_principal.tenant, key_id=g.page_principal.key_id)
 
     def render(template: str, **context):
-        lang = language()
-        return pages.render(
-            template,
-            lang=lang,
-            date=lambda value: long_date(value, lang),
-            money=money,
-            **context,
-        )
+        return render_page(pages, template, **context)
 
     def with_lang(path: str, **query) -> str:
         query = {**query, "lang": request.args.get("lang")}

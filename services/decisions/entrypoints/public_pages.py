@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from flask import Blueprint
+from flask import Blueprint, Response
 
 from services.decisions.entrypoints.copy import COPY
 from services.decisions.service_layer import views
@@ -34,21 +34,19 @@ def money(amount: str | None, currency: str | None) -> str:
     return f"{sign}{figures}" if sign else f"{figures} {currency}"
 
 
+def render_page(pages: Pages, template: str, *, lang: str | None = None, **context) -> Response:
+    """A decisions page in the reader's language (or `lang`), with dates and money written
+    out for people: what the public, board and status pages all format with."""
+    lang = lang or language()
+    return pages.render(template, lang=lang, date=lambda value: long_date(value, lang), money=money, **context)
+
+
 def public_blueprint() -> Blueprint:
     pages = Pages(TEMPLATES, COPY)
     public = Blueprint("you_said_we_did_pages", __name__)
 
     def render(template: str, **context):
-        lang = language()
-        return pages.render(
-            template,
-            lang=lang,
-            date=lambda value: long_date(value, lang),
-            money=money,
-            FEWER_THAN=disclosure.FEWER_THAN,
-            AT_LEAST=disclosure.AT_LEAST,
-            **context,
-        )
+        return render_page(pages, template, FEWER_THAN=disclosure.FEWER_THAN, AT_LEAST=disclosure.AT_LEAST, **context)
 
     @public.get("/engagements/<engagement_id>/you-said-we-did")
     @documented(responses={200: HTML_PAGE}, page=True)

@@ -16,13 +16,14 @@ from flask import Blueprint, Response, redirect, request
 from marshmallow import ValidationError
 
 from services.decisions.entrypoints.copy import COPY
+from services.decisions.entrypoints.public_pages import render_page
 from services.decisions.entrypoints.schemas import RatingFormSchema
 from services.decisions.service_layer import services, views
 from shared.constants import RATING_COMMENT_MAX, RATINGS
 from shared.domain import UK, InvalidInput, NotFound
 from shared.links import STATUS_PAGE, InvalidLink, Links
 from shared.openapi import documented
-from shared.pages import HTML_PAGE, Pages, language, long_date, refuse_cross_site
+from shared.pages import HTML_PAGE, Pages, refuse_cross_site
 from shared.web import platform
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "pages"
@@ -62,17 +63,16 @@ def status_blueprint(links: Links) -> Blueprint:
         found = views.participant_status(
             p.uow(read_only=True), tenant, participant_id, today=p.clock().astimezone(UK).date()
         )
-        lang = language()
         easy = request.args.get("format") == EASY_READ
         chains = found["chains"]
         if problems and not any(c["contribution"]["id"] in problems for c in chains):
             return pages.not_found()  # someone else's contribution: as if it did not exist
         rated = request.args.get("rated")
         thanked = next((c for c in chains if c["contribution"]["id"] == rated and c["rating"]), None)
-        return pages.render(
+        return render_page(
+            pages,
             "status.html.j2",
             status=code,
-            lang=lang,
             easy_read=easy,
             erased=found["erased"],
             chains=chains,
@@ -90,7 +90,6 @@ def status_blueprint(links: Links) -> Blueprint:
             token=token,
             query=page_query(),
             switch_layout_url=page_url(token, format=None if easy else EASY_READ),
-            date=lambda value: long_date(value, lang),
         )
 
     @status.get("/status/<token>")

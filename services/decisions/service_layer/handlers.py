@@ -8,6 +8,7 @@ from shared.constants import (
     CONTRIBUTION_RECEIVED,
     ENGAGEMENT_CREATED,
     ERASED_TEXT,
+    MESSAGE_STATUS_RANK,
     NOTIFICATION_DELIVERED,
     NOTIFICATION_FAILED,
     NOTIFICATION_SENT,
@@ -26,9 +27,6 @@ from shared.event_schemas import (
 )
 from shared.events import RejectedEvent, refuse_other_tenant
 from shared.platform import Platform
-
-# A message's status only moves forward, whatever order its events arrive in.
-MESSAGE_STATUS_RANK = {"withheld": 1, "sent": 1, "delivered": 2, "failed": 2}
 
 _engagement = EngagementEventData()
 _contribution = ContributionEventData()

@@ -18,11 +18,11 @@ from shared.constants import (
     DECISIONS_TOPIC,
     LINK_CONFIRMED,
     LINK_PENDING,
-    OUTCOME_RATED,
     RATING_BY_WEB,
     RESOURCE_CHANGED,
 )
 from shared.domain import InvalidInput, NotFound, required
+from shared.event_schemas import announce_rating
 
 MAX_CHANGES_TOLD = 20
 
@@ -514,19 +514,15 @@ def rate_contribution(
                 "sealed_comment": uow.sealer.seal_optional(comment or None),
             },
         )
-        uow.announce(
+        announce_rating(
+            uow,
             DECISIONS_TOPIC,
-            type=OUTCOME_RATED,
             source=source,
             tenant=tenant,
-            subject=contribution_id,
-            time=now,
-            data={
-                "contribution_id": contribution_id,
-                "participant_id": participant_id,
-                "rating": rating,
-                "rated_at": now.isoformat(),
-                "channel": RATING_BY_WEB,
-            },
+            contribution_id=contribution_id,
+            participant_id=participant_id,
+            rating=rating,
+            channel=RATING_BY_WEB,
+            now=now,
         )
         uow.commit()

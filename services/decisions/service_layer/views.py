@@ -14,6 +14,7 @@ from shared.constants import (
     CONTRIBUTION_TYPES,
     DECISIONS_TOPIC,
     LINK_CONFIRMED,
+    RATINGS,
 )
 from shared.domain import UK, NotFound
 
@@ -244,7 +245,7 @@ def you_said_we_did(uow: DecisionsUnitOfWork, tenant: str, engagement_id: str) -
         "closing_the_loop": {
             "share_with_decision": round(len(decided) / total, 3) if total else None,
             "share_with_feedback_delivered": round(len(delivered & contribution_ids) / total, 3) if total else None,
-            "ratings": {r: rating_counts.get(r, 0) for r in ("yes", "partly", "no")},
+            "ratings": {r: rating_counts.get(r, 0) for r in RATINGS},
         },
     }
 

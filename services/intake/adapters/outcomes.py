@@ -24,11 +24,9 @@ from services.intake.adapters.tables import (
     outcome_messages,
     outcome_resource_changes,
 )
-from shared.constants import OUTCOME_MESSAGE_KINDS, STATUS_DELIVERED, STATUS_SENT
+from shared.constants import MESSAGE_STATUS_RANK, OUTCOME_MESSAGE_KINDS, STATUS_DELIVERED, STATUS_SENT
 from shared.outcome_status import FINAL_OUTCOMES, ChainFacts, derive_status, told_outcome
 
-# A message's status only moves forward, whatever order its events arrive in.
-MESSAGE_STATUS_RANK = {"withheld": 1, "sent": 1, "delivered": 2, "failed": 2}
 TOLD = (STATUS_SENT, STATUS_DELIVERED)
 
 

@@ -1,10 +1,11 @@
 """The staff dashboard's statistics: is the loop closed, how fast, and for whom.
 
 Plain Python over one plain record per contribution. The equality breakdown hides small
-numbers: a group of fewer than five people reads "fewer than 5" and none of its rates are
-shown; a rate is withheld when it would reveal a count of one to four (who did, or who did
-not); and within each question, if only one cell is hidden, the next smallest is hidden
-too, so no hidden number can be worked out from the total and the others.
+numbers (the rules are shared.disclosure's): a group of fewer than five people reads
+"fewer than 5", the smallest group of five or more is hidden beside it ("5 or more"), and
+no hidden group's rates are shown; a rate is withheld when it would reveal a count of one
+to four (who did, or who did not), and if only one rate of a measure is withheld, the next
+smallest is withheld too, so no hidden number can be worked out from the total and the others.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from services.intake.domain.model import FEWER_THAN_THRESHOLD, SMALL_NUMBER_THRESHOLD
+from shared import disclosure
 from shared.constants import CONTRIBUTION_TYPES, OUTCOMES
 
 WITHHELD = "withheld"
@@ -127,7 +128,7 @@ class _Cell:
     decided: int = 0
     rated: int = 0
     made_a_difference: int = 0
-    hidden: bool = False  # fewer than five people, or hidden so a hidden one cannot be derived
+    hidden: bool = False  # fewer than five people, or hidden so a small group cannot be derived
 
     def ratios(self, total: int) -> dict[str, tuple[int, int]]:
         """measure -> (numerator, denominator)."""
@@ -136,29 +137,6 @@ class _Cell:
             "decision_rate": (self.decided, self.contributions),
             "difference_rate": (self.made_a_difference, self.rated),
         }
-
-
-def _small(count: int) -> bool:
-    return 0 < count < SMALL_NUMBER_THRESHOLD
-
-
-def _reveals_a_small_count(numerator: int, denominator: int) -> bool:
-    """A rate shows who did and, beside its base, who did not: neither may be one to four."""
-    return denominator < SMALL_NUMBER_THRESHOLD or _small(numerator) or _small(denominator - numerator)
-
-
-def _withholds(numerator: int, denominator: int) -> bool:
-    """With no base (nobody rated) there is no rate, and nothing to hide."""
-    return denominator > 0 and _reveals_a_small_count(numerator, denominator)
-
-
-def _hide_one_more(cells: list[_Cell], hidden: set[str], counts=lambda cell: True) -> None:
-    """If exactly one cell is hidden, hide the smallest other one that `counts`: the total
-    minus the others would give the hidden one away."""
-    if len(hidden) == 1:
-        others = [cell for cell in cells if cell.answer not in hidden and counts(cell)]
-        if others:
-            hidden.add(min(others, key=lambda cell: (len(cell.people), cell.contributions, cell.answer)).answer)
 
 
 def _cells(facts: list[ContributionFacts], question: str) -> list[_Cell]:
@@ -177,22 +155,25 @@ def _cells(facts: list[ContributionFacts], question: str) -> list[_Cell]:
 def _question(facts: list[ContributionFacts], question: str) -> list[dict]:
     cells = _cells(facts, question)
     total = len(facts)
-    small_groups = {cell.answer for cell in cells if len(cell.people) < SMALL_NUMBER_THRESHOLD}
-    _hide_one_more(cells, small_groups)
+    hidden_groups = disclosure.parts_to_hide({cell.answer: len(cell.people) for cell in cells})
     for cell in cells:
-        cell.hidden = cell.answer in small_groups
+        cell.hidden = hidden_groups is None or cell.answer in hidden_groups
     withheld: dict[str, set[str]] = {}
     for measure in MEASURES:
-        hidden = {cell.answer for cell in cells if cell.hidden or _withholds(*cell.ratios(total)[measure])}
-        _hide_one_more(cells, hidden, lambda cell, m=measure: cell.ratios(total)[m][1] > 0)
-        withheld[measure] = hidden
+        hidden = {
+            cell.answer for cell in cells if cell.hidden or disclosure.rate_withheld(*cell.ratios(total)[measure])
+        }
+        with_a_rate = {
+            cell.answer: (len(cell.people), cell.contributions) for cell in cells if cell.ratios(total)[measure][1] > 0
+        }
+        withheld[measure] = disclosure.beside_a_lone_hidden_rate(hidden, with_a_rate)
     rows = []
     for cell in cells:
         ratios = cell.ratios(total)
         row = {
             "answer": cell.answer,
-            "people": FEWER_THAN_THRESHOLD if cell.hidden else len(cell.people),
-            "contributions": FEWER_THAN_THRESHOLD if cell.hidden else cell.contributions,
+            "people": disclosure.hidden(len(cell.people)) if cell.hidden else len(cell.people),
+            "contributions": disclosure.hidden(cell.contributions) if cell.hidden else cell.contributions,
         }
         for measure in MEASURES:
             numerator, denominator = ratios[measure]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from shared import disclosure
 from shared.domain import InvalidInput
 
 # A timestamp this far ahead of our clock is a clock problem, not a contribution.
@@ -124,33 +125,19 @@ def check_feedback_due(feedback_due: dt.date, today: dt.date) -> None:
         raise InvalidInput.on("feedback_due", "Must not be in the past.")
 
 
-# Equality monitoring is reported only in aggregate, and small numbers are hidden so no
-# one can be picked out of a count.
-SMALL_NUMBER_THRESHOLD = 5
-FEWER_THAN_THRESHOLD = f"fewer than {SMALL_NUMBER_THRESHOLD}"
-
-
-def suppress_small(count: int) -> int | str:
-    return count if count == 0 or count >= SMALL_NUMBER_THRESHOLD else FEWER_THAN_THRESHOLD
-
-
 def equality_summary(answer_sets: list[dict[str, str]]) -> dict:
     """Counts per question and answer over everyone who answered. Answers given by fewer
     than five people are not listed (only counted together as "other answers"), and with
     fewer than five respondents nothing is broken down at all: no one can be picked out."""
     respondents = len(answer_sets)
-    if respondents < SMALL_NUMBER_THRESHOLD:
-        return {"respondents": suppress_small(respondents), "questions": {}}
+    if respondents < disclosure.THRESHOLD:
+        return {"respondents": disclosure.count_showing_nobody(respondents), "questions": {}}
     tallies: dict[str, dict[str, int]] = {}
     for answers in answer_sets:
         for question, answer in answers.items():
             per_answer = tallies.setdefault(question, {})
             per_answer[answer] = per_answer.get(answer, 0) + 1
-    questions = {}
-    for question, per_answer in sorted(tallies.items()):
-        shown = {answer: n for answer, n in sorted(per_answer.items()) if n >= SMALL_NUMBER_THRESHOLD}
-        others = sum(n for n in per_answer.values() if n < SMALL_NUMBER_THRESHOLD)
-        if others:
-            shown["other answers"] = suppress_small(others)
-        questions[question] = shown
+    questions = {
+        question: disclosure.pooled(per_answer, "other answers") for question, per_answer in sorted(tallies.items())
+    }
     return {"respondents": respondents, "questions": questions}

@@ -142,8 +142,10 @@ _RATE = 'A share from 0 to 1; null when there is nothing to count; "withheld" wh
 
 class DashboardGroupSchema(Schema):
     answer = fields.String(required=True, metadata={"description": 'The answer given, or "not answered".'})
-    people = fields.Raw(required=True, metadata={"description": 'A number, or "fewer than 5".'})
-    contributions = fields.Raw(required=True, metadata={"description": 'A number, or "fewer than 5".'})
+    people = fields.Raw(required=True, metadata={"description": 'A number; or, hidden, "fewer than 5" or "5 or more".'})
+    contributions = fields.Raw(
+        required=True, metadata={"description": 'A number; or, hidden, "fewer than 5" or "5 or more".'}
+    )
     participation_rate = fields.Raw(required=True, metadata={"description": "Share of all contributions. " + _RATE})
     decision_rate = fields.Raw(required=True, metadata={"description": "Share with a decision. " + _RATE})
     difference_rate = fields.Raw(

@@ -10,8 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import sqlalchemy as sa
 
 from services.notifier.adapters.providers import OutgoingMessage, PermanentFailure, Provider, TemporaryFailure
 from services.notifier.adapters.templates import EmptyMessage, Renderer
@@ -81,6 +84,7 @@ class Sender:
     # (start, end) UK time when no SMS goes out; None: none.
     sms_quiet_hours: tuple[dt.time, dt.time] | None = SMS_QUIET_HOURS
     rng: random.Random = field(default_factory=random.Random)
+    sleep: Callable[[float], None] = time.sleep
 
     def send_due(self) -> int:
         now = self.clock()
@@ -278,7 +282,28 @@ class Sender:
             uow.notifications.update(notification["id"], **values)
             uow.commit()
 
-    def _finish(
+    def _finish(self, notification: dict, status: str, reason: str | None, **values) -> None:
+        """Record how a message ended. If the database is briefly away (a restart, a fail-over),
+        keep trying for up to half the lease: giving up would let the lease run out and the
+        message go to the person a second time."""
+        give_up_at = time.monotonic() + self.lease.total_seconds() / 2
+        wait = 0.25
+        while True:
+            try:
+                return self._record_finish(notification, status, reason, **values)
+            except sa.exc.DBAPIError as exc:
+                if not exc.connection_invalidated and not isinstance(exc, sa.exc.OperationalError):
+                    raise
+                if time.monotonic() + wait > give_up_at:
+                    raise
+                log.warning(
+                    "database away while recording a message; trying again",
+                    extra={"notification_id": notification["id"], "retry_in": wait},
+                )
+                self.sleep(wait)
+                wait = min(wait * 2, 5.0)
+
+    def _record_finish(
         self,
         notification: dict,
         status: str,

@@ -10,7 +10,6 @@ from services.notifier.service_layer.unit_of_work import NotifierUnitOfWork
 from shared.constants import (
     EARLY_RECEIPT_PREFIX,
     NOTIFICATIONS_TOPIC,
-    OUTCOME_RATED,
     RATING_BY_SMS,
     STATUS_DELIVERED,
     STATUS_FAILED,
@@ -18,6 +17,7 @@ from shared.constants import (
     STATUS_SENT,
 )
 from shared.domain import NotFound
+from shared.event_schemas import announce_rating
 
 
 def list_notifications(
@@ -138,20 +138,16 @@ def record_sms_reply(
         update = uow.notifications.latest_decision_update_by_sms(phone_lookup)
         if update is None:
             return False
-        uow.announce(
+        announce_rating(
+            uow,
             NOTIFICATIONS_TOPIC,
-            type=OUTCOME_RATED,
             source=source,
             tenant=update["tenant"],
-            subject=update["contribution_id"],
-            time=now,
-            data={
-                "contribution_id": update["contribution_id"],
-                "participant_id": update["participant_id"],
-                "rating": rating,
-                "rated_at": now.isoformat(),
-                "channel": RATING_BY_SMS,
-            },
+            contribution_id=update["contribution_id"],
+            participant_id=update["participant_id"],
+            rating=rating,
+            channel=RATING_BY_SMS,
+            now=now,
         )
         uow.commit()
     return True

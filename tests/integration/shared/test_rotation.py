@@ -8,18 +8,14 @@ from services.intake.adapters.tables import participants
 from shared import cli
 from shared.crypto import Sealer
 from tests.support import factories
-from tests.support.api import create_tenant
-from tests.support.chain import chain_with_keys, feed, migrate, seed
+from tests.support.chain import chain_with_keys, deployed_on, feed
 
 OLD, NEW = Sealer.generate_key(), Sealer.generate_key()
 
 
 @pytest.fixture
 def deployed_on_the_old_key(settings):
-    migrate(settings)
-    chain = chain_with_keys(settings, OLD)
-    council = create_tenant(chain.intake.keys, "wiltshire")
-    seeded = seed(chain, council)
+    chain, council, seeded = deployed_on(settings, OLD)
     chain.dispose()
     return council, seeded
 

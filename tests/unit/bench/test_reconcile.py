@@ -52,9 +52,10 @@ def test_percentiles_are_nearest_rank():
     assert percentile([], 50) is None
 
 
-def test_the_bound_is_one_per_killed_sender_and_one_per_sender_per_database_restart():
-    assert duplicate_bound(sender_kills=2, sender_processes=2, database_restarts=1) == 4
-    assert duplicate_bound(sender_kills=0, sender_processes=2, database_restarts=0) == 0
+def test_the_bound_is_one_per_killed_sender_and_one_per_sender_per_long_database_outage():
+    assert duplicate_bound(sender_kills=2, sender_processes=2, long_database_outages=1) == 4
+    assert duplicate_bound(sender_kills=2, sender_processes=2, long_database_outages=0) == 2
+    assert duplicate_bound(sender_kills=0, sender_processes=2, long_database_outages=0) == 0
 
 
 def test_counts_have_settled_only_after_staying_the_same_for_the_quiet_period():

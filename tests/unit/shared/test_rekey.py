@@ -17,8 +17,7 @@ from shared import rekey
 from shared.crypto import Sealer, UnreadableCiphertext
 from shared.tables import dead_letters, platform_metadata
 from tests.support import factories
-from tests.support.api import create_tenant
-from tests.support.chain import chain_with_keys, feed, migrate, outbox_messages, seed
+from tests.support.chain import chain_with_keys, deployed_on, feed, outbox_messages
 
 OLD, NEW = Sealer.generate_key(), Sealer.generate_key()
 METADATA = {"intake": intake_metadata, "decisions": decisions_metadata, "notifier": notifier_metadata}
@@ -27,10 +26,7 @@ METADATA = {"intake": intake_metadata, "decisions": decisions_metadata, "notifie
 @pytest.fixture
 def seeded(settings):
     """Everything written with the old key only: the deployment before the new key."""
-    migrate(settings)
-    chain = chain_with_keys(settings, OLD)
-    council = create_tenant(chain.intake.keys, "wiltshire")
-    seeded = seed(chain, council)
+    chain, council, seeded = deployed_on(settings, OLD)
     yield chain, council, seeded
     chain.dispose()
 

@@ -17,16 +17,9 @@ from shared.constants import SUBMISSIONS_TOPIC, dlq_topic
 from shared.tables import dead_letters
 from tests.support import strategies
 from tests.support.running import start_consumer, start_relay
-from tests.support.strategies import PERSONAL_MARK, Scene
+from tests.support.strategies import PERSONAL_MARK
 
-SCENE = Scene(
-    council="wiltshire",
-    engagements=("0c5e3f5a-4d2b-4a8e-8f0e-000000000001", "0c5e3f5a-4d2b-4a8e-8f0e-000000000002"),
-    participant="0c5e3f5a-4d2b-4a8e-8f0e-000000000003",
-    other_council="dorset",
-    other_engagement="0c5e3f5a-4d2b-4a8e-8f0e-000000000004",
-    other_participant="0c5e3f5a-4d2b-4a8e-8f0e-000000000005",
-)
+SCENE = strategies.TWO_COUNCILS
 GROUP = "intake-fuzz"
 DLQ = dlq_topic(SUBMISSIONS_TOPIC)
 

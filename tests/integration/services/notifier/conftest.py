@@ -4,14 +4,6 @@ from services.notifier.bootstrap import bootstrap as bootstrap_notifier
 from services.notifier.bootstrap import create_app as create_notifier_app
 from shared import migrations
 from tests.support.api import ApiClient
-from tests.support.smtp import SmtpServer
-
-
-@pytest.fixture
-def smtp(tmp_path):
-    server = SmtpServer(tmp_path / "mail")
-    yield server
-    server.stop()
 
 
 @pytest.fixture

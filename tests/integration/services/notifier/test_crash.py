@@ -4,17 +4,20 @@ participant has exactly one message, except at most one per sender that was in f
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 import sqlalchemy as sa
 
 from services.notifier.adapters.tables import notifications
-from tests.integration.services.notifier.test_messages import feed
+from tests.integration.services.notifier.test_messages import feed, send_all
+from tests.support import factories
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 
@@ -67,3 +70,39 @@ def test_sigkill_mid_batch_repeats_at_most_the_message_in_flight(intake, intake_
     assert len(per_message) == 1000  # every participant got their acknowledgement
     duplicates = sum(count - 1 for count in per_message.values())
     assert duplicates <= 1, f"{duplicates} messages were sent twice; one sender had at most one in flight"
+
+
+class DatabaseGoesAwayAfterSending:
+    """The real email provider; just after the message leaves, PostgreSQL shuts down and comes
+    back a moment later, as in a restart or fail-over while the sender records the send."""
+
+    def __init__(self, provider, postgres, away_for: float):
+        self.provider, self.postgres, self.away_for, self.name = provider, postgres, away_for, provider.name
+        self.outages = 0
+
+    def send(self, message) -> str:
+        reference = self.provider.send(message)
+        if not self.outages:
+            self.outages += 1
+            self.postgres.stop_server()
+            threading.Timer(self.away_for, self.postgres.start_server).start()
+        return reference
+
+
+@pytest.mark.parametrize("database_backend", ["postgresql"], indirect=False)
+def test_a_database_outage_while_recording_a_send_does_not_send_it_twice(
+    intake, intake_api, engagement, notifier, smtp, postgres
+):
+    intake_api.as_("case-system").post("/v1/contributions", json=factories.contribution_payload(engagement["id"]))
+    feed(intake, notifier)
+    sender = notifier.extensions["notifier"].sender
+    sender.lease = dt.timedelta(seconds=6)  # the outage (1.5 s) is well inside half of it
+    email = sender.providers["email"] = DatabaseGoesAwayAfterSending(sender.providers["email"], postgres, 1.5)
+
+    send_all(notifier)
+    time.sleep(sender.lease.total_seconds() + 0.5)  # were the send not recorded, its lease would now be over
+    send_all(notifier)
+
+    assert email.outages == 1
+    assert len(smtp.messages()) == 1
+    assert sent(notifier) == 1

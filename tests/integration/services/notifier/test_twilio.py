@@ -13,14 +13,6 @@ from shared.settings import Settings
 from tests.integration.services.notifier.test_messages import feed, send_all
 from tests.integration.services.notifier.test_providers import midday
 from tests.support import factories
-from tests.support.providers import FakeTwilio
-
-
-@pytest.fixture
-def twilio():
-    server = FakeTwilio().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ import sqlalchemy as sa
 
 from services.decisions.entrypoints.schemas import DecisionSchema, ResourceChangeSchema
 from services.decisions.service_layer import services
+from shared.constants import NOTIFICATIONS_TOPIC, OUTCOME_RATED
+from shared.events import make
 from shared.tables import utcnow
 from tests.support import factories
 
@@ -58,3 +60,19 @@ def unlink(decisions, actor, decision_id, contribution_id, reason="Linked by mis
 def stored(decisions, table: sa.Table) -> list:
     with decisions.engine.connect() as connection:
         return connection.execute(sa.select(table)).all()
+
+
+def rate(feed, tenant: str, contribution_id: str, rating: str, at=None) -> None:
+    """The participant answers "Did this make a difference?" by SMS: the notifier's event."""
+    at = at or utcnow()
+    feed.send(
+        NOTIFICATIONS_TOPIC,
+        make(
+            type=OUTCOME_RATED,
+            source="urn:outcome-chain:notifier",
+            tenant=tenant,
+            subject=contribution_id,
+            time=at,
+            data={"contribution_id": contribution_id, "rating": rating, "rated_at": at.isoformat()},
+        ),
+    )

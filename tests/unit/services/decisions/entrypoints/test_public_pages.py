@@ -9,12 +9,9 @@ import uuid
 import pytest
 
 from services.decisions.bootstrap import create_app
-from shared.constants import NOTIFICATIONS_TOPIC, OUTCOME_RATED
-from shared.events import make
-from shared.tables import utcnow
 from tests.support import factories
 from tests.support.page_checks import assert_page_structure, visible_text
-from tests.unit.services.decisions.actions import move, record
+from tests.unit.services.decisions.actions import move, rate, record
 
 DISTINCT_WORDS = "Zephaniah's marmalade-coloured minibus"
 DISTINCT_INFLUENCE = "Quillon-influence-marker"
@@ -25,21 +22,6 @@ DISTINCT_NOTE = "Brackenbury-progress-note"
 def public(decisions):
     """A browser with no session and no key."""
     return create_app(decisions).test_client()
-
-
-def rate(feed, tenant: str, contribution_id: str, rating: str) -> None:
-    at = utcnow()
-    feed.send(
-        NOTIFICATIONS_TOPIC,
-        make(
-            type=OUTCOME_RATED,
-            source="urn:outcome-chain:notifier",
-            tenant=tenant,
-            subject=contribution_id,
-            time=at,
-            data={"contribution_id": contribution_id, "rating": rating, "rated_at": at.isoformat()},
-        ),
-    )
 
 
 def table_rows(html: str, caption: str) -> dict[str, str]:

@@ -8,32 +8,17 @@ import uuid
 import pytest
 
 from services.decisions.service_layer import views
-from shared.constants import CONTRIBUTION_FEEDBACK_OVERDUE, NOTIFICATIONS_TOPIC, OUTCOME_RATED
+from shared.constants import CONTRIBUTION_FEEDBACK_OVERDUE
 from shared.domain import NotFound
-from shared.events import make
 from shared.tables import utcnow
 from tests.support import factories
-from tests.unit.services.decisions.actions import add_change, amend, link, move, record, unlink
+from tests.unit.services.decisions.actions import add_change, amend, link, move, rate, record, unlink
 
 TODAY = dt.date.today()
 
 
 def chain(decisions, tenant: str, contribution_id: str, today: dt.date = TODAY) -> dict:
     return views.outcome_chain(decisions.uow(), tenant, contribution_id, today=today)
-
-
-def rate(feed, tenant: str, contribution_id: str, rating: str, at: dt.datetime) -> None:
-    feed.send(
-        NOTIFICATIONS_TOPIC,
-        make(
-            type=OUTCOME_RATED,
-            source="urn:outcome-chain:notifier",
-            tenant=tenant,
-            subject=contribution_id,
-            time=at,
-            data={"contribution_id": contribution_id, "rating": rating, "rated_at": at.isoformat()},
-        ),
-    )
 
 
 def moments(count: int) -> list[dt.datetime]:

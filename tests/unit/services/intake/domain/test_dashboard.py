@@ -106,10 +106,11 @@ def test_a_hidden_group_cannot_be_worked_out_from_the_total_and_the_others():
     shown = groups(report)
 
     # The total (42) less the groups still shown must not leave a single hidden group.
-    hidden = [answer for answer, row in shown.items() if row["people"] == "fewer than 5"]
+    hidden = [answer for answer, row in shown.items() if isinstance(row["people"], str)]
     numbers = [row["contributions"] for row in shown.values() if isinstance(row["contributions"], int)]
     assert shown["Black British"]["contributions"] == "fewer than 5"
-    assert shown["Asian British"]["contributions"] == "fewer than 5"  # the next smallest, hidden with it
+    # The next smallest, hidden with it, and saying truthfully that it is not small.
+    assert (shown["Asian British"]["people"], shown["Asian British"]["contributions"]) == ("5 or more", "5 or more")
     assert report["overall"]["contributions"] - sum(numbers) == 12  # two groups together, neither alone
     assert len(hidden) == 2
 
@@ -120,7 +121,17 @@ def test_people_who_answered_nothing_are_a_group_of_their_own_and_protected_alik
     shown = groups(dashboard.equality_breakdown(everyone))
 
     assert shown["not answered"]["people"] == "fewer than 5"
-    assert shown["White British"]["people"] == "fewer than 5"  # else 32 - 30 gives the 2 away
+    assert shown["White British"]["people"] == "5 or more"  # else 32 - 30 gives the 2 away
+
+
+def test_two_groups_of_one_cannot_be_worked_out_together():
+    everyone = people(1, group="Black British") + people(1, group="Arab") + people(30, group="White British")
+
+    shown = groups(dashboard.equality_breakdown(everyone))
+
+    # 32 - 30 would leave 2 for two groups that each have someone: one each.
+    assert shown["Arab"]["people"] == shown["Black British"]["people"] == "fewer than 5"
+    assert shown["White British"]["people"] == "5 or more"
 
 
 def test_a_rate_that_would_reveal_one_to_four_people_is_withheld_with_another_beside_it():

@@ -32,16 +32,9 @@ from shared.consumer import Message
 from shared.settings import Settings
 from shared.tables import dead_letters, outbox, utcnow
 from tests.support import factories, strategies
-from tests.support.strategies import PERSONAL_MARK, Record, Scene
+from tests.support.strategies import PERSONAL_MARK, Record
 
-SCENE = Scene(
-    council="wiltshire",
-    engagements=("6f1c1c59-8b1e-4c4e-9a55-000000000001", "6f1c1c59-8b1e-4c4e-9a55-000000000002"),
-    participant="6f1c1c59-8b1e-4c4e-9a55-000000000003",
-    other_council="dorset",
-    other_engagement="6f1c1c59-8b1e-4c4e-9a55-000000000004",
-    other_participant="6f1c1c59-8b1e-4c4e-9a55-000000000005",
-)
+SCENE = strategies.TWO_COUNCILS
 PARTITIONS = 3
 NOW = utcnow()  # one clock for every world: a submission without submitted_at gets it
 KAFKA_MESSAGE_MAX = 1024 * 1024  # the producer's and the broker's default limit
