@@ -36,9 +36,8 @@ WORDS = [
 ]
 DETAILS = [NAME, EMAIL, PHONE, EXTERNAL_REF, EQUALITY_ANSWER, *WORDS]
 
-# The notifier and its SMTP server, as the notifier's own integration tests have them.
+# The notifier as the notifier's own integration tests have it (the SMTP server is in tests/integration/conftest.py).
 notifier = notifier_fixtures.notifier
-smtp = notifier_fixtures.smtp
 
 
 def start_everything(stack: ExitStack, intake, decisions, notifier, broker) -> None:
