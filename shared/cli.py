@@ -366,8 +366,9 @@ def cmd_smtp_sink(args, settings: Settings) -> int:
 
 
 def cmd_run(args, settings: Settings) -> int:
-    from shared import devrun
+    from shared import devextras, devrun
 
+    devextras.require_all("outcomes run")
     return devrun.run(settings)
 
 

@@ -1,7 +1,8 @@
 """A local SMTP server (aiosmtpd) that keeps every message it accepts as a file.
 
 `make run` starts it on 127.0.0.1:8025 writing under var/mail/; the tests start it too,
-so email goes through a real SMTP conversation everywhere.
+so email goes through a real SMTP conversation everywhere. aiosmtpd comes with the `dev`
+extra only: a deployment sends through the council's own SMTP server.
 """
 
 from __future__ import annotations
@@ -9,8 +10,12 @@ from __future__ import annotations
 import time
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aiosmtpd.controller import Controller
+from shared import devextras
+
+if TYPE_CHECKING:
+    from aiosmtpd.controller import Controller
 
 
 class MaildirHandler:
@@ -27,6 +32,7 @@ class MaildirHandler:
 
 
 def start(directory: Path, host: str = "127.0.0.1", port: int = 8025) -> Controller:
-    controller = Controller(MaildirHandler(directory), hostname=host, port=port)
+    aiosmtpd_controller = devextras.require("aiosmtpd.controller", "the SMTP sink")
+    controller = aiosmtpd_controller.Controller(MaildirHandler(directory), hostname=host, port=port)
     controller.start()
     return controller
