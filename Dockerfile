@@ -1,5 +1,23 @@
 # One image for every Outcome Chain process; docker-compose.yml and deploy/k8s choose
 # the command (web, consumer, relay, migrate, topics) per container.
+#
+# Two stages: the first builds the wheel from the sources; the second installs the locked
+# runtime dependencies (hash-checked, no dev or test extras) and then that wheel alone, so
+# the image runs the built package, never the source tree (tests/unit/test_packaging.py
+# checks the wheel holds every template and page; tests/deploy/test_dockerfile.py this file).
+
+FROM python:3.11-slim AS build
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /src
+COPY pyproject.toml ./
+COPY shared ./shared
+COPY services ./services
+RUN pip wheel --no-deps --wheel-dir /wheels .
+
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -14,13 +32,18 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends tini \
     && rm -rf /var/lib/apt/lists/*
 
+# Exactly the versions CI tested (requirements/runtime.txt, `make lock`), each checked
+# against its hash; then the wheel without resolving anything more.
+COPY requirements/runtime.txt /tmp/runtime.txt
+RUN pip install --require-hashes -r /tmp/runtime.txt \
+    && rm /tmp/runtime.txt
+COPY --from=build /wheels /tmp/wheels
+RUN pip install --no-deps /tmp/wheels/outcome_chain-*.whl \
+    && rm -rf /tmp/wheels
+
 WORKDIR /app
-# Only what the package needs (no .venv, .git or local var/ from the build context).
-COPY pyproject.toml README* ./
-COPY shared ./shared
-COPY services ./services
-RUN pip install .
-COPY deploy ./deploy
+# gunicorn's settings file, which every web command names (`-c deploy/gunicorn.conf.py`).
+COPY deploy/gunicorn.conf.py ./deploy/gunicorn.conf.py
 
 # A numeric user so Kubernetes' runAsNonRoot can verify it without a passwd lookup.
 RUN groupadd --system --gid 10001 app \

@@ -6,12 +6,22 @@ STAMP  := $(VENV)/.installed
 # axe-core (the browser tests' accessibility checker) from npm, pinned in package-lock.json.
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test test-unit test-integration test-deploy bench lint clean screenshots soak chaos
+# The lowest direct version of every dependency pyproject.toml allows (`make test-lowest`).
+LOWEST := .venv-lowest
+LOCK_FLAGS ?=
+# Both lock files fit Python 3.11 on any platform (hashes of every wheel of each pinned version).
+UV_COMPILE = $(VENV)/bin/uv pip compile pyproject.toml --quiet --universal --python-version 3.11 \
+	--generate-hashes --custom-compile-command "make lock" $(LOCK_FLAGS)
 
-$(STAMP): pyproject.toml
+.PHONY: run test test-unit test-integration test-deploy test-lowest bench lint lock clean screenshots soak chaos
+
+# Exactly the locked versions (hash-checked), with the dev, test and lint extras; then this
+# checkout itself, editable and without resolving anything.
+$(STAMP): pyproject.toml requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --require-hashes -r requirements/dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 $(NODE_STAMP): package.json package-lock.json
@@ -28,6 +38,25 @@ run: $(STAMP)
 test: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest tests/unit tests/deploy -q -p no:cacheprovider -n 2
 	$(PY) -m pytest tests/integration tests/e2e tests/fuzz tests/browser -q -p no:cacheprovider -n 2 --dist loadfile
+
+# The unit tier against the lowest version of each direct dependency (runtime, dev and test
+# extras) that pyproject.toml allows: proves its floors. A venv of its own, outside the lock.
+$(LOWEST)/.installed: pyproject.toml $(STAMP)
+	rm -rf $(LOWEST)
+	$(VENV)/bin/uv venv --quiet --seed --python $(PY) $(LOWEST)
+	$(VENV)/bin/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -r pyproject.toml --extra test
+	$(VENV)/bin/uv pip install --quiet --python $(LOWEST)/bin/python --no-deps -e .
+	touch $@
+
+test-lowest: $(LOWEST)/.installed
+	$(LOWEST)/bin/python -m pytest tests/unit -q -p no:cacheprovider -n 2
+
+# requirements/runtime.txt (the image) and requirements/dev.txt (make run, make test, CI: the
+# same runtime pins plus the dev, test and lint extras), from pyproject.toml. Keeps every pin
+# it can; `make lock LOCK_FLAGS=--upgrade` moves everything to the newest allowed versions.
+lock: $(STAMP)
+	$(UV_COMPILE) -o requirements/runtime.txt
+	$(UV_COMPILE) --all-extras -c requirements/runtime.txt -o requirements/dev.txt
 
 # The pages' pictures in docs/screenshots/ (README "Pages"), from the demo council in a real browser.
 screenshots: $(STAMP) $(NODE_STAMP)
@@ -48,4 +77,4 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check shared services tests bench
 
 clean:
-	rm -rf var .pytest_cache
+	rm -rf var .pytest_cache $(LOWEST)
