@@ -114,12 +114,16 @@ class Producer:
         self._client = make()
         self._broken = False
 
-    def send(self, topic: str, **kwargs):
+    def send(self, topic: str, *args, **kwargs):
         if self._broken:
             self._client.close(timeout=0)
             self._client = self._make()
             self._broken = False
-        future = self._client.send(topic, **kwargs)
+        try:
+            future = self._client.send(topic, *args, **kwargs)
+        except KafkaError as error:  # a producer in an error state refuses at once
+            self._failed(error)
+            raise
         future.add_errback(self._failed)
         return future
 

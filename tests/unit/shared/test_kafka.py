@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from kafka.errors import KafkaTimeoutError, UnknownProducerIdError
+from kafka.errors import KafkaError, KafkaTimeoutError, UnknownProducerIdError
 
 from shared import kafka
 from shared.constants import ALL_TOPICS, PARTICIPANTS_TOPIC, SUBMISSIONS_TOPIC, dlq_topic
@@ -92,8 +92,11 @@ class FakeKafkaProducer:
         self.sent: list[str] = []
         self.futures: list[FakeFuture] = []
         self.closed = False
+        self.refuse: Exception | None = None
 
     def send(self, topic, **_):
+        if self.refuse:
+            raise self.refuse
         self.sent.append(topic)
         self.futures.append(FakeFuture())
         return self.futures[-1]
@@ -129,3 +132,12 @@ def test_a_timeout_keeps_the_producer_so_its_retries_stay_deduplicated(producer,
     producer.send("t")
 
     assert len(made) == 1 and made[0].sent == ["t", "t"]
+
+
+def test_a_producer_that_refuses_at_once_is_replaced_before_the_next_send(producer, made):
+    made[0].refuse = KafkaError("Cannot perform send because at least one previous idempotent request has failed")
+    with pytest.raises(KafkaError):
+        producer.send("t")
+    producer.send("t")
+
+    assert len(made) == 2 and made[0].closed and made[1].sent == ["t"]
