@@ -209,10 +209,11 @@ def _create(admin: KafkaAdminClient, specs: list[TopicSpec], report: TopicReport
 
 
 def _reconcile(admin: KafkaAdminClient, specs: list[TopicSpec], report: TopicReport) -> None:
+    replicas_of = {}
     for described in admin.describe_topics([s.name for s in specs]):
         spec = next(s for s in specs if s.name == described["name"])
         partitions = described["partitions"]
-        replicas = len(partitions[0]["replica_nodes"]) if partitions else 0
+        replicas = replicas_of[spec.name] = len(partitions[0]["replica_nodes"]) if partitions else 0
         if replicas and replicas != spec.replication_factor:
             report.not_changed.append(
                 f"{spec.name} has replication factor {replicas}, not {spec.replication_factor}: Kafka changes it "
@@ -233,6 +234,14 @@ def _reconcile(admin: KafkaAdminClient, specs: list[TopicSpec], report: TopicRep
             for key, value in spec.configs.items()
             if (found.get(key) or {}).get("value") != value
         }
+        wanted_in_sync = differing.get("min.insync.replicas", (None, "0"))[1]
+        if int(wanted_in_sync) > replicas_of.get(spec.name, 0) > 0:
+            # More in-sync replicas than the topic has would refuse every write.
+            del differing["min.insync.replicas"]
+            report.not_changed.append(
+                f"{spec.name} keeps min.insync.replicas {found.get('min.insync.replicas', {}).get('value')}: it has "
+                f"{replicas_of[spec.name]} replica(s), fewer than {wanted_in_sync}; raise its replication factor first"
+            )
         if differing:
             changes[spec.name] = differing
     if not changes:

@@ -152,3 +152,17 @@ def test_the_producer_is_idempotent_with_acks_all_and_delivers_each_record_once_
         producer.close(timeout=5)
 
     assert [int(record.value) for record in broker.records(DECISIONS_TOPIC)] == list(range(20))
+
+
+def test_more_in_sync_replicas_than_an_existing_topic_has_are_not_set(bare_broker, tmp_path):
+    """They would refuse every write: the topic keeps its setting until it has the replicas."""
+    assert outcomes_topics_create(bare_broker, tmp_path).returncode == 0  # 1 replica, 1 in sync
+
+    again = outcomes_topics_create(bare_broker, tmp_path, "--replication-factor", "3", "--min-insync-replicas", "2")
+
+    assert again.returncode == 0, again.stderr
+    assert (
+        f"not changed: {DECISIONS_TOPIC} keeps min.insync.replicas 1: it has 1 replica(s), fewer than 2; "
+        "raise its replication factor first"
+    ) in again.stdout.splitlines()
+    assert {topic["configs"]["min.insync.replicas"] for topic in described(bare_broker).values()} == {"1"}
