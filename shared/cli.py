@@ -1,7 +1,10 @@
 """`outcomes`: the operator's command line.
 
 outcomes migrate --all | SERVICE...     apply database migrations
-outcomes topics create                  create the Kafka topics
+outcomes topics create [--partitions N] [--replication-factor N] [--min-insync-replicas M]
+                       [--submissions-retention-days D]
+                                        create the Kafka topics; on existing ones set the configs
+                                        that differ and say what Kafka cannot change in place
 outcomes tenants create SLUG [--name]   add a council
 outcomes keys create --tenant SLUG --role ROLE [--label TEXT]
 outcomes keys revoke KEY_ID
@@ -76,10 +79,27 @@ def cmd_migrate(args, settings: Settings) -> int:
     return 0
 
 
+def topic_policy(args, settings: Settings) -> kafka.TopicPolicy:
+    """The command line's choices, else the settings' (KAFKA_REPLICATION_FACTOR ...)."""
+    return kafka.TopicPolicy.from_settings(
+        settings,
+        partitions=args.partitions,
+        replication_factor=args.replication_factor,
+        min_insync_replicas=args.min_insync_replicas,
+        submissions_retention_days=args.submissions_retention_days,
+    )
+
+
 def cmd_topics(args, settings: Settings) -> int:
-    created = kafka.create_topics(settings.kafka_bootstrap_servers, partitions=args.partitions)
-    print("created: " + (", ".join(created) if created else "none (all exist)"))
-    return 0
+    try:
+        policy = topic_policy(args, settings)
+    except ValueError as invalid:
+        print(f"topics not created: {invalid}", file=sys.stderr)
+        return 2
+    report = kafka.ensure_topics(settings.kafka_bootstrap_servers, policy)
+    for line in report.lines():
+        print(line, file=sys.stderr if line.startswith("failed:") else sys.stdout)
+    return 1 if report.failed else 0
 
 
 def cmd_tenants(args, settings: Settings) -> int:
@@ -381,9 +401,24 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true")
     p.set_defaults(func=cmd_migrate)
 
-    p = sub.add_parser("topics", help="create the Kafka topics")
+    p = sub.add_parser("topics", help="create the Kafka topics (and set the configs of existing ones)")
     p.add_argument("action", choices=["create"])
-    p.add_argument("--partitions", type=int, default=kafka.DEFAULT_PARTITIONS)
+    p.add_argument("--partitions", type=int, default=kafka.DEFAULT_PARTITIONS, help="of each new topic (default 3)")
+    p.add_argument(
+        "--replication-factor", type=int, metavar="N", help="replicas of each new topic (KAFKA_REPLICATION_FACTOR, 1)"
+    )
+    p.add_argument(
+        "--min-insync-replicas",
+        type=int,
+        metavar="M",
+        help="replicas that must hold a record before it is acknowledged (KAFKA_MIN_INSYNC_REPLICAS, 1)",
+    )
+    p.add_argument(
+        "--submissions-retention-days",
+        type=int,
+        metavar="D",
+        help="how long intake.submissions keeps case systems' input (KAFKA_SUBMISSIONS_RETENTION_DAYS, 3)",
+    )
     p.set_defaults(func=cmd_topics)
 
     p = sub.add_parser("tenants", help="councils served by this deployment")

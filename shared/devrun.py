@@ -32,14 +32,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def dev_secrets(var_dir: Path) -> dict[str, str]:
-    """A data-encryption key and a link-signing secret for this machine, made once and
-    kept in var/dev.env."""
+    """A data-encryption key, a link-signing secret and the token Prometheus sends for web
+    processes' /metrics, for this machine, made once and kept in var/dev.env."""
     path = var_dir / "dev.env"
     lines = path.read_text().split() if path.exists() else []
     if not any(line.startswith("DATA_ENCRYPTION_KEYS=") for line in lines):
         lines.append(f"DATA_ENCRYPTION_KEYS={Sealer.generate_key()}")
     if not any(line.startswith("LINK_SIGNING_SECRET=") for line in lines):
         lines.append(f"LINK_SIGNING_SECRET={secrets.token_urlsafe(32)}")
+    if not any(line.startswith("METRICS_TOKEN=") for line in lines):
+        lines.append(f"METRICS_TOKEN={secrets.token_urlsafe(32)}")
     path.write_text("\n".join(lines) + "\n")
     path.chmod(0o600)
     return dict(line.split("=", 1) for line in path.read_text().split() if "=" in line)
@@ -146,7 +148,9 @@ def run(settings: Settings) -> int:
             host, _, port = settings.kafka_bootstrap_servers.rpartition(":")
             processes.adopt("broker", start_tansu(host, int(port), log_dir / "broker.log"))
         kafka.wait_until_reachable(settings.kafka_bootstrap_servers)
-        kafka.create_topics(settings.kafka_bootstrap_servers)
+        topics = kafka.ensure_topics(settings.kafka_bootstrap_servers, kafka.TopicPolicy.from_settings(settings))
+        for failure in topics.failed:
+            print(f"topics: {failure}", file=sys.stderr)
         migrations.upgrade_auth(settings.auth_database_url)
         for service in SERVICES:
             migrations.upgrade_service(service, settings.database_url(service))
@@ -176,6 +180,9 @@ def run(settings: Settings) -> int:
             print(f"  {service:<10} {url}   (health: {url}/healthz)")
         print(f"\n  Kafka      {settings.kafka_bootstrap_servers}")
         print(f"  SMTP sink  {settings.smtp_host}:{settings.smtp_port}  -> {var_dir / 'mail'}")
+        print(
+            f"  Metrics    {urls['intake']}/metrics with 'Authorization: Bearer <METRICS_TOKEN in {var_dir / 'dev.env'}>'"
+        )
         print(f"  Logs       {log_dir}\n")
         print(f"Demo keys for tenant '{DEMO_TENANT}' (also in {var_dir / 'dev-keys.json'}):")
         for role, key in keys.items():

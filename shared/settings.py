@@ -56,6 +56,11 @@ class Settings:
     # then `rate_limit_per_minute` a minute; beyond that it is answered 429 with Retry-After.
     rate_limit_per_minute: int = 600
     rate_limit_burst: int = 120
+    # `outcomes topics create`: 1/1 for the embedded broker; 3/2 for a council's cluster.
+    kafka_replication_factor: int = 1
+    kafka_min_insync_replicas: int = 1
+    kafka_submissions_retention_days: int = 3  # intake.submissions holds case systems' plain input
+    metrics_token: str = ""  # web processes answer /metrics only to `Authorization: Bearer <this>`
 
     def database_url(self, service: str) -> str:
         return self.database_urls[service]
@@ -95,4 +100,8 @@ class Settings:
             link_signing_secret=env.get("LINK_SIGNING_SECRET", ""),
             rate_limit_per_minute=_int("RATE_LIMIT_PER_MINUTE", 600),
             rate_limit_burst=_int("RATE_LIMIT_BURST", 120),
+            kafka_replication_factor=_int("KAFKA_REPLICATION_FACTOR", 1),
+            kafka_min_insync_replicas=_int("KAFKA_MIN_INSYNC_REPLICAS", 1),
+            kafka_submissions_retention_days=_int("KAFKA_SUBMISSIONS_RETENTION_DAYS", 3),
+            metrics_token=env.get("METRICS_TOKEN", ""),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hmac
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -10,7 +11,7 @@ from collections.abc import Callable, Iterable
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from marshmallow import Schema
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, NotFound
 
 from shared import audit, db, errors, metrics, openapi, outbox
 from shared.auth import Principal
@@ -173,28 +174,46 @@ def _database_gauges(p: Platform) -> metrics.DatabaseGauges:
     return metrics.DatabaseGauges(p.service, [platform_readings, *p.gauge_readers])
 
 
+def _scraper_only(token: str) -> None:
+    """/metrics carries per-council figures: it answers only the scraper's bearer token
+    (METRICS_TOKEN), compared in constant time; with no token set it is not served at all."""
+    if not token:
+        raise NotFound()
+    scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(), token.encode()):
+        raise ApiError(
+            401,
+            "Send the metrics token as 'Authorization: Bearer <METRICS_TOKEN>'.",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
+
+
 def _health_blueprint(p: Platform) -> Blueprint:
     health = Blueprint("health", __name__)
     gauges = _database_gauges(p)
 
     @health.get("/healthz")
     def healthz():
-        return jsonify(status="ok", service=p.service)
+        """Liveness: 200 while the process answers. `checks.kafka` says whether a Kafka
+        bootstrap server accepts a connection (`ok` or `unreachable`), for the operator."""
+        kafka = "ok" if p.kafka_reachable() else "unreachable"
+        return jsonify(status="ok", service=p.service, checks={"kafka": kafka})
 
     @health.get("/readyz")
     def readyz():
-        checks = {"database": "ok", "kafka": "ok"}
+        """Readiness: 200 while the service's database answers, 503 when it does not. Kafka's
+        state does not count: every write waits in the outbox until the relay can publish it."""
         try:
             db.ping(p.engine)
         except sa.exc.SQLAlchemyError:
-            checks["database"] = "unreachable"
-        if not p.kafka_reachable():
-            checks["kafka"] = "unreachable"
-        ready = all(v == "ok" for v in checks.values())
-        return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503
+            return jsonify(status="not ready", checks={"database": "unreachable"}), 503
+        return jsonify(status="ready", checks={"database": "ok"})
 
     @health.get("/metrics")
     def prometheus():
+        """Prometheus text format, for the scraper only: `Authorization: Bearer <METRICS_TOKEN>`
+        (401 without it; 404 when the deployment sets no token)."""
+        _scraper_only(p.settings.metrics_token)
         body, content_type = metrics.exposition(gauges)
         return body, 200, {"Content-Type": content_type}
 

@@ -14,7 +14,7 @@ from services.intake.bootstrap import create_app as create_intake_app
 from shared import migrations
 from shared.settings import Settings
 from tests.support import factories
-from tests.support.api import ApiClient, create_tenant
+from tests.support.api import METRICS_TOKEN, ApiClient, create_tenant
 from tests.support.postgres import PostgresCluster
 
 
@@ -57,6 +57,7 @@ def settings(tmp_path, monkeypatch, database_urls) -> Settings:
     monkeypatch.setenv("OUTCOMES_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("DATA_ENCRYPTION_KEYS", Fernet.generate_key().decode())
     monkeypatch.setenv("LINK_SIGNING_SECRET", "test-link-signing-secret")
+    monkeypatch.setenv("METRICS_TOKEN", METRICS_TOKEN)
     monkeypatch.setenv("AUTH_DATABASE_URL", database_urls["auth"])
     for service in ("intake", "decisions", "notifier"):
         monkeypatch.setenv(f"{service.upper()}_DATABASE_URL", database_urls[service])

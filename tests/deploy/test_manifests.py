@@ -24,6 +24,7 @@ DOCKERFILE = ROOT / "Dockerfile"
 PROCFILE = ROOT / "deploy" / "Procfile"
 GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
 INIT_SQL = ROOT / "deploy" / "postgres" / "init-databases.sql"
+SCRAPE_CONFIG = ROOT / "deploy" / "prometheus" / "scrape.yaml"
 K8S_DIR = ROOT / "deploy" / "k8s"
 K8S_MANIFESTS = sorted(p for p in K8S_DIR.glob("*.yaml") if p.name != "kustomization.yaml")
 
@@ -127,7 +128,7 @@ def test_compose_app_processes_get_the_settings_and_wait_for_migrations():
     assert created == {*SERVICE_PORTS, "auth"}
     for name in [*APP_PROCESSES, "migrate", "topics"]:
         env = services[name]["environment"]
-        assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092", name
+        assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka-1:9092,kafka-2:9092,kafka-3:9092", name
         assert env["DATA_ENCRYPTION_KEYS"], name
         for database in created:
             url = env[f"{database.upper()}_DATABASE_URL"]
@@ -146,6 +147,70 @@ def test_compose_health_conditions_point_at_services_with_healthchecks():
                 assert "healthcheck" in services[target], f"{name} waits on {target}"
             if dependency["condition"] == "service_completed_successfully":
                 assert "restart" not in services[target], f"{name} waits on {target}"
+
+
+def test_compose_runs_three_kraft_brokers_that_take_any_one_of_them_down():
+    services = _compose()["services"]
+    brokers = {name: services[name]["environment"] for name in ("kafka-1", "kafka-2", "kafka-3")}
+    voters = {env["KAFKA_CONTROLLER_QUORUM_VOTERS"] for env in brokers.values()}
+    assert voters == {"1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093"}
+    for name, env in brokers.items():
+        assert env["KAFKA_PROCESS_ROLES"] == "broker,controller", name
+        assert env["KAFKA_NODE_ID"] == name.removeprefix("kafka-"), name
+        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{name}:9092", name
+        # Kafka's own topics as safe as ours: consumer offsets and producer ids survive a broker.
+        assert (env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"], env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"]) == ("3", "2")
+        assert "healthcheck" in services[name], name
+    for name in [*APP_PROCESSES, "topics"]:
+        for broker in brokers:
+            assert services[name]["depends_on"][broker]["condition"] == "service_healthy", (name, broker)
+
+
+@pytest.mark.parametrize("source", ["compose", "k8s"])
+def test_topics_get_three_replicas_two_in_sync_and_submissions_kept_days_not_weeks(source):
+    if source == "compose":
+        env = _compose()["services"]["topics"]["environment"]
+    else:
+        env = _k8s_object("ConfigMap", "outcome-chain-config")["data"]
+    assert (env["KAFKA_REPLICATION_FACTOR"], env["KAFKA_MIN_INSYNC_REPLICAS"]) == ("3", "2")
+    assert 1 <= int(env["KAFKA_SUBMISSIONS_RETENTION_DAYS"]) <= 7
+
+
+def test_web_metrics_need_a_token_that_compose_and_k8s_set():
+    for name in APP_PROCESSES:
+        assert _compose()["services"][name]["environment"]["METRICS_TOKEN"], name
+    assert _k8s_object("Secret", "outcome-chain-secrets")["stringData"]["METRICS_TOKEN"]
+
+
+def _relabelled(job: dict, pod_labels: dict[str, str], port_name: str) -> bool:
+    """Whether the job's `keep` relabellings keep this pod's container port (Prometheus anchors each regex)."""
+    meta = {f"__meta_kubernetes_pod_label_{re.sub(r'[^a-zA-Z0-9_]', '_', k)}": v for k, v in pod_labels.items()}
+    meta["__meta_kubernetes_pod_container_port_name"] = port_name
+    for rule in job["relabel_configs"]:
+        if rule.get("action") == "keep":
+            value = ";".join(meta.get(label, "") for label in rule["source_labels"])
+            if not re.fullmatch(rule["regex"], value):
+                return False
+    return True
+
+
+def test_prometheus_scrapes_every_pod_once_and_the_web_port_with_the_token():
+    jobs = {job["job_name"]: job for job in yaml.safe_load(SCRAPE_CONFIG.read_text())["scrape_configs"]}
+    for deployment in (o for o in _k8s_objects() if o["kind"] == "Deployment"):
+        pod = deployment["spec"]["template"]
+        labels = pod["metadata"]["labels"]
+        (port,) = _container(deployment)["ports"]
+        scraped_by = [name for name, job in jobs.items() if _relabelled(job, labels, port["name"])]
+        assert len(scraped_by) == 1, (deployment["metadata"]["name"], scraped_by)
+        job = jobs[scraped_by[0]]
+        annotations = pod["metadata"]["annotations"]
+        assert annotations["prometheus.io/port"] == str(port["containerPort"])
+        if labels["app.kubernetes.io/component"] == "web":
+            assert job["authorization"]["type"] == "Bearer" and job["authorization"]["credentials_file"]
+            assert annotations["prometheus.io/scrape"] == "false"  # an annotation job would get 401
+        else:
+            assert "authorization" not in job
+            assert annotations["prometheus.io/scrape"] == "true"
 
 
 def test_dockerfile_exposes_the_contract_ports_and_drops_root():

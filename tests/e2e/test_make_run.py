@@ -33,10 +33,13 @@ def test_make_run_starts_everything_prints_working_keys_and_stops_cleanly(stack)
         assert key in stack["output"]
     intake = f"http://127.0.0.1:{ports['INTAKE_PORT']}"
     for port in (ports["INTAKE_PORT"], ports["DECISIONS_PORT"], ports["NOTIFIER_PORT"]):
-        assert requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5).json()["checks"] == {
-            "database": "ok",
-            "kafka": "ok",
-        }
+        assert requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5).json()["checks"] == {"database": "ok"}
+        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()["checks"] == {"kafka": "ok"}
+    # /metrics answers only the token make run keeps in var/dev.env (and prints where).
+    assert "METRICS_TOKEN" in stack["output"]
+    dev_env = dict(line.split("=", 1) for line in (var / "dev.env").read_text().split())
+    scraper = {"Authorization": f"Bearer {dev_env['METRICS_TOKEN']}"}
+    assert requests.get(f"{intake}/metrics", timeout=5).status_code == 401
 
     staff = {"Authorization": f"Bearer {keys['staff']}"}
     engagement = requests.post(
@@ -51,7 +54,9 @@ def test_make_run_starts_everything_prints_working_keys_and_stops_cleanly(stack)
 
     # The relay empties the outbox; the metrics (added up over both gunicorn workers) say so.
     deadline = time.monotonic() + 20
-    while 'outbox_backlog{service="intake"} 0.0' not in requests.get(f"{intake}/metrics", timeout=5).text:
+    while (
+        'outbox_backlog{service="intake"} 0.0' not in requests.get(f"{intake}/metrics", headers=scraper, timeout=5).text
+    ):
         assert time.monotonic() < deadline, "the intake relay did not publish"
         time.sleep(0.3)
 

@@ -68,6 +68,7 @@ EXPECTED = {
     "metrics": [
         r'"database": ?"ok"',
         r'"kafka": ?"ok"',
+        r"^401$",
         r'outbox_backlog\{service="intake"\} \d',
         r"dead_letters_open",
     ],

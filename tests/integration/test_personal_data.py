@@ -37,7 +37,7 @@ from shared.logging import configure
 from shared.settings import Settings
 from shared.tables import dead_letters
 from tests.support import factories
-from tests.support.api import ApiClient, create_tenant
+from tests.support.api import ApiClient, create_tenant, scrape
 from tests.support.chain import migrate
 from tests.support.running import running
 
@@ -233,7 +233,7 @@ def test_no_name_email_or_number_reaches_a_topic_log_metric_error_or_reason(
                 for record in records
             )
     for name, app in (("intake", intake_app), ("decisions", decisions_app), ("notifier", notifier_app)):
-        places[f"{name} /metrics"] = app.test_client().get("/metrics").get_data(as_text=True)
+        places[f"{name} /metrics"] = scrape(app.test_client()).get_data(as_text=True)
         places[f"{name} GET /v1/dead-letters"] = json.dumps(staff[name].get("/v1/dead-letters").json)
     places["error bodies"] = "\n".join(error_bodies)
     for name, platform in (("intake", intake), ("decisions", decisions), ("notifier", notifier)):

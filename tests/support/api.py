@@ -9,6 +9,14 @@ from flask.testing import FlaskClient
 from shared.auth import KeyStore
 from shared.constants import ROLES
 
+# What the suite's settings set METRICS_TOKEN to: the scraper's bearer token for web /metrics.
+METRICS_TOKEN = "test-metrics-token"
+
+
+def scrape(client: FlaskClient):
+    """GET /metrics as Prometheus does, with the metrics token."""
+    return client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+
 
 @dataclass
 class Tenant:

@@ -14,9 +14,17 @@ from tests.support.ports import free_port
 
 
 class Broker:
-    def __init__(self):
+    def __init__(self, *, with_topics: bool = True):
         self.port = free_port()
         self.bootstrap = f"127.0.0.1:{self.port}"
+        self.process = start_tansu("127.0.0.1", self.port)
+        if with_topics:
+            kafka.create_topics(self.bootstrap)
+
+    def restart_empty(self) -> None:
+        """Kill the broker and start a new one on the same port, with fresh topics and
+        nothing else: what `make run`'s in-memory broker does when it restarts."""
+        self.stop()
         self.process = start_tansu("127.0.0.1", self.port)
         kafka.create_topics(self.bootstrap)
 

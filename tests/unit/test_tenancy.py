@@ -55,9 +55,9 @@ RECORDS_ATTEMPTS = {"audit_log"}  # tables that record a request even when it is
 
 # Routes anyone may call, each with the reason it needs no API key.
 PUBLIC = {
-    "/healthz": "liveness probe; says only that the process is up",
-    "/readyz": "readiness probe; says only whether the database and broker answer",
-    "/metrics": "Prometheus scrape: counters and gauges, no tenant data",
+    "/healthz": "liveness probe; says only that the process is up and whether a Kafka broker answers",
+    "/readyz": "readiness probe; says only whether the database answers",
+    "/metrics": "Prometheus authenticates with its own bearer token (METRICS_TOKEN), never an API key",
     "/openapi.json": "the published description of the API",
     "/docs": "the human-readable page for openapi.json",
     "/v1/callbacks/notify": "GOV.UK Notify authenticates with its own bearer token",

@@ -1,17 +1,19 @@
-"""Abuse limits every service shares: rate limits, body limits, security headers, revocation."""
+"""What every service shares: rate limits, body limits, security headers, revocation, probes and metrics."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
+import socket
 
 import pytest
+import sqlalchemy as sa
 
 from shared.constants import MAX_BODY_BYTES
 from shared.settings import Settings
 from shared.web import SECURITY_HEADERS
 from tests.support import factories
-from tests.support.api import ApiClient
+from tests.support.api import METRICS_TOKEN, ApiClient, scrape
 
 # A read each service answers for its staff; nothing to set up first.
 STAFF_READ = {"intake": "/v1/engagements", "decisions": "/v1/boards", "notifier": "/v1/notifications"}
@@ -131,7 +133,7 @@ def test_every_route_and_every_error_carries_the_security_headers(apps, api, ser
     method, path, payload = WRITE[service]
     answers = {
         "200 /healthz": client.get("/healthz"),
-        "200 /metrics": client.get("/metrics"),
+        "200 /metrics": scrape(client),
         "200 a read": staff.get(STAFF_READ[service]),
         "403 a role that may not": staff.as_("admin").get(STAFF_READ[service]),
         "404 no such route": staff.get("/v1/no-such-thing"),
@@ -183,3 +185,94 @@ def test_a_key_revoked_through_the_api_is_refused_at_once_by_every_service(api):
     assert admin.post(f"/v1/keys/{created['id']}/revoke").status_code == 200
 
     assert _staff_can_read_everywhere(api, created["key"]) == {"intake": 401, "decisions": 401, "notifier": 401}
+
+
+class TestMetricsAreForTheScraperOnly:
+    """/metrics carries per-council figures (contributions overdue by tenant): never public."""
+
+    @pytest.mark.parametrize("service", STAFF_READ)
+    def test_without_the_token_it_is_401_problem_json(self, apps, api, service):
+        client = apps[service].test_client()
+        refused = {
+            "no header": client.get("/metrics"),
+            "a wrong token": client.get("/metrics", headers={"Authorization": "Bearer not-the-token"}),
+            "the token with another scheme": client.get(
+                "/metrics", headers={"Authorization": f"Basic {METRICS_TOKEN}"}
+            ),
+            "a council's API key": api[service].get("/metrics"),
+        }
+        for what, answer in refused.items():
+            assert answer.status_code == 401, what
+            assert answer.mimetype == "application/problem+json", what
+            assert answer.headers["WWW-Authenticate"].startswith("Bearer"), what
+            assert "outbox_backlog" not in answer.get_data(as_text=True), what
+
+    @pytest.mark.parametrize("service", STAFF_READ)
+    def test_with_the_token_prometheus_gets_the_text_format(self, apps, service):
+        answer = scrape(apps[service].test_client())
+
+        assert answer.status_code == 200
+        assert answer.mimetype == "text/plain"
+        assert f'outbox_backlog{{service="{service}"}}' in answer.get_data(as_text=True)
+
+
+class TestMetricsWithNoTokenSet:
+    @pytest.fixture
+    def service_settings(self, settings) -> Settings:
+        return dataclasses.replace(settings, metrics_token="")
+
+    @pytest.mark.parametrize("service", STAFF_READ)
+    def test_it_is_not_served_at_all(self, apps, service):
+        answers = [
+            apps[service].test_client().get("/metrics"),
+            apps[service].test_client().get("/metrics", headers={"Authorization": "Bearer "}),
+        ]
+        for answer in answers:
+            assert answer.status_code == 404
+            assert answer.mimetype == "application/problem+json"
+
+
+class TestProbes:
+    """The suite's settings point Kafka at 127.0.0.1:1, where nothing listens."""
+
+    @pytest.mark.parametrize("service", STAFF_READ)
+    def test_ready_while_the_database_answers_though_kafka_does_not(self, apps, service):
+        answer = apps[service].test_client().get("/readyz")
+
+        assert answer.status_code == 200
+        assert answer.json == {"status": "ready", "checks": {"database": "ok"}}
+
+    def test_not_ready_when_the_database_does_not_answer(self, platforms, tmp_path):
+        from services.intake.bootstrap import create_app
+
+        not_a_directory = tmp_path / "not-a-directory"
+        not_a_directory.write_text("")
+        gone = sa.create_engine(f"sqlite:///{not_a_directory / 'intake.db'}")  # a file nobody can open
+        answer = create_app(dataclasses.replace(platforms["intake"], engine=gone)).test_client().get("/readyz")
+
+        assert answer.status_code == 503
+        assert answer.json == {"status": "not ready", "checks": {"database": "unreachable"}}
+
+    @pytest.mark.parametrize("service", STAFF_READ)
+    def test_alive_with_kafka_shown_unreachable(self, apps, service):
+        answer = apps[service].test_client().get("/healthz")
+
+        assert answer.status_code == 200
+        assert answer.json == {"status": "ok", "service": service, "checks": {"kafka": "unreachable"}}
+
+
+class TestHealthWithABrokerListening:
+    @pytest.fixture
+    def listener(self):
+        with socket.create_server(("127.0.0.1", 0)) as server:
+            yield server.getsockname()[1]
+
+    @pytest.fixture
+    def service_settings(self, settings, listener) -> Settings:
+        return dataclasses.replace(settings, kafka_bootstrap_servers=f"127.0.0.1:1,127.0.0.1:{listener}")
+
+    def test_kafka_is_ok_once_any_bootstrap_server_answers(self, apps):
+        answer = apps["decisions"].test_client().get("/healthz")
+
+        assert answer.status_code == 200
+        assert answer.json["checks"] == {"kafka": "ok"}

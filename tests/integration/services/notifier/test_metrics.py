@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from tests.integration.services.notifier.test_messages import feed, send_all
 from tests.support import factories
+from tests.support.api import scrape
 
 
 def gauge_lines(notifier_api) -> list[str]:
-    text = notifier_api.client.get("/metrics").get_data(as_text=True)
+    text = scrape(notifier_api.client).get_data(as_text=True)
     return [line for line in text.splitlines() if line.startswith("notifications{")]
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from shared.domain import UK
+from tests.support.api import scrape
 
 
 def overdue_line(decisions_api, tenant: str) -> str | None:
-    text = decisions_api.client.get("/metrics").get_data(as_text=True)
+    text = scrape(decisions_api.client).get_data(as_text=True)
     prefix = f'contributions_overdue{{service="decisions",tenant="{tenant}"}}'
     return next((line.removeprefix(prefix).strip() for line in text.splitlines() if line.startswith(prefix)), None)
 
