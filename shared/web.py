@@ -195,7 +195,7 @@ def _health_blueprint(p: Platform) -> Blueprint:
 
     @health.get("/metrics")
     def prometheus():
-        body, content_type = metrics.exposition(gauges)
+        body, content_type = metrics.exposition(gauges, p.settings.prometheus_multiproc_dir)
         return body, 200, {"Content-Type": content_type}
 
     return health
