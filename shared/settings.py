@@ -73,7 +73,12 @@ def _whole(minimum: int, maximum: int | None = None) -> Kind:
 def _seconds(*, zero_allowed: bool) -> Kind:
     def parse(text: str) -> float:
         number = float(text)
-        if number != number or number in (float("inf"), float("-inf")) or number < 0 or (number == 0 and not zero_allowed):
+        if (
+            number != number
+            or number in (float("inf"), float("-inf"))
+            or number < 0
+            or (number == 0 and not zero_allowed)
+        ):
             raise ValueError(text)
         return number
 
@@ -119,7 +124,9 @@ def _database_url(text: str) -> str:
     return text
 
 
-DATABASE_URL = Kind("a SQLAlchemy database URL, such as postgresql+psycopg2://user:password@host:5432/name", _database_url)
+DATABASE_URL = Kind(
+    "a SQLAlchemy database URL, such as postgresql+psycopg2://user:password@host:5432/name", _database_url
+)
 
 
 def _fernet_keys(text: str) -> tuple[str, ...]:
@@ -455,8 +462,7 @@ DEFINITION: tuple[Setting, ...] = (
         _seconds(zero_allowed=True),
         0.0,
         "0 (off)",
-        "with a window, updates to one person within it are combined into one message; acknowledgements are "
-        "never held",
+        "with a window, updates to one person within it are combined into one message; acknowledgements are never held",
         attr="digest_seconds",
     ),
     Setting(
@@ -480,7 +486,9 @@ DEFINITION: tuple[Setting, ...] = (
         "600",
         "requests a minute per API key and per web process (see [Abuse limits](#abuse-limits))",
     ),
-    Setting("RATE_LIMIT_BURST", _whole(1), 120, "120", "requests a key may send at once before the per-minute rate applies"),
+    Setting(
+        "RATE_LIMIT_BURST", _whole(1), 120, "120", "requests a key may send at once before the per-minute rate applies"
+    ),
     Setting("RELAY_BATCH_SIZE", _whole(1), 500, "500", "outbox rows a relay publishes per transaction"),
     Setting("CONSUMER_MAX_POLL_RECORDS", _whole(1), 500, "500", "records a consumer takes per poll"),
     Setting(
@@ -642,8 +650,12 @@ def serving_problems(settings: Settings) -> list[str]:
             "DATA_ENCRYPTION_KEYS is not set: it must be a Fernet key (`outcomes keys generate-data-key` prints one)"
         )
     providers = {
-        "EMAIL_PROVIDER=notify": ["NOTIFY_API_KEY", "NOTIFY_EMAIL_TEMPLATE_ID"] if settings.email_provider == "notify" else [],
-        "SMS_PROVIDER=notify": ["NOTIFY_API_KEY", "NOTIFY_SMS_TEMPLATE_ID"] if settings.sms_provider == "notify" else [],
+        "EMAIL_PROVIDER=notify": ["NOTIFY_API_KEY", "NOTIFY_EMAIL_TEMPLATE_ID"]
+        if settings.email_provider == "notify"
+        else [],
+        "SMS_PROVIDER=notify": ["NOTIFY_API_KEY", "NOTIFY_SMS_TEMPLATE_ID"]
+        if settings.sms_provider == "notify"
+        else [],
         "SMS_PROVIDER=twilio": ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM"]
         if settings.sms_provider == "twilio"
         else [],
@@ -657,8 +669,13 @@ def serving_problems(settings: Settings) -> list[str]:
     if settings.development:
         return problems
     if not settings.link_signing_secret:
-        problems.append("LINK_SIGNING_SECRET is not set: production needs a long random secret to sign participants' links")
-    for name, url in (("PUBLIC_BASE_URL", settings.public_base_url), ("NOTIFIER_PUBLIC_URL", settings.notifier_public_url)):
+        problems.append(
+            "LINK_SIGNING_SECRET is not set: production needs a long random secret to sign participants' links"
+        )
+    for name, url in (
+        ("PUBLIC_BASE_URL", settings.public_base_url),
+        ("NOTIFIER_PUBLIC_URL", settings.notifier_public_url),
+    ):
         if not settings.is_set(name):
             problems.append(
                 f"{name} is not set (its default {url} serves only this machine): "

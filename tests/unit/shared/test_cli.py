@@ -13,7 +13,9 @@ def test_a_serving_command_with_a_bad_setting_says_which_in_one_line(settings, m
     monkeypatch.setenv("RATE_LIMIT_BURST", "lots")
     assert cli.main(command) == 4
     err = capsys.readouterr().err
-    assert err == f"outcomes {command[0]} cannot start: RATE_LIMIT_BURST must be a whole number of 1 or more; got 'lots'\n"
+    assert (
+        err == f"outcomes {command[0]} cannot start: RATE_LIMIT_BURST must be a whole number of 1 or more; got 'lots'\n"
+    )
 
 
 def test_a_serving_command_in_production_refuses_local_links_and_names_them(settings, monkeypatch, capsys):
@@ -42,7 +44,11 @@ def test_other_commands_name_a_bad_setting_too_without_showing_a_secret(settings
 
 @pytest.mark.parametrize(
     "command",
-    [["keys", "list", "--tenant", "wiltshire"], ["tenants", "list"], ["keys", "create", "--tenant", "x", "--role", "staff"]],
+    [
+        ["keys", "list", "--tenant", "wiltshire"],
+        ["tenants", "list"],
+        ["keys", "create", "--tenant", "x", "--role", "staff"],
+    ],
 )
 def test_a_command_before_migrating_says_what_to_run(settings, capsys, command):
     assert cli.main(command) == 2

@@ -110,7 +110,11 @@ def test_values_are_read_as_their_types():
         ("PUBLIC_BASE_URL", "outcomes.example.org", "PUBLIC_BASE_URL must be an http:// or https:// URL with a host"),
         ("NOTIFIER_PUBLIC_URL", "https://example.org:port", "NOTIFIER_PUBLIC_URL must be an http:// or https:// URL"),
         ("NOTIFIER_SMS_QUIET_HOURS", "21:00", "NOTIFIER_SMS_QUIET_HOURS must be HH:MM-HH:MM"),
-        ("NOTIFIER_SMS_QUIET_HOURS", "08:00-08:00", "NOTIFIER_SMS_QUIET_HOURS must be HH:MM-HH:MM (start and end differ"),
+        (
+            "NOTIFIER_SMS_QUIET_HOURS",
+            "08:00-08:00",
+            "NOTIFIER_SMS_QUIET_HOURS must be HH:MM-HH:MM (start and end differ",
+        ),
         ("KAFKA_BOOTSTRAP_SERVERS", "kafka", "KAFKA_BOOTSTRAP_SERVERS must be comma-separated host:port pairs"),
         ("NOTIFY_SMS_TEMPLATE_ID", "sms-template", "NOTIFY_SMS_TEMPLATE_ID must be a GOV.UK Notify template id"),
         ("MAIL_FROM", "Outcome Chain", "MAIL_FROM must be an email address"),
@@ -155,7 +159,13 @@ CONTRACT_SETTINGS = {
     *("INTAKE_PORT", "DECISIONS_PORT", "NOTIFIER_PORT", "BIND_HOST", "KAFKA_BOOTSTRAP_SERVERS"),
     *("INTAKE_DATABASE_URL", "DECISIONS_DATABASE_URL", "NOTIFIER_DATABASE_URL"),
     *("SMTP_HOST", "SMTP_PORT", "SMTP_USER", "SMTP_PASSWORD", "SMTP_TLS", "MAIL_FROM", "SMS_PROVIDER"),
-    *("NOTIFY_API_KEY", "NOTIFY_BASE_URL", "NOTIFY_SMS_TEMPLATE_ID", "NOTIFY_EMAIL_TEMPLATE_ID", "NOTIFY_CALLBACK_TOKEN"),
+    *(
+        "NOTIFY_API_KEY",
+        "NOTIFY_BASE_URL",
+        "NOTIFY_SMS_TEMPLATE_ID",
+        "NOTIFY_EMAIL_TEMPLATE_ID",
+        "NOTIFY_CALLBACK_TOKEN",
+    ),
     *("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "EMAIL_PROVIDER", "PUBLIC_BASE_URL"),
 }
 
@@ -212,7 +222,9 @@ def test_production_refuses_unset_public_urls_and_missing_secrets():
 
 def test_development_allows_local_urls_but_still_needs_a_data_key():
     local = {"OUTCOMES_ENV": DEVELOPMENT, "PUBLIC_BASE_URL": "http://localhost:8002"}
-    assert serving_problems(Settings.from_mapping({**local, "DATA_ENCRYPTION_KEYS": Fernet.generate_key().decode()})) == []
+    assert (
+        serving_problems(Settings.from_mapping({**local, "DATA_ENCRYPTION_KEYS": Fernet.generate_key().decode()})) == []
+    )
     (problem,) = serving_problems(Settings.from_mapping(local))
     assert problem.startswith("DATA_ENCRYPTION_KEYS is not set")
 
