@@ -47,7 +47,7 @@ from types import ModuleType
 
 from shared import kafka, metrics, rekey
 from shared.constants import ROLES
-from shared.crypto import Sealer
+from shared.crypto import MissingEncryptionKey, Sealer
 from shared.settings import EXIT_BAD_SETTINGS, SERVICES, Settings, SettingsError, markdown_table, serving_problems
 
 log = logging.getLogger("outcomes")
@@ -542,10 +542,15 @@ def main(argv: list[str] | None = None) -> int:
         if problems:
             raise SettingsError(problems)
     except SettingsError as error:
-        print(f"outcomes {args.command} cannot start: {error}", file=sys.stderr)
+        print(
+            f"outcomes {args.command} cannot {'start' if args.command in SERVING else 'run'}: {error}", file=sys.stderr
+        )
         return EXIT_BAD_SETTINGS
     try:
         return args.func(args, settings)
+    except MissingEncryptionKey as missing:  # a command that opens sealed data, with no key set
+        print(f"outcomes {args.command}: {missing}", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
     except Exception as error:
         table = missing_table(error)
         if table is None:

@@ -34,11 +34,22 @@ def test_a_missing_data_key_stops_a_consumer_without_a_traceback(settings, monke
     assert "DATA_ENCRYPTION_KEYS is not set" in capsys.readouterr().err
 
 
+def test_a_command_that_opens_sealed_data_without_a_key_says_how_to_make_one(settings, monkeypatch, capsys):
+    migrations.upgrade_auth(settings.auth_database_url)
+    monkeypatch.delenv("DATA_ENCRYPTION_KEYS")
+    assert cli.main(["dead-letters", "list", "intake"]) == 4
+    err = capsys.readouterr().err
+    assert err == (
+        "outcomes dead-letters: DATA_ENCRYPTION_KEYS is not set: generate one with "
+        "`outcomes keys generate-data-key` and set it in the environment\n"
+    )
+
+
 def test_other_commands_name_a_bad_setting_too_without_showing_a_secret(settings, monkeypatch, capsys):
     monkeypatch.setenv("AUTH_DATABASE_URL", "postgresql://auth:hunter2@db:port/auth")
     assert cli.main(["tenants", "list"]) == 4
     err = capsys.readouterr().err
-    assert err.startswith("outcomes tenants cannot start: AUTH_DATABASE_URL must be a SQLAlchemy database URL")
+    assert err.startswith("outcomes tenants cannot run: AUTH_DATABASE_URL must be a SQLAlchemy database URL")
     assert "hunter2" not in err
 
 
