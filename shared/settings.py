@@ -676,15 +676,15 @@ def serving_problems(settings: Settings) -> list[str]:
         ("PUBLIC_BASE_URL", settings.public_base_url),
         ("NOTIFIER_PUBLIC_URL", settings.notifier_public_url),
     ):
-        if not settings.is_set(name):
-            problems.append(
-                f"{name} is not set (its default {url} serves only this machine): "
-                "production needs the public address participants' links open"
+        if _points_at_this_machine(url):
+            why = (
+                f"points at this machine ({url})"
+                if settings.is_set(name)
+                else f"is not set (its default {url} serves only this machine)"
             )
-        elif _points_at_this_machine(url):
             problems.append(
-                f"{name} points at this machine ({url}): production needs the public address participants' links "
-                "open (OUTCOMES_ENV=development allows it)"
+                f"{name} {why}: production needs the public address participants' links open "
+                "(OUTCOMES_ENV=development allows it)"
             )
     return problems
 
