@@ -353,6 +353,8 @@ def base_environment(tmp: Path) -> dict[str, str]:
             "PYTHONPATH": str(ROOT),  # `bench` is not an installed package
             "PYTHONDONTWRITEBYTECODE": "1",
             "OUTCOMES_VAR_DIR": str(tmp / "var"),
+            # Local URLs and generated secrets: what development allows (shared/settings.py).
+            "OUTCOMES_ENV": "development",
             "DATA_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
             "LOG_LEVEL": "INFO",
         }

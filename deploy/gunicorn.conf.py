@@ -3,21 +3,28 @@
     SERVICE=intake gunicorn -c deploy/gunicorn.conf.py services.intake.entrypoints.wsgi:app
 
 SERVICE picks the port setting (INTAKE_PORT, DECISIONS_PORT, NOTIFIER_PORT); the
-defaults are the contract's. Kept free of project imports so the master stays small.
+defaults are the contract's. The master reads the settings (shared/settings.py, which
+imports no framework) and refuses, in one line, settings that will not do, before any
+worker starts.
 """
 import os
+import sys
 
-_DEFAULT_PORTS = {"intake": 8001, "decisions": 8002, "notifier": 8003}
+from shared.settings import EXIT_BAD_SETTINGS, SERVICES, SettingsError, check_to_serve
 
-_service = os.environ.get("SERVICE", "")
-if _service not in _DEFAULT_PORTS:
-    raise RuntimeError(f"SERVICE must be one of {', '.join(_DEFAULT_PORTS)}; got {_service!r}")
+try:
+    _settings = check_to_serve()
+    if _settings.service is None:
+        raise SettingsError([f"SERVICE is not set: it must be one of {', '.join(SERVICES)}"])
+except SettingsError as _error:
+    print(f"gunicorn cannot start: {_error}", file=sys.stderr, flush=True)
+    sys.exit(EXIT_BAD_SETTINGS)
 
-_host = os.environ.get("BIND_HOST") or "127.0.0.1"
-_port = int(os.environ.get(f"{_service.upper()}_PORT") or _DEFAULT_PORTS[_service])
+_host = _settings.bind_host
+_port = _settings.port(_settings.service)
 bind = f"[{_host}]:{_port}" if ":" in _host else f"{_host}:{_port}"  # IPv6 needs brackets
 
-workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
+workers = _settings.web_concurrency
 worker_class = "sync"
 timeout = 30
 graceful_timeout = 20  # below Kubernetes' default 30 s grace period
@@ -25,7 +32,7 @@ graceful_timeout = 20  # below Kubernetes' default 30 s grace period
 # which the three services on one machine would fight over; nothing here uses gunicornc.
 control_socket_disable = True
 
-loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+loglevel = _settings.log_level.lower()
 accesslog = "-"
 # Method, path WITHOUT the query string, status, seconds. The default format logs the
 # request line (%(r)s) and referer, whose query strings can carry personal data.
@@ -33,7 +40,7 @@ access_log_format = "%(m)s %(U)s %(s)s %(L)s"
 
 # Prometheus multi-process mode: each worker writes its metrics to files in this
 # directory and /metrics adds them up, so a scrape sees the whole process, not one worker.
-_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+_metrics_dir = _settings.prometheus_multiproc_dir and str(_settings.prometheus_multiproc_dir)
 if _metrics_dir:
     os.makedirs(_metrics_dir, exist_ok=True)
 

@@ -29,6 +29,11 @@ outcomes demo [--intake-url URL] [--decisions-url URL] [--keys var/dev-keys.json
 outcomes broker                         the embedded Tansu broker (development only)
 outcomes smtp-sink                      a local SMTP server writing var/mail/
 outcomes run                            everything on one machine (what `make run` does)
+outcomes settings check                 check the settings in this environment as a serving process would
+outcomes settings --markdown            the settings table (README "Settings")
+
+A command that needs the databases says so when they are not migrated yet; a setting that will
+not do is named in one line, with exit status 4, before anything starts.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import argparse
 import importlib
 import json
 import logging
+import re
 import signal
 import sys
 import threading
@@ -44,10 +50,13 @@ from types import ModuleType
 
 from shared import kafka, metrics, rekey
 from shared.constants import ROLES
-from shared.crypto import Sealer
-from shared.settings import SERVICES, Settings
+from shared.crypto import MissingEncryptionKey, Sealer
+from shared.settings import EXIT_BAD_SETTINGS, SERVICES, Settings, SettingsError, markdown_table, serving_problems
 
 log = logging.getLogger("outcomes")
+
+# Commands that serve: in production they refuse settings that only fit one machine.
+SERVING = ("consume", "relay", "send")
 
 
 def service_module(name: str) -> ModuleType:
@@ -163,7 +172,7 @@ def cmd_consume(args, settings: Settings) -> int:
         max_poll_records=settings.consumer_max_poll_records,
     )
     log.info("consuming", extra={"service": args.service, "topics": module.INBOUND_TOPICS})
-    metrics.serve(settings.metrics_port)
+    metrics.serve(settings.metrics_port, settings.metrics_bind_host)
     for interval, task in getattr(module, "scheduled", lambda _: [])(platform):
         threading.Thread(target=run_every, args=(interval, task, stop), name=task.__name__, daemon=True).start()
     ConsumerLoop(client, platform.processor).run(stop)
@@ -190,7 +199,7 @@ def cmd_send(args, settings: Settings) -> int:
     platform = module.bootstrap(settings)
     stop = stop_on_signals()
     log.info("sending notifications")
-    metrics.serve(settings.metrics_port)
+    metrics.serve(settings.metrics_port, settings.metrics_bind_host)
     for interval, task in module.scheduled(platform):
         run_every(interval, task, stop)
     return 0
@@ -204,7 +213,7 @@ def cmd_relay(args, settings: Settings) -> int:
     stop = stop_on_signals()
     producer = kafka.producer(settings.kafka_bootstrap_servers)
     log.info("relaying outbox", extra={"service": args.service})
-    metrics.serve(settings.metrics_port)
+    metrics.serve(settings.metrics_port, settings.metrics_bind_host)
     try:
         OutboxRelay(platform.engine, producer, service=args.service, batch_size=settings.relay_batch_size).run(stop)
     finally:
@@ -385,6 +394,26 @@ def cmd_smtp_sink(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_settings(args) -> int:
+    """`check`: every problem with this environment's settings, one a line, as a process that
+    serves would find them (an operator's check; a Kubernetes init step may run it)."""
+    if args.action != "check":
+        sys.stdout.write(markdown_table())
+        return 0
+    try:
+        settings = Settings.from_env()
+        problems = serving_problems(settings)
+    except SettingsError as error:
+        problems = error.problems
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} setting problem(s)", file=sys.stderr)
+        return 1
+    print(f"settings ok ({settings.environment})")
+    return 0
+
+
 def cmd_run(args, settings: Settings) -> int:
     from shared import devextras, devrun
 
@@ -497,6 +526,11 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="start everything on this machine")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("settings", help="check this environment's settings, or print the settings table")
+    p.add_argument("action", nargs="?", choices=["check"])
+    p.add_argument("--markdown", action="store_true", help="the settings table as Markdown (the default)")
+    p.set_defaults(func=cmd_settings)
     return root
 
 
@@ -518,11 +552,50 @@ def _check(args, root: argparse.ArgumentParser) -> None:
         root.error(f"unknown service(s): {', '.join(sorted(unknown))}; choose from {', '.join(SERVICES)}")
 
 
+def missing_table(error: BaseException) -> str | None:
+    """The table a database error says is missing (a database not migrated yet), else None."""
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(error, DBAPIError):
+        return None
+    said = str(error.orig)
+    if (getattr(error.orig, "pgcode", None) or getattr(error.orig, "sqlstate", None)) == "42P01":  # undefined_table
+        found = re.search(r'relation "([^"]+)" does not exist', said)
+        return found[1] if found else "?"
+    found = re.search(r"no such table: (\S+)", said)
+    return found[1] if found else None
+
+
 def main(argv: list[str] | None = None) -> int:
     root = parser()
     args = root.parse_args(argv)
     _check(args, root)
-    return args.func(args, _with_dev_secrets(Settings.from_env()))
+    if args.command == "settings":
+        return cmd_settings(args)
+    try:
+        settings = _with_dev_secrets(Settings.from_env())
+        problems = serving_problems(settings) if args.command in SERVING else []
+        if problems:
+            raise SettingsError(problems)
+    except SettingsError as error:
+        print(
+            f"outcomes {args.command} cannot {'start' if args.command in SERVING else 'run'}: {error}", file=sys.stderr
+        )
+        return EXIT_BAD_SETTINGS
+    try:
+        return args.func(args, settings)
+    except MissingEncryptionKey as missing:  # a command that opens sealed data, with no key set
+        print(f"outcomes {args.command}: {missing}", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
+    except Exception as error:
+        table = missing_table(error)
+        if table is None:
+            raise
+        print(
+            f"outcomes {args.command}: the database has no table {table!r} yet: run `outcomes migrate --all` first",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":

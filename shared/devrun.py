@@ -26,7 +26,7 @@ from shared.constants import ROLES
 from shared.crypto import Sealer
 from shared.db import create_engine
 from shared.demo import DEMO_TENANT, DemoFailed, not_yet_seeded
-from shared.settings import SERVICES, Settings
+from shared.settings import DEVELOPMENT, SERVICES, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -124,7 +124,8 @@ def run(settings: Settings) -> int:
     log_dir.mkdir(parents=True, exist_ok=True)
     os.environ.update({k: v for k, v in dev_secrets(var_dir).items() if k not in os.environ})
     settings = Settings.from_env()
-    env = {**os.environ, "OUTCOMES_VAR_DIR": str(var_dir)}
+    # Its children run in development: local URLs are right here (shared/settings.py, OUTCOMES_ENV).
+    env = {**os.environ, "OUTCOMES_VAR_DIR": str(var_dir), "OUTCOMES_ENV": DEVELOPMENT}
     processes = Processes(log_dir, env)
     outcomes = [sys.executable, "-m", "shared.cli"]
     gunicorn = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py")]
@@ -138,7 +139,7 @@ def run(settings: Settings) -> int:
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     try:
-        if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        if not settings.is_set("KAFKA_BOOTSTRAP_SERVERS"):
             if kafka.reachable(settings.kafka_bootstrap_servers, timeout=0.3):
                 print(
                     f"Something already listens on {settings.kafka_bootstrap_servers}; stop it or set KAFKA_BOOTSTRAP_SERVERS.",
@@ -211,7 +212,7 @@ def run(settings: Settings) -> int:
 
 def _start_demo(settings: Settings, intake_url: str, keys: dict[str, str], log_dir: Path) -> subprocess.Popen | None:
     """`outcomes demo` in the background on a first start (see var/log/demo.log)."""
-    if os.environ.get("OUTCOMES_DEMO", "1") == "0":
+    if not settings.outcomes_demo:
         return None
     try:
         if not not_yet_seeded(intake_url, keys):
@@ -222,7 +223,7 @@ def _start_demo(settings: Settings, intake_url: str, keys: dict[str, str], log_d
         return subprocess.Popen(
             [sys.executable, "-m", "shared.cli", "demo", "--keys", str(settings.var_dir / "dev-keys.json")],
             cwd=ROOT,
-            env={**os.environ, "OUTCOMES_VAR_DIR": str(settings.var_dir)},
+            env={**os.environ, "OUTCOMES_VAR_DIR": str(settings.var_dir), "OUTCOMES_ENV": DEVELOPMENT},
             stdout=subprocess.PIPE,  # its short summary, printed here when it is done
             stderr=log,
             text=True,

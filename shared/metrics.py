@@ -67,16 +67,17 @@ class DatabaseGauges:
             yield family
 
 
-def serve(port: int | None) -> None:
+def serve(port: int | None, host: str = "0.0.0.0") -> None:
     """A worker process (consumer, relay, sender) answers /metrics on `port` when one is set."""
     if port:
-        start_http_server(port, addr=os.environ.get("METRICS_BIND_HOST", "0.0.0.0"))
+        start_http_server(port, addr=host)
 
 
-def exposition(service_gauges: DatabaseGauges | None) -> tuple[bytes, str]:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+def exposition(service_gauges: DatabaseGauges | None, multiprocess_dir: os.PathLike | None = None) -> tuple[bytes, str]:
+    """Under gunicorn (`multiprocess_dir`, from PROMETHEUS_MULTIPROC_DIR) every worker's metrics added up."""
+    if multiprocess_dir:
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry, path=str(multiprocess_dir))
     else:
         registry = CollectorRegistry()
         for collector in list(REGISTRY._collector_to_names):  # the default process-local metrics

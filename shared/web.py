@@ -214,7 +214,7 @@ def _health_blueprint(p: Platform) -> Blueprint:
         """Prometheus text format, for the scraper only: `Authorization: Bearer <METRICS_TOKEN>`
         (401 without it; 404 when the deployment sets no token)."""
         _scraper_only(p.settings.metrics_token)
-        body, content_type = metrics.exposition(gauges)
+        body, content_type = metrics.exposition(gauges, p.settings.prometheus_multiproc_dir)
         return body, 200, {"Content-Type": content_type}
 
     return health

@@ -19,6 +19,15 @@ from tests.support.postgres import PostgresCluster
 
 
 @pytest.fixture(scope="session", autouse=True)
+def development_mode():
+    """Processes the tests start serve local URLs with throwaway secrets: development allows
+    that (production refuses it; tests of that set OUTCOMES_ENV themselves)."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("OUTCOMES_ENV", "development")
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
 def generous_rate_limits():
     """The suite sends hundreds of requests a second with one key; tests of the limiter set their own."""
     with pytest.MonkeyPatch.context() as env:

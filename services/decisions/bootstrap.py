@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -63,8 +62,8 @@ def overdue_gauges(platform: Platform) -> list[metrics.Reading]:
 
 def scheduled(platform: Platform) -> list[tuple[float, Callable[[], object]]]:
     """(every N seconds, task) run beside the consumer: overdue feedback, unresolved links."""
-    link_timeout = dt.timedelta(seconds=float(os.environ.get("LINK_RESOLUTION_TIMEOUT", 3600)))
-    interval = float(os.environ.get("OVERDUE_CHECK_INTERVAL", 60))
+    link_timeout = dt.timedelta(seconds=platform.settings.link_resolution_timeout)
+    interval = platform.settings.overdue_check_interval
 
     def overdue_feedback() -> int:
         now = platform.clock()

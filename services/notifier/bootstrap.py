@@ -87,7 +87,7 @@ def bootstrap(
     notifier_settings: NotifierSettings | None = None,
 ) -> Platform:
     settings = settings or Settings.from_env()
-    notifier = notifier_settings or NotifierSettings.from_env()
+    notifier = notifier_settings or NotifierSettings.from_settings(settings)
     platform = build_platform(SERVICE, settings, NotifierUnitOfWork, engine=engine, keys=keys, clock=clock)
     platform.processor = EventProcessor(
         name="notifier-messages",

@@ -1,12 +1,11 @@
-"""The notifier's own settings (contract.md lists the provider ones)."""
+"""The notifier's own settings: a view onto shared/settings.py, where each is declared."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 
-from services.notifier.domain.model import SMS_QUIET_HOURS
+from shared.settings import BY_NAME, Settings
 
 
 @dataclass(frozen=True)
@@ -28,38 +27,31 @@ class NotifierSettings:
     sms_quiet_hours: tuple[dt.time, dt.time] | None
 
     @classmethod
-    def from_env(cls) -> NotifierSettings:
-        env = os.environ
+    def from_settings(cls, settings: Settings) -> NotifierSettings:
         return cls(
-            notify_api_key=env.get("NOTIFY_API_KEY") or None,
-            notify_base_url=env.get("NOTIFY_BASE_URL") or "https://api.notifications.service.gov.uk",
-            notify_sms_template_id=env.get("NOTIFY_SMS_TEMPLATE_ID") or None,
-            notify_email_template_id=env.get("NOTIFY_EMAIL_TEMPLATE_ID") or None,
-            notify_callback_token=env.get("NOTIFY_CALLBACK_TOKEN") or None,
-            notify_per_minute=int(env.get("NOTIFY_RATE_PER_MINUTE") or 3000),  # GOV.UK Notify's limit per key
-            twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
-            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
-            twilio_from=env.get("TWILIO_FROM") or None,
-            twilio_base_url=env.get("TWILIO_BASE_URL") or "https://api.twilio.com",
-            public_url=env.get("NOTIFIER_PUBLIC_URL") or f"http://127.0.0.1:{env.get('NOTIFIER_PORT') or 8003}",
-            send_interval=float(env.get("NOTIFIER_SEND_INTERVAL") or 0.2),
-            lease_seconds=float(env.get("NOTIFIER_LEASE_SECONDS") or 60),
-            digest_seconds=float(env.get("NOTIFIER_DIGEST_SECONDS") or 0),
-            sms_quiet_hours=quiet_hours(env["NOTIFIER_SMS_QUIET_HOURS"])
-            if env.get("NOTIFIER_SMS_QUIET_HOURS")
-            else SMS_QUIET_HOURS,
+            notify_api_key=settings.notify_api_key,
+            notify_base_url=settings.notify_base_url,
+            notify_sms_template_id=settings.notify_sms_template_id,
+            notify_email_template_id=settings.notify_email_template_id,
+            notify_callback_token=settings.notify_callback_token,
+            notify_per_minute=settings.notify_per_minute,
+            twilio_account_sid=settings.twilio_account_sid,
+            twilio_auth_token=settings.twilio_auth_token,
+            twilio_from=settings.twilio_from,
+            twilio_base_url=settings.twilio_base_url,
+            public_url=settings.notifier_public_url,
+            send_interval=settings.send_interval,
+            lease_seconds=settings.lease_seconds,
+            digest_seconds=settings.digest_seconds,
+            sms_quiet_hours=settings.sms_quiet_hours,
         )
+
+    @classmethod
+    def from_env(cls) -> NotifierSettings:
+        return cls.from_settings(Settings.from_env(env_file=None))
 
 
 def quiet_hours(value: str) -> tuple[dt.time, dt.time] | None:
-    """`HH:MM-HH:MM` (UK time; may run past midnight), or `off` for none."""
-    if value.strip().lower() == "off":
-        return None
-    start, separator, end = value.partition("-")
-    try:
-        window = dt.time.fromisoformat(start.strip()), dt.time.fromisoformat(end.strip())
-    except ValueError:
-        window = None
-    if not separator or window is None or window[0] == window[1]:
-        raise ValueError(f"NOTIFIER_SMS_QUIET_HOURS must be HH:MM-HH:MM (start and end differ) or off; got {value!r}")
-    return window
+    """`HH:MM-HH:MM` (UK time; may run past midnight), or `off` for none; SettingsError (a
+    ValueError) naming NOTIFIER_SMS_QUIET_HOURS otherwise."""
+    return BY_NAME["NOTIFIER_SMS_QUIET_HOURS"].read(value)

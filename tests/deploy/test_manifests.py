@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cryptography.fernet import Fernet
+
+from shared.settings import EXIT_BAD_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -313,6 +316,8 @@ _GUNICORN_ENV = ("SERVICE", "BIND_HOST", "WEB_CONCURRENCY", "PROMETHEUS_MULTIPRO
 def _gunicorn_config(monkeypatch, **env: str) -> dict:
     for name in _GUNICORN_ENV:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OUTCOMES_ENV", "development")
+    monkeypatch.setenv("DATA_ENCRYPTION_KEYS", Fernet.generate_key().decode())
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return runpy.run_path(str(GUNICORN_CONF))
@@ -343,9 +348,22 @@ def test_gunicorn_bind_follows_bind_host_and_port_settings(monkeypatch):
     assert config["workers"] == 4
 
 
-def test_gunicorn_refuses_an_unknown_service(monkeypatch):
-    with pytest.raises(RuntimeError, match="SERVICE"):
+def test_gunicorn_refuses_an_unknown_service_in_one_line(monkeypatch, capsys):
+    with pytest.raises(SystemExit) as stopped:
         _gunicorn_config(monkeypatch, SERVICE="billing")
+    assert stopped.value.code == EXIT_BAD_SETTINGS
+    assert capsys.readouterr().err == (
+        "gunicorn cannot start: SERVICE must be one of intake, decisions, notifier; got 'billing'\n"
+    )
+
+
+def test_gunicorn_refuses_to_serve_local_links_in_production(monkeypatch, capsys):
+    monkeypatch.setenv("LINK_SIGNING_SECRET", "a-long-random-secret")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://outcomes.example.org")
+    monkeypatch.setenv("NOTIFIER_PUBLIC_URL", "http://localhost:8003")
+    with pytest.raises(SystemExit):
+        _gunicorn_config(monkeypatch, SERVICE="notifier", OUTCOMES_ENV="production")
+    assert "NOTIFIER_PUBLIC_URL points at this machine" in capsys.readouterr().err
 
 
 def test_gunicorn_access_log_never_carries_query_strings(monkeypatch):

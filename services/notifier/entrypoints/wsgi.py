@@ -1,8 +1,13 @@
-"""gunicorn -c deploy/gunicorn.conf.py services.notifier.entrypoints.wsgi:app"""
+"""gunicorn -c deploy/gunicorn.conf.py services.notifier.entrypoints.wsgi:app
 
-from services.notifier.bootstrap import create_app
+Settings that will not do stop the worker with one line and gunicorn's "App failed to
+load" status, so the master stops too (shared/settings.py, settings_to_serve).
+"""
+
+from services.notifier.bootstrap import bootstrap, create_app
 from shared.logging import configure
-from shared.settings import Settings
+from shared.settings import settings_to_serve
 
-configure("notifier", Settings.from_env().log_level)
-app = create_app()
+settings = settings_to_serve("notifier web")
+configure("notifier", settings.log_level)
+app = create_app(bootstrap(settings))

@@ -44,3 +44,10 @@ def test_mistakes_are_reported_plainly(intake):
     assert outcomes("keys", "create", "--tenant", "atlantis", "--role", "mayor").returncode == 2
     assert "unknown service" in outcomes("migrate", "billing").stderr
     assert outcomes("keys", "revoke", "nope").returncode == 2
+
+
+def test_a_command_before_migrating_says_what_to_run_on_either_database(settings):
+    listed = outcomes("keys", "list", "--tenant", "wiltshire")
+    assert listed.returncode == 2
+    assert "run `outcomes migrate --all` first" in listed.stderr
+    assert "Traceback" not in listed.stderr

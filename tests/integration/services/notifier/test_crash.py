@@ -23,7 +23,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.d
 
 
 def start_sender(smtp) -> subprocess.Popen:
-    env = {**os.environ, "SMTP_PORT": str(smtp.port), "NOTIFIER_LEASE_SECONDS": "2", "NOTIFIER_SEND_INTERVAL": "0.05"}
+    env = {
+        **os.environ,
+        "OUTCOMES_ENV": "development",
+        "SMTP_PORT": str(smtp.port),
+        "NOTIFIER_LEASE_SECONDS": "2",
+        "NOTIFIER_SEND_INTERVAL": "0.05",
+    }
     return subprocess.Popen(
         [sys.executable, "-m", "shared.cli", "send"],
         cwd=ROOT,
