@@ -238,7 +238,7 @@ def test_procfile_compose_and_k8s_run_the_same_processes():
     assert _k8s_processes() == procfile
 
 
-# deploy/gunicorn.conf.py ---------------------------------------------------------------
+# shared/gunicorn_conf.py (what deploy/gunicorn.conf.py imports) -------------------------
 
 _GUNICORN_ENV = ("SERVICE", "BIND_HOST", "WEB_CONCURRENCY", "PROMETHEUS_MULTIPROC_DIR") + tuple(
     f"{service.upper()}_PORT" for service in SERVICE_PORTS
@@ -250,7 +250,7 @@ def _gunicorn_config(monkeypatch, **env: str) -> dict:
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    return runpy.run_path(str(GUNICORN_CONF))
+    return runpy.run_module("shared.gunicorn_conf")  # afresh each time: the settings are read on import
 
 
 def test_gunicorn_defaults_to_loopback_and_the_contract_port(monkeypatch):
@@ -304,3 +304,28 @@ def test_gunicorn_prometheus_hooks_only_in_multiprocess_mode(monkeypatch, tmp_pa
     stale.write_bytes(b"")
     config["on_starting"](server=None)
     assert not stale.exists()
+
+
+def _resolved_gunicorn_settings(config: str) -> str:
+    """What gunicorn itself makes of `-c config`, as `--print-config` lists it, run from an
+    empty directory (as an installed package runs)."""
+    result = subprocess.run(
+        # The standard library's demo app: the settings are the point, not a service's own start-up.
+        [_tool("gunicorn"), "--print-config", "-c", config, "wsgiref.simple_server:demo_app"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=K8S_DIR,  # no shared/ or services/ here
+        env={"PATH": "/usr/bin:/bin", "SERVICE": "intake", "INTAKE_PORT": "9001", "WEB_CONCURRENCY": "3"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return "\n".join(line for line in result.stdout.splitlines() if not line.startswith("config "))
+
+
+def test_the_deploy_file_and_the_installed_module_configure_gunicorn_alike():
+    from_file = _resolved_gunicorn_settings(str(GUNICORN_CONF))
+    from_package = _resolved_gunicorn_settings("python:shared.gunicorn_conf")
+
+    assert from_file == from_package
+    for line in ("bind                               = ['127.0.0.1:9001']", "workers                            = 3"):
+        assert line in from_package.splitlines()
