@@ -197,6 +197,41 @@ def test_k8s_pods_run_as_non_root_with_the_shared_settings():
             assert "command" not in container, name
 
 
+# Public URLs ---------------------------------------------------------------------------
+
+# Every setting naming a public address the code reads (PUBLIC_BASE_URL, NOTIFIER_PUBLIC_URL...):
+# the links in participants' messages are built from them.
+PUBLIC_URL_SETTINGS = sorted(
+    {
+        name
+        for path in [*(ROOT / "shared").rglob("*.py"), *(ROOT / "services").rglob("*.py")]
+        for name in re.findall(r"""env(?:\.get\(|\[)["']([A-Z_]*PUBLIC[A-Z_]*)["']""", path.read_text())
+    }
+)
+LOOPBACK = re.compile(r"^https?://(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?(/|$)", re.IGNORECASE)
+
+
+def test_the_public_url_settings_are_found():
+    assert {"PUBLIC_BASE_URL", "NOTIFIER_PUBLIC_URL"} <= set(PUBLIC_URL_SETTINGS)
+
+
+@pytest.mark.parametrize("setting", PUBLIC_URL_SETTINGS)
+def test_k8s_sets_every_public_url_to_a_public_address(setting):
+    value = _k8s_object("ConfigMap", "outcome-chain-config")["data"].get(setting)
+
+    assert value, f"deploy/k8s/base.yaml sets no {setting}: links would point at the 127.0.0.1 default"
+    assert value.startswith(("https://", "http://")), value
+    assert not LOOPBACK.match(value), f"{setting}={value} points at this machine, not the council's address"
+
+
+@pytest.mark.parametrize("setting", PUBLIC_URL_SETTINGS)
+def test_compose_sets_every_public_url_for_every_app_process(setting):
+    services = _compose()["services"]
+    for name in [*APP_PROCESSES, "migrate", "topics"]:
+        value = services[name]["environment"].get(setting)
+        assert value and value.startswith(("https://", "http://")), f"{name}: {setting}={value!r}"
+
+
 # One list of processes -----------------------------------------------------------------
 
 
