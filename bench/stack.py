@@ -52,12 +52,15 @@ def migrate_services(ctx: RunContext, services: tuple[str, ...]) -> dict[str, st
     return {service: migrate(ctx, service) for service in services}
 
 
-def start_worker(ctx: RunContext, service: str, command: str, name: str | None = None) -> Proc:
+def start_worker(
+    ctx: RunContext, service: str, command: str, name: str | None = None, env: dict[str, str] | None = None
+) -> Proc:
     """`outcomes consume SERVICE` or `outcomes relay SERVICE`, as `make run` starts them
-    (from `ctx.install`); `name` tells replicas apart."""
+    (from `ctx.install`); `name` tells replicas apart, `env` adds to their settings."""
     return ctx.processes.start(
         name or f"{service}-{'consumer' if command == 'consume' else command}",
         [*ctx.install.outcomes, command, service],
+        env,
     )
 
 

@@ -21,8 +21,10 @@ from urllib.parse import urljoin
 
 import requests
 from kafka import KafkaProducer
+from prometheus_client.parser import text_string_to_metric_families
 
-from shared.constants import SUBMISSIONS_TOPIC
+from bench.harness import Proc
+from shared.constants import CONTRIBUTIONS_TOPIC, SUBMISSIONS_TOPIC
 from shared.kafka import DEFAULT_PARTITIONS
 from shared.settings import SERVICES
 from tests.production.conftest import CONSUMER_REPLICAS, PUBLIC_DOMAIN, TENANT
@@ -34,6 +36,8 @@ from tests.support.stack import Stack
 CASE_SYSTEM = "https://case-system.ceredigion.example.gov.uk/adults"
 LINK = re.compile(r"https?://[^\s<>\"']+")
 IMPLEMENTED_NOTE = "Saturday staff started on 6 December."
+# The topic whose partitions show which replica of each service reads what.
+MAIN_TOPIC = {"intake": SUBMISSIONS_TOPIC, "decisions": CONTRIBUTIONS_TOPIC, "notifier": CONTRIBUTIONS_TOPIC}
 # A sender killed between the mail server accepting a message and recording it sends that
 # message again when its lease runs out (README, "Soak and chaos"): one per killed sender.
 # The killed notifier consumer runs a sender.
@@ -260,10 +264,27 @@ def test_a_contribution_over_http_and_one_over_kafka_are_heard_back_through_the_
     )["unsubscribed"]
 
 
+def partitions_read(consumer: Proc, topic: str) -> set[int]:
+    """The partitions of `topic` a consumer replica has read records from, as its /metrics
+    says (it reports each such partition's lag)."""
+    try:
+        text = requests.get(f"http://127.0.0.1:{consumer.env['METRICS_PORT']}/metrics", timeout=5).text
+    except requests.ConnectionError:  # not serving yet
+        return set()
+    return {
+        int(sample.labels["partition"])
+        for family in text_string_to_metric_families(text)
+        if family.name == "consumer_lag_messages"
+        for sample in family.samples
+        if sample.labels["topic"] == topic
+    }
+
+
 def test_a_consumer_replica_killed_mid_flow_loses_nothing_and_tells_no_one_twice(deployment):
     council = Council(deployment)
     engagement = council.call("POST", "intake", "/v1/engagements", "staff", 201, json=factories.engagement_payload())
-    people = [factories.participant_payload(email=f"resident.{uuid.uuid4().hex[:10]}@example.org") for _ in range(24)]
+    people = [factories.participant_payload(email=f"resident.{uuid.uuid4().hex[:10]}@example.org") for _ in range(36)]
+    before, after = people[:12], people[12:]
     texts = {p["email"]: f"Contribution {i}: the minibus comes too early." for i, p in enumerate(people)}
 
     def send(batch: list[dict]) -> set[int]:
@@ -276,29 +297,35 @@ def test_a_consumer_replica_killed_mid_flow_loses_nothing_and_tells_no_one_twice
         return publish_over_every_partition(deployment, events)
 
     assert all(len(deployment.consumers(service)) == CONSUMER_REPLICAS for service in SERVICES)
-    send(people[:12])
-    deployment.wait_for(lambda: contributions_of(council, engagement["id"]), "the first contributions to flow")
-    killed = {service: deployment.consumers(service)[0] for service in SERVICES}
-    for proc in killed.values():  # as the OOM killer or a lost node would: no goodbye to the group
-        proc.kill()
-    partitions_after_the_kill = send(people[12:])
+    send(before)
 
-    # Work after the kill on every partition, the killed replica's among them.
-    assert partitions_after_the_kill == set(range(DEFAULT_PARTITIONS))
+    # Mid-flow, one replica of each service that is reading its partitions dies with SIGKILL,
+    # as the OOM killer or a lost node does it: no goodbye to the consumer group.
+    def reading(service: str) -> list[Proc]:
+        return [proc for proc in deployment.consumers(service) if partitions_read(proc, MAIN_TOPIC[service])]
+
+    deployment.wait_for(lambda: all(reading(service) for service in SERVICES), "each service's replicas to be reading")
+    victims = {service: reading(service)[0] for service in SERVICES}
+    theirs = {service: partitions_read(proc, MAIN_TOPIC[service]) for service, proc in victims.items()}
+    for proc in victims.values():
+        proc.kill()
+    # Work after the kill on every partition of the submissions topic, the victims' among them.
+    assert send(after) == set(range(DEFAULT_PARTITIONS))
+
     deployment.wait_for(
         lambda: len(contributions_of(council, engagement["id"])) == len(people),
         "intake to accept every contribution",
         timeout=180,
     )
-    accepted = contributions_of(council, engagement["id"])
+    accepted = {item["id"] for item in contributions_of(council, engagement["id"]).values()}
     deployment.wait_for(
-        lambda: all(decisions_knows(deployment, item["id"]) for item in accepted.values()),
+        lambda: all(decisions_knows(deployment, contribution_id) for contribution_id in accepted),
         "decisions' read model to hold every contribution",
         timeout=180,
     )
 
     def every_acknowledgement_sent() -> bool:
-        mine = [n for n in council.notifications() if n["contribution_id"] in {c["id"] for c in accepted.values()}]
+        mine = [n for n in council.notifications() if n["contribution_id"] in accepted]
         return len(mine) == len(people) and all(n["status"] == "sent" for n in mine)
 
     deployment.wait_for(every_acknowledgement_sent, "every acknowledgement to be sent and recorded", timeout=180)
@@ -306,5 +333,8 @@ def test_a_consumer_replica_killed_mid_flow_loses_nothing_and_tells_no_one_twice
     received = {p["email"]: len(acknowledgements_to(deployment, p["email"])) for p in people}
     assert all(count >= 1 for count in received.values()), received
     assert sum(received.values()) - len(people) <= DUPLICATES_ALLOWED, received
-    assert [proc.name for proc in killed.values() if proc.alive()] == []
-    assert all(len(deployment.consumers(service)) == CONSUMER_REPLICAS - 1 for service in SERVICES)
+    # The surviving replica of each service took over the partitions the dead one had.
+    for service, proc in victims.items():
+        [survivor] = deployment.consumers(service)
+        assert not proc.alive()
+        assert theirs[service] <= partitions_read(survivor, MAIN_TOPIC[service]), service

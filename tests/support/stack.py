@@ -66,7 +66,7 @@ class Stack:
         )
 
     def consumers(self, service: str) -> list[Proc]:
-        """The service's consumer replicas that are still running."""
+        """The service's consumer replicas that are still running (each with its METRICS_PORT in `env`)."""
         return [
             proc for proc in self.ctx.processes.started if proc.name.startswith(f"{service}-consumer") and proc.alive()
         ]
@@ -193,7 +193,9 @@ def running_stack(
             )
             for replica in range(1, consumers + 1):
                 name = f"{service}-consumer" + (f"-{replica}" if consumers > 1 else "")
-                bench_stack.start_worker(ctx, service, "consume", name=name)
+                # Each replica answers /metrics on its own port (its partitions' lag among them).
+                metrics = {"METRICS_PORT": str(free_port()), "METRICS_BIND_HOST": "127.0.0.1"}
+                bench_stack.start_worker(ctx, service, "consume", name=name, env=metrics)
             bench_stack.start_worker(ctx, service, "relay")
         processes.start("notifier-sender", [*install.outcomes, "send"])
         stack = Stack(ctx, tenant, urls, keys, smtp, notify, callback_token, bootstrap, public_urls)
