@@ -15,10 +15,12 @@ import email.message
 import html
 import json
 import re
+import subprocess
 import uuid
 from pathlib import Path
 from urllib.parse import urljoin
 
+import pytest
 import requests
 from kafka import KafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
@@ -32,6 +34,8 @@ from tests.support import factories
 from tests.support.council import Council
 from tests.support.ingress import public_web
 from tests.support.stack import Stack
+
+pytestmark = [pytest.mark.production, pytest.mark.integration, pytest.mark.postgres]
 
 CASE_SYSTEM = "https://case-system.ceredigion.example.gov.uk/adults"
 LINK = re.compile(r"https?://[^\s<>\"']+")
@@ -136,6 +140,15 @@ def test_every_process_runs_the_installed_wheel_from_an_empty_directory(deployme
         assert b"PYTHONPATH" not in environment, proc.name
         assert Path(command[0].decode()).is_relative_to(virtualenv), (proc.name, command)
     assert list(workdir.iterdir()) == []
+    installed = subprocess.run(
+        [virtualenv / "bin" / "python", "-c", "import services.notifier, shared; print(shared.__file__)"],
+        cwd=workdir,
+        env=deployment.ctx.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert Path(installed.stdout.strip()).is_relative_to(virtualenv / "lib")
     assert {proc.name for proc in services if proc.name.endswith("-web")} == {f"{s}-web" for s in SERVICES}
 
 
