@@ -86,8 +86,9 @@ def deployment(virtualenv, tmp_path_factory, postgres):
         public_domain=PUBLIC_DOMAIN,
         settings={
             "OUTCOMES_ENV": "production",
-            # A sender killed with messages claimed gives them back when its lease runs out.
-            "NOTIFIER_LEASE_SECONDS": "15",
+            # A sender killed with messages claimed gives them back when its lease runs out:
+            # half the default, still far longer than a batch of sends takes on a busy machine.
+            "NOTIFIER_LEASE_SECONDS": "30",
         },
     ) as stack:
         yield stack
