@@ -34,10 +34,11 @@ install: $(STAMP) $(NODE_STAMP)
 run: $(STAMP)
 	$(PY) -m shared.cli run
 
-# Unit tests first (fast, no broker), then everything that needs real parts, in parallel.
+# Unit tests first (fast, no broker), then everything that needs real parts, in parallel;
+# tests/production (about 2-3 minutes) builds the wheel and runs it as a council deploys it.
 test: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest tests/unit tests/deploy -q -p no:cacheprovider -n 2
-	$(PY) -m pytest tests/integration tests/e2e tests/fuzz tests/browser -q -p no:cacheprovider -n 2 --dist loadfile
+	$(PY) -m pytest tests/integration tests/e2e tests/production tests/fuzz tests/browser -q -p no:cacheprovider -n 2 --dist loadfile
 
 # The unit tier against the lowest version of each direct dependency (runtime, dev and test
 # extras) that pyproject.toml allows: proves its floors. A venv of its own, outside the lock.

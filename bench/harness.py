@@ -34,6 +34,34 @@ DOCS_PATH = ROOT / "docs" / "benchmarks.md"
 PYTHON = sys.executable
 
 
+@dataclass(frozen=True)
+class Install:
+    """Where the processes' code comes from, and so how each command is started.
+
+    The default is this checkout, run with the current interpreter (`python -m shared.cli`,
+    `python -m gunicorn -c deploy/gunicorn.conf.py`, PYTHONPATH at the checkout so `bench`
+    imports). `Install.virtualenv(path)` is a virtualenv holding the built wheel, as a
+    council installs it: its console scripts run by path, gunicorn configured from the
+    package, and no PYTHONPATH.
+    """
+
+    outcomes: tuple[str, ...] = (PYTHON, "-m", "shared.cli")
+    gunicorn: tuple[str, ...] = (PYTHON, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"))
+    pythonpath: str | None = str(ROOT)  # `bench` is not an installed package
+
+    @classmethod
+    def virtualenv(cls, venv: Path) -> Install:
+        bindir = venv / "bin"
+        return cls(
+            outcomes=(str(bindir / "outcomes"),),
+            gunicorn=(str(bindir / "gunicorn"), "-c", "python:shared.gunicorn_conf"),
+            pythonpath=None,
+        )
+
+
+CHECKOUT = Install()
+
+
 # Options -------------------------------------------------------------------------------
 
 
@@ -245,6 +273,15 @@ class Proc:
         finally:
             _LIVE.discard(self)
 
+    def kill(self) -> None:
+        """SIGKILL its whole process group at once, as a crash, the OOM killer or a lost node
+        would (no clean shutdown, no goodbye to a consumer group); an expected death from then on."""
+        try:
+            self._signal(signal.SIGKILL)
+            self.popen.wait(10)
+        finally:
+            _LIVE.discard(self)
+
     def _signal(self, signum: int) -> None:
         # Every process here is started with start_new_session=True, so its pid is also
         # its process group's id, which Linux does not hand out again while any member
@@ -328,6 +365,7 @@ class RunContext:
     tmp: Path
     processes: Processes
     env: dict[str, str]
+    install: Install = CHECKOUT
 
     @property
     def logs(self) -> Path:
@@ -340,7 +378,7 @@ class RunContext:
         print(f"  [{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def base_environment(tmp: Path) -> dict[str, str]:
+def base_environment(tmp: Path, install: Install = CHECKOUT) -> dict[str, str]:
     """A clean environment for the children: nothing from a developer's shell settings
     that the services read (PROMETHEUS_MULTIPROC_DIR, *_DATABASE_URL...), and no `.env`
     (children run in the scratch directory, where there is none)."""
@@ -348,9 +386,10 @@ def base_environment(tmp: Path) -> dict[str, str]:
 
     keep = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME")
     env = {k: os.environ[k] for k in keep if k in os.environ}
+    if install.pythonpath:
+        env["PYTHONPATH"] = install.pythonpath
     env.update(
         {
-            "PYTHONPATH": str(ROOT),  # `bench` is not an installed package
             "PYTHONDONTWRITEBYTECODE": "1",
             "OUTCOMES_VAR_DIR": str(tmp / "var"),
             # Local URLs and generated secrets: what development allows (shared/settings.py).

@@ -9,10 +9,8 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from bench.harness import PYTHON, ROOT, Proc, RunContext, free_port, http_ok, wait_until
+from bench.harness import PYTHON, Proc, RunContext, free_port, http_ok, wait_until
 from bench.mail_tools import MailDir
-
-GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
 
 
 def start_broker(ctx: RunContext, extra_topics: tuple[str, ...] = ()) -> str:
@@ -54,10 +52,15 @@ def migrate_services(ctx: RunContext, services: tuple[str, ...]) -> dict[str, st
     return {service: migrate(ctx, service) for service in services}
 
 
-def start_worker(ctx: RunContext, service: str, command: str) -> Proc:
-    """`python -m shared.cli consume SERVICE` or `... relay SERVICE`, as `make run` starts them."""
+def start_worker(
+    ctx: RunContext, service: str, command: str, name: str | None = None, env: dict[str, str] | None = None
+) -> Proc:
+    """`outcomes consume SERVICE` or `outcomes relay SERVICE`, as `make run` starts them
+    (from `ctx.install`); `name` tells replicas apart, `env` adds to their settings."""
     return ctx.processes.start(
-        f"{service}-{'consumer' if command == 'consume' else command}", [PYTHON, "-m", "shared.cli", command, service]
+        name or f"{service}-{'consumer' if command == 'consume' else command}",
+        [*ctx.install.outcomes, command, service],
+        env,
     )
 
 
@@ -86,8 +89,8 @@ def start_gunicorn(
     port: int | None = None,
     wait: bool = True,
 ) -> tuple[Proc, str]:
-    """`python -m gunicorn -c deploy/gunicorn.conf.py APP` on `port` (default: a free one);
-    waits for /healthz unless `wait` is false (to boot several side by side).
+    """`gunicorn -c deploy/gunicorn.conf.py APP` (as `ctx.install` runs it) on `port`
+    (default: a free one); waits for /healthz unless `wait` is false (to boot several side by side).
 
     The same config file serves the service and the bare baseline, so both get the
     same workers, worker class, timeouts and access log.
@@ -96,7 +99,7 @@ def start_gunicorn(
     metrics_dir = ctx.tmp / "prometheus" / name
     proc = ctx.processes.start(
         name,
-        [PYTHON, "-m", "gunicorn", "-c", str(GUNICORN_CONF), app],
+        [*ctx.install.gunicorn, app],
         {
             "SERVICE": service,
             f"{service.upper()}_PORT": str(port),

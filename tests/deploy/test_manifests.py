@@ -265,6 +265,41 @@ def test_k8s_pods_run_as_non_root_with_the_shared_settings():
             assert "command" not in container, name
 
 
+# Public URLs ---------------------------------------------------------------------------
+
+# Every setting naming a public address the code reads (PUBLIC_BASE_URL, NOTIFIER_PUBLIC_URL...):
+# the links in participants' messages are built from them.
+PUBLIC_URL_SETTINGS = sorted(
+    {
+        name
+        for path in [*(ROOT / "shared").rglob("*.py"), *(ROOT / "services").rglob("*.py")]
+        for name in re.findall(r"""env(?:\.get\(|\[)["']([A-Z_]*PUBLIC[A-Z_]*)["']""", path.read_text())
+    }
+)
+LOOPBACK = re.compile(r"^https?://(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?(/|$)", re.IGNORECASE)
+
+
+def test_the_public_url_settings_are_found():
+    assert {"PUBLIC_BASE_URL", "NOTIFIER_PUBLIC_URL"} <= set(PUBLIC_URL_SETTINGS)
+
+
+@pytest.mark.parametrize("setting", PUBLIC_URL_SETTINGS)
+def test_k8s_sets_every_public_url_to_a_public_address(setting):
+    value = _k8s_object("ConfigMap", "outcome-chain-config")["data"].get(setting)
+
+    assert value, f"deploy/k8s/base.yaml sets no {setting}: links would point at the 127.0.0.1 default"
+    assert value.startswith(("https://", "http://")), value
+    assert not LOOPBACK.match(value), f"{setting}={value} points at this machine, not the council's address"
+
+
+@pytest.mark.parametrize("setting", PUBLIC_URL_SETTINGS)
+def test_compose_sets_every_public_url_for_every_app_process(setting):
+    services = _compose()["services"]
+    for name in [*APP_PROCESSES, "migrate", "topics"]:
+        value = services[name]["environment"].get(setting)
+        assert value and value.startswith(("https://", "http://")), f"{name}: {setting}={value!r}"
+
+
 # One list of processes -----------------------------------------------------------------
 
 
@@ -306,7 +341,7 @@ def test_procfile_compose_and_k8s_run_the_same_processes():
     assert _k8s_processes() == procfile
 
 
-# deploy/gunicorn.conf.py ---------------------------------------------------------------
+# shared/gunicorn_conf.py (what deploy/gunicorn.conf.py imports) -------------------------
 
 _GUNICORN_ENV = ("SERVICE", "BIND_HOST", "WEB_CONCURRENCY", "PROMETHEUS_MULTIPROC_DIR") + tuple(
     f"{service.upper()}_PORT" for service in SERVICE_PORTS
@@ -320,7 +355,7 @@ def _gunicorn_config(monkeypatch, **env: str) -> dict:
     monkeypatch.setenv("DATA_ENCRYPTION_KEYS", Fernet.generate_key().decode())
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    return runpy.run_path(str(GUNICORN_CONF))
+    return runpy.run_module("shared.gunicorn_conf")  # afresh each time: the settings are read on import
 
 
 def test_gunicorn_defaults_to_loopback_and_the_contract_port(monkeypatch):
@@ -387,3 +422,28 @@ def test_gunicorn_prometheus_hooks_only_in_multiprocess_mode(monkeypatch, tmp_pa
     stale.write_bytes(b"")
     config["on_starting"](server=None)
     assert not stale.exists()
+
+
+def _resolved_gunicorn_settings(config: str) -> str:
+    """What gunicorn itself makes of `-c config`, as `--print-config` lists it, run from an
+    empty directory (as an installed package runs)."""
+    result = subprocess.run(
+        # The standard library's demo app: the settings are the point, not a service's own start-up.
+        [_tool("gunicorn"), "--print-config", "-c", config, "wsgiref.simple_server:demo_app"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=K8S_DIR,  # no shared/ or services/ here
+        env={"PATH": "/usr/bin:/bin", "SERVICE": "intake", "INTAKE_PORT": "9001", "WEB_CONCURRENCY": "3"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return "\n".join(line for line in result.stdout.splitlines() if not line.startswith("config "))
+
+
+def test_the_deploy_file_and_the_installed_module_configure_gunicorn_alike():
+    from_file = _resolved_gunicorn_settings(str(GUNICORN_CONF))
+    from_package = _resolved_gunicorn_settings("python:shared.gunicorn_conf")
+
+    assert from_file == from_package
+    for line in ("bind                               = ['127.0.0.1:9001']", "workers                            = 3"):
+        assert line in from_package.splitlines()

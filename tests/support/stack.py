@@ -2,9 +2,11 @@
 
 Tansu, one PostgreSQL database per service (and the key registry), a real SMTP server
 and a local GOV.UK Notify API; the operator's `outcomes` CLI migrates, creates the topics,
-the council and its keys; then each service runs under gunicorn beside its consumer and
-outbox relay, with the notifier's sender on its own as well. Process handling (a process
-group each, logs, teardown) is the benchmarks' (bench/harness.py, bench/stack.py).
+the council and its keys; then each service runs under gunicorn beside its consumer(s) and
+outbox relay, with the notifier's sender on its own as well. Every process starts in an
+empty working directory, from this checkout or from an installed wheel (`install`).
+Process handling (a process group each, logs, teardown) is the benchmarks'
+(bench/harness.py, bench/stack.py).
 """
 
 from __future__ import annotations
@@ -15,11 +17,22 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import stack as bench_stack
-from bench.harness import PYTHON, Options, Processes, RunContext, base_environment, free_port, http_ok, wait_until
+from bench.harness import (
+    CHECKOUT,
+    Install,
+    Options,
+    Proc,
+    Processes,
+    RunContext,
+    base_environment,
+    free_port,
+    http_ok,
+    wait_until,
+)
 from shared.constants import ROLES
 from shared.settings import SERVICES
 from tests.support.postgres import PostgresCluster
@@ -39,6 +52,7 @@ class Stack:
     notify: FakeNotify
     notify_callback_token: str
     kafka_bootstrap: str
+    public_urls: dict[str, str] = field(default_factory=dict)  # service -> base URL in participants' links
 
     def headers(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[role]}"}
@@ -51,6 +65,12 @@ class Stack:
             check, timeout=timeout, interval=0.25, what=what, procs=tuple(processes.started), processes=processes
         )
 
+    def consumers(self, service: str) -> list[Proc]:
+        """The service's consumer replicas that are still running (each with its METRICS_PORT in `env`)."""
+        return [
+            proc for proc in self.ctx.processes.started if proc.name.startswith(f"{service}-consumer") and proc.alive()
+        ]
+
     def log_tails(self, lines: int = 25) -> str:
         return "\n\n".join(
             f"--- {proc.name} (pid {proc.pid}, {'running' if proc.alive() else f'exit {proc.popen.returncode}'})"
@@ -62,7 +82,12 @@ class Stack:
 def outcomes_cli(ctx: RunContext, *args: str) -> str:
     """One `outcomes` command, as an operator types it; its output."""
     done = subprocess.run(
-        [PYTHON, "-m", "shared.cli", *args], cwd=ctx.tmp, env=ctx.env, capture_output=True, text=True, timeout=120
+        [*ctx.install.outcomes, *args],
+        cwd=ctx.processes.cwd,
+        env=ctx.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     if done.returncode:
         raise RuntimeError(f"outcomes {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
@@ -97,18 +122,39 @@ def start_broker(ctx: RunContext) -> str:
 
 
 @contextmanager
-def running_stack(tmp: Path, postgres: PostgresCluster, *, tenant: str, tenant_name: str) -> Iterator[Stack]:
-    """Everything up and ready (every /readyz 200); everything stopped when the block ends."""
-    for directory in ("logs", "var"):
+def running_stack(
+    tmp: Path,
+    postgres: PostgresCluster,
+    *,
+    tenant: str,
+    tenant_name: str,
+    install: Install = CHECKOUT,
+    consumers: int = 1,
+    public_domain: str | None = None,
+    settings: dict[str, str] | None = None,
+) -> Iterator[Stack]:
+    """Everything up and ready (every /readyz 200); everything stopped when the block ends.
+
+    `consumers` replicas of each service's consumer (one consumer group per service);
+    `public_domain` puts participants' links on `http://SERVICE.DOMAIN:PORT` (resolved by
+    whoever follows them, as an ingress would) instead of 127.0.0.1; `settings` are
+    added to every process's environment last.
+    """
+    for directory in ("logs", "var", "workdir"):
         (tmp / directory).mkdir(parents=True, exist_ok=True)
-    env = base_environment(tmp)
-    processes = Processes(tmp / "logs", env, cwd=tmp)
-    ctx = RunContext(Options(quick=True), tmp, processes, env)
+    env = base_environment(tmp, install)
+    # An empty working directory: nothing there to import, and no `.env` to read.
+    processes = Processes(tmp / "logs", env, cwd=tmp / "workdir")
+    ctx = RunContext(Options(quick=True), tmp, processes, env, install)
     smtp = SmtpServer(tmp / "mail")
     notify = FakeNotify().start()
     try:
         ports = {service: free_port() for service in SERVICES}
         urls = {service: f"http://127.0.0.1:{port}" for service, port in ports.items()}
+        public_urls = {
+            service: f"http://{service}.{public_domain}:{port}" if public_domain else urls[service]
+            for service, port in ports.items()
+        }
         callback_token = uuid.uuid4().hex
         env.update(
             {f"{service.upper()}_PORT": str(port) for service, port in ports.items()}
@@ -123,14 +169,15 @@ def running_stack(tmp: Path, postgres: PostgresCluster, *, tenant: str, tenant_n
                 "NOTIFY_API_KEY": notify.api_key,
                 "NOTIFY_SMS_TEMPLATE_ID": str(uuid.uuid4()),
                 "NOTIFY_CALLBACK_TOKEN": callback_token,
-                "PUBLIC_BASE_URL": urls["decisions"],
-                "NOTIFIER_PUBLIC_URL": urls["notifier"],
+                "PUBLIC_BASE_URL": public_urls["decisions"],
+                "NOTIFIER_PUBLIC_URL": public_urls["notifier"],
                 "LINK_SIGNING_SECRET": uuid.uuid4().hex,
                 # The scheduled checks run every second, not every minute, so a test need not wait.
                 "OVERDUE_CHECK_INTERVAL": "1",
                 # SMS goes out whatever the hour the suite runs at.
                 "NOTIFIER_SMS_QUIET_HOURS": "off",
             }
+            | (settings or {})
         )
         bootstrap = start_broker(ctx)
         outcomes_cli_together(ctx, ("topics", "create"), ("migrate", "--all"))
@@ -144,10 +191,14 @@ def running_stack(tmp: Path, postgres: PostgresCluster, *, tenant: str, tenant_n
                 port=ports[service],
                 wait=False,
             )
-            bench_stack.start_worker(ctx, service, "consume")
+            for replica in range(1, consumers + 1):
+                name = f"{service}-consumer" + (f"-{replica}" if consumers > 1 else "")
+                # Each replica answers /metrics on its own port (its partitions' lag among them).
+                metrics = {"METRICS_PORT": str(free_port()), "METRICS_BIND_HOST": "127.0.0.1"}
+                bench_stack.start_worker(ctx, service, "consume", name=name, env=metrics)
             bench_stack.start_worker(ctx, service, "relay")
-        processes.start("notifier-sender", [PYTHON, "-m", "shared.cli", "send"])
-        stack = Stack(ctx, tenant, urls, keys, smtp, notify, callback_token, bootstrap)
+        processes.start("notifier-sender", [*install.outcomes, "send"])
+        stack = Stack(ctx, tenant, urls, keys, smtp, notify, callback_token, bootstrap, public_urls)
         for service, url in urls.items():
             stack.wait_for(lambda url=url: http_ok(url + "/readyz"), f"{service} to be ready", STARTUP_TIMEOUT)
         yield stack
