@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 
-def _environ(pid: int) -> dict[str, str]:
+def environ(pid: int) -> dict[str, str]:
     try:
         raw = Path(f"/proc/{pid}/environ").read_bytes()
     except OSError:  # gone meanwhile, or not ours to read
@@ -24,6 +24,13 @@ def _alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state != "Z"  # a zombie has ended; it only waits to be reaped
+
+
+def parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _command(pid: int) -> str:
@@ -40,7 +47,7 @@ def of_run(var: Path) -> dict[int, str]:
     for entry in os.listdir("/proc"):
         if entry.isdigit() and int(entry) != os.getpid():
             pid = int(entry)
-            if _environ(pid).get("OUTCOMES_VAR_DIR") == wanted and _alive(pid):
+            if environ(pid).get("OUTCOMES_VAR_DIR") == wanted and _alive(pid):
                 found[pid] = _command(pid)
     return found
 
