@@ -69,8 +69,9 @@ def kill_all(var: Path) -> None:
             pass
 
 
-def wait_for(condition, timeout: float, failure: str) -> None:
+def wait_for(condition, timeout: float, failure) -> None:
+    """Wait for condition(); at the timeout fail with `failure` (text, or a function giving it)."""
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, failure
+        assert time.monotonic() < deadline, failure() if callable(failure) else failure
         time.sleep(0.5)
