@@ -145,12 +145,25 @@ class Supervisor:
     supervisor alone, which stops them in order, and a child's own children go with it),
     with a parent-death signal; restarts a child that exits with back-off; stops them all."""
 
-    def __init__(self, log_dir: Path, env: dict[str, str], say: Callable[[str], None]):
+    def __init__(
+        self,
+        log_dir: Path,
+        env: dict[str, str],
+        say: Callable[[str], None],
+        *,
+        backoff_first_s: float = BACKOFF_FIRST_S,
+        crash_window_s: float = CRASH_WINDOW_S,
+        crash_limit: int = CRASH_LIMIT,
+    ):
         self.log_dir = log_dir
         self.env = env
         self.say = say
+        self.backoff_first_s = backoff_first_s
+        self.crash_window_s = crash_window_s
+        self.crash_limit = crash_limit
         self.children: dict[str, Child] = {}
         self.on_restart: dict[str, Callable[[], None]] = {}
+        self.stopping = False
         self._preexec = die_with_supervisor()
 
     def start(self, name: str, command: list[str], extra_env: dict[str, str] | None = None) -> subprocess.Popen:
@@ -178,6 +191,8 @@ class Supervisor:
 
     def tend(self) -> None:
         """Notice children that exited; start again those whose back-off has passed."""
+        if self.stopping:
+            return
         now = time.monotonic()
         for child in list(self.children.values()):
             if child.gave_up:
@@ -194,20 +209,20 @@ class Supervisor:
     def _exited(self, child: Child, now: float) -> None:
         _kill_group(child.popen.pid)
         child.exits.append(now)
-        while child.exits and now - child.exits[0] > CRASH_WINDOW_S:
+        while child.exits and now - child.exits[0] > self.crash_window_s:
             child.exits.popleft()
         how = _exit_text(child.popen.returncode)
         log = self.log_dir / f"{child.name}.log"
-        if len(child.exits) >= CRASH_LIMIT:
+        if len(child.exits) >= self.crash_limit:
             child.gave_up = True
             self.say(
-                f"{child.name} {how}; it has stopped {len(child.exits)} times within {CRASH_WINDOW_S:.0f} s, "
+                f"{child.name} {how}; it has stopped {len(child.exits)} times within {self.crash_window_s:g} s, "
                 f"so it is left stopped (the rest keep running; see {log}, then restart `make run`)"
             )
             return
-        delay = min(BACKOFF_FIRST_S * 2 ** (len(child.exits) - 1), BACKOFF_CAP_S)
+        delay = min(self.backoff_first_s * 2 ** (len(child.exits) - 1), BACKOFF_CAP_S)
         child.restart_at = now + delay
-        self.say(f"{child.name} {how}; restarting it in {delay:.0f} s (see {log})")
+        self.say(f"{child.name} {how}; restarting it in {delay:g} s (see {log})")
 
     def restart(self, names: list[str], meanwhile: Callable[[], None] = lambda: None) -> None:
         """Stop these children, call `meanwhile`, and start them again (not counted as crashes)."""
@@ -220,6 +235,7 @@ class Supervisor:
 
     def stop(self, last: tuple[str, ...] = ()) -> None:
         """SIGTERM every child and wait; those in `last` (the broker, the SMTP sink) after the rest."""
+        self.stopping = True
         self._stop([c for c in self.children.values() if c.name not in last])
         self._stop([c for c in self.children.values() if c.name in last])
 

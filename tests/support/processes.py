@@ -18,7 +18,7 @@ def environ(pid: int) -> dict[str, str]:
     return dict(item.split("=", 1) for item in raw.decode(errors="replace").split("\0") if "=" in item)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
@@ -47,7 +47,7 @@ def of_run(var: Path) -> dict[int, str]:
     for entry in os.listdir("/proc"):
         if entry.isdigit() and int(entry) != os.getpid():
             pid = int(entry)
-            if environ(pid).get("OUTCOMES_VAR_DIR") == wanted and _alive(pid):
+            if environ(pid).get("OUTCOMES_VAR_DIR") == wanted and alive(pid):
                 found[pid] = _command(pid)
     return found
 
