@@ -9,6 +9,7 @@ defaults are the contract's. The master reads the settings (shared/settings.py, 
 imports no framework) and refuses, in one line, settings that will not do, before any
 worker starts.
 """
+
 import os
 import sys
 

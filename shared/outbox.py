@@ -34,6 +34,18 @@ class Producer(Protocol):
     def flush(self, timeout: float | None = None) -> None: ...
 
 
+def republish_retained(engine: sa.Engine) -> int:
+    """Mark every published row still retained (PUBLISHED_RETENTION) unpublished again, so
+    the relay sends it once more, in id order; return how many. For a broker that came back
+    without its topics (the embedded development broker keeps them in memory): consumers
+    de-duplicate by event id, so what they had already applied is skipped, and what was
+    published but not yet consumed when the broker went is delivered after all."""
+    with engine.begin() as connection:
+        return connection.execute(
+            outbox.update().where(outbox.c.published_at.is_not(None)).values(published_at=None)
+        ).rowcount
+
+
 class OutboxRelay:
     def __init__(
         self,

@@ -360,7 +360,7 @@ DEFINITION: tuple[Setting, ...] = (
         "SMTP_HOST",
         _text(),
         "127.0.0.1",
-        "`127.0.0.1` (the SMTP sink `make run` starts, keeping every message under `var/mail/`)",
+        "`127.0.0.1` (the SMTP sink `make run` starts, keeping every message under `var/mail/`; with `SMTP_HOST` set it starts none)",
         "where email goes",
         production=SET_IT,
     ),

@@ -15,14 +15,14 @@ import requests
 
 from shared import demo
 from shared.constants import ROLES
-from tests.support import factories
+from tests.support import factories, processes
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def stack(make_run):
-    return {"process": make_run.process, "ports": make_run.ports, "var": make_run.var, "output": make_run.output}
+    return {"run": make_run, "ports": make_run.ports, "var": make_run.var, "output": make_run.output}
 
 
 def test_make_run_starts_everything_prints_working_keys_and_stops_cleanly(stack):
@@ -97,13 +97,9 @@ def test_make_run_starts_everything_prints_working_keys_and_stops_cleanly(stack)
 
     # On a first start the demo council is seeded in the background, and says where its chains are.
     assert "Seeding the demo council" in stack["output"]
-    summary = []
-    for line in stack["process"].stdout:
-        summary.append(line)
-        if line.startswith("Messages:") or "could not be seeded" in line:
-            break
-    assert "Demo council 'demo': 2 engagements, 11 contributions, 3 decisions" in "".join(summary), summary
-    assert "/outcome-chain" in "".join(summary) and "you-said-we-did" in "".join(summary)
+    summary = stack["run"].demo_summary()
+    assert "Demo council 'demo': 2 engagements, 11 contributions, 3 decisions" in summary, summary
+    assert "/outcome-chain" in summary and "you-said-we-did" in summary
     demo_decisions = requests.get(f"{decisions}/v1/decisions", headers=staff, timeout=5).json()["items"]
     assert {"adopted", "partly_adopted", "not_adopted"} <= {d["outcome"] for d in demo_decisions}
     saturdays = next(d for d in demo_decisions if d["title"] == "Open the Trowbridge day centres on Saturdays")
@@ -127,9 +123,9 @@ def test_make_run_starts_everything_prints_working_keys_and_stops_cleanly(stack)
         smtp.send_message(message)
     assert any("sink check" in p.read_text() for p in (var / "mail").glob("*.eml"))
 
-    stack["process"].send_signal(signal.SIGINT)
-    assert stack["process"].wait(timeout=30) == 0
-    # No process of ours is left listening.
+    assert stack["run"].stop(signal.SIGINT) == 0
+    # No process of ours is left, nor listening.
+    assert processes.wait_until_none(var, timeout=30) == {}
     for port in ports.values():
         with pytest.raises(requests.ConnectionError):
             requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)

@@ -13,7 +13,7 @@ from kafka.errors import KafkaTimeoutError
 
 from shared import events
 from shared.constants import CONTRIBUTION_RECEIVED, CONTRIBUTIONS_TOPIC
-from shared.outbox import BrokerUnavailable, OutboxRelay, backlog
+from shared.outbox import BrokerUnavailable, OutboxRelay, backlog, republish_retained
 from shared.tables import outbox, utcnow
 
 
@@ -127,6 +127,19 @@ class TestPublishing:
 
         assert published == 2
         assert unpublished_event_ids(intake) == [e["id"] for e in envelopes[2:]]
+
+    def test_after_a_broker_came_back_empty_the_retained_outbox_goes_out_again_in_order(self, intake):
+        envelopes = announce(intake, 3)
+        producer = FakeProducer()
+        relay(intake, producer).publish_batch()
+        later = announce(intake, 1)
+
+        assert republish_retained(intake.engine) == 3
+        relay(intake, producer).publish_batch()
+
+        ids = [e["id"] for e in envelopes]
+        assert [s.event_id for s in producer.sent] == ids + ids + [later[0]["id"]]
+        assert unpublished_event_ids(intake) == []
 
 
 class TestBrokerTrouble:
