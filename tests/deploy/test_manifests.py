@@ -19,7 +19,7 @@ import pytest
 import yaml
 from cryptography.fernet import Fernet
 
-from shared.settings import EXIT_BAD_SETTINGS
+from shared.settings import DEFINITION, EXIT_BAD_SETTINGS, URL
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -269,13 +269,7 @@ def test_k8s_pods_run_as_non_root_with_the_shared_settings():
 
 # Every setting naming a public address the code reads (PUBLIC_BASE_URL, NOTIFIER_PUBLIC_URL...):
 # the links in participants' messages are built from them.
-PUBLIC_URL_SETTINGS = sorted(
-    {
-        name
-        for path in [*(ROOT / "shared").rglob("*.py"), *(ROOT / "services").rglob("*.py")]
-        for name in re.findall(r"""env(?:\.get\(|\[)["']([A-Z_]*PUBLIC[A-Z_]*)["']""", path.read_text())
-    }
-)
+PUBLIC_URL_SETTINGS = sorted(setting.name for setting in DEFINITION if "PUBLIC" in setting.name and setting.kind is URL)
 LOOPBACK = re.compile(r"^https?://(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?(/|$)", re.IGNORECASE)
 
 
@@ -434,7 +428,14 @@ def _resolved_gunicorn_settings(config: str) -> str:
         text=True,
         timeout=60,
         cwd=K8S_DIR,  # no shared/ or services/ here
-        env={"PATH": "/usr/bin:/bin", "SERVICE": "intake", "INTAKE_PORT": "9001", "WEB_CONCURRENCY": "3"},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "SERVICE": "intake",
+            "INTAKE_PORT": "9001",
+            "WEB_CONCURRENCY": "3",
+            "OUTCOMES_ENV": "development",
+            "DATA_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        },
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return "\n".join(line for line in result.stdout.splitlines() if not line.startswith("config "))

@@ -45,7 +45,13 @@ IMPORT_EVERY_PRODUCTION_MODULE = textwrap.dedent(
     imported = []
     for package in (shared, services):
         for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
-            if ".migrations." in module.name and not module.ispkg or module.name.endswith(".wsgi"):
+            # Entry points that start serving when imported (gunicorn's config and apps) are left out.
+            if (
+                ".migrations." in module.name
+                and not module.ispkg
+                or module.name.endswith(".wsgi")
+                or module.name == "shared.gunicorn_conf"
+            ):
                 continue
             importlib.import_module(module.name)
             imported.append(module.name)
