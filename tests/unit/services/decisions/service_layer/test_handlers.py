@@ -223,7 +223,7 @@ class TestMessageStatus:
         feed.notification(council.slug, contribution["id"], "opened", utcnow(), notification_id=str(uuid.uuid4()))
 
         [dead] = dead_lettered()
-        assert dead.reason == "unknown event type 'notification.opened'"
+        assert dead.reason == "event type 'notification.opened' is not accepted on outcomes.notifications"
         assert stored(decisions, messages_view) == []
 
 
