@@ -286,6 +286,13 @@ def outcome_event(type_: str, tenant: str, contribution_id: str, *, source: str 
     )
 
 
+def source_payload(**overrides) -> dict:
+    """A case system's CloudEvents source, as a council's admin registers it."""
+    payload = {"source": f"https://case-system.example.gov.uk/service-{next(_counter)}"}
+    payload.update(overrides)
+    return payload
+
+
 def key_payload(**overrides) -> dict:
     payload = {"role": "case-system", "label": "Adults case system (Mosaic)"}
     payload.update(overrides)
