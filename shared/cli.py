@@ -81,7 +81,9 @@ def cmd_migrate(args, settings: Settings) -> int:
 
 
 def cmd_topics(args, settings: Settings) -> int:
-    created = kafka.create_topics(settings.kafka_bootstrap_servers, partitions=args.partitions)
+    created = kafka.create_topics(
+        settings.kafka_bootstrap_servers, partitions=args.partitions, security=kafka.security(settings)
+    )
     print("created: " + (", ".join(created) if created else "none (all exist)"))
     return 0
 
@@ -171,6 +173,7 @@ def cmd_consume(args, settings: Settings) -> int:
         settings.kafka_bootstrap_servers,
         group_id=args.service,
         topics=module.INBOUND_TOPICS,
+        security=kafka.security(settings),
         max_poll_records=settings.consumer_max_poll_records,
     )
     log.info("consuming", extra={"service": args.service, "topics": module.INBOUND_TOPICS})
@@ -213,7 +216,7 @@ def cmd_relay(args, settings: Settings) -> int:
     platform = service_module(args.service).bootstrap(settings)
     _configure_logging(args.service, settings)
     stop = stop_on_signals()
-    producer = kafka.producer(settings.kafka_bootstrap_servers)
+    producer = kafka.producer(settings.kafka_bootstrap_servers, security=kafka.security(settings))
     log.info("relaying outbox", extra={"service": args.service})
     metrics.serve(settings.metrics_port)
     try:

@@ -25,6 +25,7 @@ from shared.broker import start_tansu
 from shared.constants import ROLES
 from shared.crypto import Sealer
 from shared.db import create_engine
+from shared.demo import CASE_SYSTEM_SOURCE as DEMO_CASE_SYSTEM_SOURCE
 from shared.demo import DEMO_TENANT, DemoFailed, not_yet_seeded
 from shared.settings import SERVICES, Settings
 
@@ -57,8 +58,10 @@ def with_dev_secrets(settings: Settings) -> Settings:
 
 
 def demo_keys(keys: KeyStore, path: Path) -> dict[str, str]:
-    """Reuse the demo keys in var/dev-keys.json while they still work; else make new ones."""
+    """The demo council and its case system's source; the demo keys in var/dev-keys.json reused
+    while they still work, else made anew."""
     keys.create_tenant(DEMO_TENANT, "Demo Council")
+    keys.add_source(DEMO_TENANT, DEMO_CASE_SYSTEM_SOURCE)  # its submissions on intake.submissions are accepted
     if path.exists():
         existing = json.loads(path.read_text())
         if set(existing) == set(ROLES) and all(keys.authenticate(k) for k in existing.values()):
@@ -146,7 +149,7 @@ def run(settings: Settings) -> int:
             host, _, port = settings.kafka_bootstrap_servers.rpartition(":")
             processes.adopt("broker", start_tansu(host, int(port), log_dir / "broker.log"))
         kafka.wait_until_reachable(settings.kafka_bootstrap_servers)
-        kafka.create_topics(settings.kafka_bootstrap_servers)
+        kafka.create_topics(settings.kafka_bootstrap_servers, security=kafka.security(settings))
         migrations.upgrade_auth(settings.auth_database_url)
         for service in SERVICES:
             migrations.upgrade_service(service, settings.database_url(service))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
+from collections.abc import Mapping
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
@@ -27,8 +28,26 @@ def _servers(bootstrap_servers: str) -> list[str]:
     return [s.strip() for s in bootstrap_servers.split(",") if s.strip()]
 
 
-def producer(bootstrap_servers: str, **overrides) -> KafkaProducer:
+def security(settings) -> dict:
+    """How every client of ours authenticates to the brokers and checks them (kafka-python's
+    names), from KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_* and KAFKA_SSL_CAFILE. With SASL, each
+    service connects as its own principal, which the brokers' ACLs allow only its own topics
+    (README, "Kafka ACLs and SASL")."""
+    config: dict = {"security_protocol": settings.kafka_security_protocol}
+    if settings.kafka_sasl_mechanism:
+        config.update(
+            sasl_mechanism=settings.kafka_sasl_mechanism,
+            sasl_plain_username=settings.kafka_sasl_username,
+            sasl_plain_password=settings.kafka_sasl_password,
+        )
+    if settings.kafka_ssl_cafile:
+        config["ssl_cafile"] = settings.kafka_ssl_cafile
+    return config
+
+
+def producer(bootstrap_servers: str, *, security: Mapping[str, object] | None = None, **overrides) -> KafkaProducer:
     config = dict(
+        **(security or {}),
         bootstrap_servers=_servers(bootstrap_servers),
         acks="all",
         linger_ms=5,
@@ -44,8 +63,16 @@ def producer(bootstrap_servers: str, **overrides) -> KafkaProducer:
     return KafkaProducer(**config)
 
 
-def consumer(bootstrap_servers: str, *, group_id: str, topics: list[str], **overrides) -> KafkaConsumer:
+def consumer(
+    bootstrap_servers: str,
+    *,
+    group_id: str,
+    topics: list[str],
+    security: Mapping[str, object] | None = None,
+    **overrides,
+) -> KafkaConsumer:
     config = dict(
+        **(security or {}),
         bootstrap_servers=_servers(bootstrap_servers),
         group_id=group_id,
         enable_auto_commit=False,
@@ -62,9 +89,19 @@ def consumer(bootstrap_servers: str, *, group_id: str, topics: list[str], **over
     return client
 
 
-def create_topics(bootstrap_servers: str, topics=ALL_TOPICS, partitions: int = DEFAULT_PARTITIONS) -> list[str]:
+def admin_config(bootstrap_servers: str, security: Mapping[str, object] | None = None) -> dict:
+    return dict(**(security or {}), bootstrap_servers=_servers(bootstrap_servers), request_timeout_ms=10_000)
+
+
+def create_topics(
+    bootstrap_servers: str,
+    topics=ALL_TOPICS,
+    partitions: int = DEFAULT_PARTITIONS,
+    *,
+    security: Mapping[str, object] | None = None,
+) -> list[str]:
     """Create the topics that do not exist yet; return the ones created."""
-    admin = KafkaAdminClient(bootstrap_servers=_servers(bootstrap_servers), request_timeout_ms=10_000)
+    admin = KafkaAdminClient(**admin_config(bootstrap_servers, security))
     try:
         existing = set(admin.list_topics())
         wanted = [

@@ -56,6 +56,14 @@ class Settings:
     # then `rate_limit_per_minute` a minute; beyond that it is answered 429 with Retry-After.
     rate_limit_per_minute: int = 600
     rate_limit_burst: int = 120
+    # How every Kafka client connects: PLAINTEXT (the embedded broker), SSL, SASL_PLAINTEXT or
+    # SASL_SSL; with SASL, the mechanism (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and this
+    # process's own principal; the CA that signed the brokers' certificates (PEM file).
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
+    kafka_ssl_cafile: str | None = None
 
     def database_url(self, service: str) -> str:
         return self.database_urls[service]
@@ -95,4 +103,9 @@ class Settings:
             link_signing_secret=env.get("LINK_SIGNING_SECRET", ""),
             rate_limit_per_minute=_int("RATE_LIMIT_PER_MINUTE", 600),
             rate_limit_burst=_int("RATE_LIMIT_BURST", 120),
+            kafka_security_protocol=env.get("KAFKA_SECURITY_PROTOCOL") or "PLAINTEXT",
+            kafka_sasl_mechanism=env.get("KAFKA_SASL_MECHANISM") or None,
+            kafka_sasl_username=env.get("KAFKA_SASL_USERNAME") or None,
+            kafka_sasl_password=env.get("KAFKA_SASL_PASSWORD") or None,
+            kafka_ssl_cafile=env.get("KAFKA_SSL_CAFILE") or None,
         )
