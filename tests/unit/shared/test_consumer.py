@@ -552,9 +552,7 @@ class TestCaseSystemSources:
         assert rows(intake, contributions) == []
         assert only_dead_letter(intake).reason == SOURCE_NOT_REGISTERED
 
-    def test_replay_after_the_source_is_registered_accepts_the_submission(
-        self, intake, council, engagement, partition
-    ):
+    def test_replay_after_the_source_is_registered_accepts_the_submission(self, intake, council, engagement, partition):
         children = "https://case-system.example.gov.uk/children"
         intake.processor.process([partition.record({**submission(council.slug, engagement["id"]), "source": children})])
 

@@ -128,7 +128,9 @@ def test_an_outcome_event_from_a_case_system_on_an_internal_topic_is_refused(loo
 
     assert loop.outcome(contribution["id"]) is None
     assert dashboard(loop) == before
-    assert [row.reason for row in loop.dead_letters()] == [f"{topic} accepts events only from {TOPIC_PUBLISHERS[topic]}"]
+    assert [row.reason for row in loop.dead_letters()] == [
+        f"{topic} accepts events only from {TOPIC_PUBLISHERS[topic]}"
+    ]
 
 
 def test_a_submission_from_a_source_the_council_never_registered_is_refused(loop):

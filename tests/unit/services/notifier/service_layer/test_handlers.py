@@ -255,5 +255,9 @@ def test_a_forged_decision_tells_nobody_anything(notifier, relay, scene, topic, 
 
     assert [dead.reason for dead in refused(notifier)] == [reason]
     assert everything(notifier) == before
-    relay.send("notifier", DECISIONS_TOPIC, about_contribution(CONTRIBUTION_LINKED, scene.ours, scene.our[CONTRIBUTION_RECEIVED]))
+    relay.send(
+        "notifier",
+        DECISIONS_TOPIC,
+        about_contribution(CONTRIBUTION_LINKED, scene.ours, scene.our[CONTRIBUTION_RECEIVED]),
+    )
     assert everything(notifier) != before  # the genuine one, from decisions on its topic, is applied
