@@ -75,9 +75,11 @@ def outcomes_cli_together(ctx: RunContext, *commands: tuple[str, ...]) -> list[s
         return list(pool.map(lambda args: outcomes_cli(ctx, *args), commands))
 
 
-def create_council(ctx: RunContext, slug: str, name: str) -> dict[str, str]:
-    """The tenant and one key per role, through the CLI: {role: key}."""
+def create_council(ctx: RunContext, slug: str, name: str, case_systems: tuple[str, ...] = ()) -> dict[str, str]:
+    """The tenant, its case systems' CloudEvents sources and one key per role, through the CLI: {role: key}."""
     outcomes_cli(ctx, "tenants", "create", slug, "--name", name)
+    for source in case_systems:
+        outcomes_cli(ctx, "sources", "add", "--tenant", slug, source)
     printed = outcomes_cli_together(
         ctx, *(("keys", "create", "--tenant", slug, "--role", role, "--label", "e2e") for role in ROLES)
     )
@@ -97,7 +99,9 @@ def start_broker(ctx: RunContext) -> str:
 
 
 @contextmanager
-def running_stack(tmp: Path, postgres: PostgresCluster, *, tenant: str, tenant_name: str) -> Iterator[Stack]:
+def running_stack(
+    tmp: Path, postgres: PostgresCluster, *, tenant: str, tenant_name: str, case_systems: tuple[str, ...] = ()
+) -> Iterator[Stack]:
     """Everything up and ready (every /readyz 200); everything stopped when the block ends."""
     for directory in ("logs", "var"):
         (tmp / directory).mkdir(parents=True, exist_ok=True)
@@ -134,7 +138,7 @@ def running_stack(tmp: Path, postgres: PostgresCluster, *, tenant: str, tenant_n
         )
         bootstrap = start_broker(ctx)
         outcomes_cli_together(ctx, ("topics", "create"), ("migrate", "--all"))
-        keys = create_council(ctx, tenant, tenant_name)
+        keys = create_council(ctx, tenant, tenant_name, case_systems)
         for service in SERVICES:
             bench_stack.start_gunicorn(
                 ctx,
