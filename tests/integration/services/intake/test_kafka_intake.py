@@ -100,7 +100,7 @@ def test_poison_messages_go_to_the_dlq_with_reasons_and_the_next_good_event_is_a
     assert reasons[0].startswith("not JSON")
     assert reasons[1].startswith("not JSON")
     assert reasons[2].startswith("not a CloudEvent") and "specversion" in reasons[2]
-    assert "unknown event type" in reasons[3]
+    assert reasons[3] == "event type 'contribution.exploded' is not accepted on intake.submissions"
     assert reasons[4].startswith("not a CloudEvent") and "tenant" in reasons[4]
     assert reasons[5] == "unknown tenant"
     assert "on_behalf_of" in reasons[6]
