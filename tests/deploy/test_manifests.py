@@ -324,25 +324,29 @@ def test_compose_kafka_clients_connect_as_their_own_principal_with_the_security_
             assert setting in env, (name, setting)
 
 
-def test_k8s_kafka_clients_connect_as_their_own_principal_with_a_password_from_a_secret():
+def test_k8s_kafka_clients_connect_as_their_own_principal_with_a_password_from_its_own_secret():
     config = next(obj for obj in _k8s_objects() if obj["kind"] == "ConfigMap")["data"]
     assert config["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
     assert config["KAFKA_SASL_MECHANISM"].startswith("SCRAM-")
     secrets = {obj["metadata"]["name"]: obj for obj in _k8s_objects() if obj["kind"] == "Secret"}
     k8s_names = {"topics": "outcome-chain-topics"}
-    found = {}
+    found, password_secrets = {}, {}
     for obj in _k8s_objects():
         if obj["kind"] not in ("Deployment", "Job"):
             continue
-        container = _container(obj)
+        name, container = obj["metadata"]["name"], _container(obj)
         env = {e["name"]: e for e in container.get("env", [])}
         if "KAFKA_SASL_USERNAME" not in env:
             continue
-        found[obj["metadata"]["name"]] = env["KAFKA_SASL_USERNAME"]["value"]
+        found[name] = principal = env["KAFKA_SASL_USERNAME"]["value"]
         reference = env["KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
-        assert reference["key"] in secrets[reference["name"]]["stringData"], obj["metadata"]["name"]
+        assert reference["key"] in secrets[reference["name"]]["stringData"], name
+        password_secrets.setdefault(principal, set()).add(reference["name"])
         mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
         ca_volume = mounts[config["KAFKA_SSL_CAFILE"].rsplit("/", 1)[0]]
         [volume] = [v for v in obj["spec"]["template"]["spec"]["volumes"] if v["name"] == ca_volume]
-        assert volume["secret"]["secretName"] in secrets, obj["metadata"]["name"]
+        assert volume["secret"]["secretName"] == "outcome-chain-kafka-ca", name  # the cluster's CA, copied in
     assert found == {k8s_names.get(name, name): principal for name, principal in KAFKA_CLIENTS.items()}
+    # No principal's password is in a Secret another principal reads.
+    owners = [secret for names in password_secrets.values() for secret in names]
+    assert len(owners) == len(set(owners)) == len(password_secrets)
