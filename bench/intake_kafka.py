@@ -139,7 +139,7 @@ def run(ctx: RunContext) -> Result:
     bootstrap = stack.start_broker(ctx, extra_topics=(BARE_IN, BARE_OUT))
     ctx.log(f"broker at {bootstrap}")
     intake_db = stack.migrate(ctx, "intake")
-    stack.create_tenant(ctx, TENANT, ())
+    stack.create_tenant(ctx, TENANT, (), case_systems=(payloads.CASE_SYSTEM_SOURCE,))
     engagement_id = _create_engagement(ctx, intake_db)
 
     records = payloads.submission_events(TENANT, engagement_id, n)

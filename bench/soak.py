@@ -736,7 +736,9 @@ class Soak:
             cleanup.callback(postgres.stop)
             self.log("starting the stack (Tansu, PostgreSQL, SMTP, Notify, 3 services x web/consumer/relay, sender)")
             try:
-                with running_stack(tmp / "stack", postgres, tenant=TENANT, tenant_name="Soak Council") as stack:
+                with running_stack(
+                    tmp / "stack", postgres, tenant=TENANT, tenant_name="Soak Council", case_systems=(CASE_SYSTEM,)
+                ) as stack:
                     status = self._with_stack(stack, postgres, faults, duplicate_bound)
             except BaseException:
                 print(f"process logs kept: {tmp / 'stack' / 'logs'}", flush=True)

@@ -64,8 +64,11 @@ def start_worker(
     )
 
 
-def create_tenant(ctx: RunContext, slug: str, roles: tuple[str, ...]) -> dict[str, str]:
-    """The tenant and one API key per role in `roles`: {role: key}."""
+def create_tenant(
+    ctx: RunContext, slug: str, roles: tuple[str, ...], case_systems: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """The tenant, the CloudEvents sources its case systems publish submissions as, and one
+    API key per role in `roles`: {role: key}."""
     from shared.auth import KeyStore
     from shared.db import create_engine
 
@@ -73,6 +76,8 @@ def create_tenant(ctx: RunContext, slug: str, roles: tuple[str, ...]) -> dict[st
     try:
         keys = KeyStore(engine)
         keys.create_tenant(slug, f"Benchmark council {slug}")
+        for source in case_systems:
+            keys.add_source(slug, source)
         return {role: keys.create_key(slug, role, label="benchmark")[1] for role in roles}
     finally:
         engine.dispose()

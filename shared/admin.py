@@ -1,4 +1,5 @@
-"""What a council's `admin` key may do on every service: manage its keys, read the audit log.
+"""What a council's `admin` key may do on every service: manage its keys and its case systems'
+registered sources, read the audit log.
 
 Only `admin` reads the audit log, so the roles it records (case systems, boards, staff)
 cannot see or search it. Keys live in the shared registry (AUTH_DATABASE_URL), so a key
@@ -11,9 +12,9 @@ from flask import Blueprint
 from marshmallow import Schema, fields, validate
 
 from shared import audit
-from shared.auth import UnknownKey
-from shared.constants import AUDIT_ACTIONS, AUDIT_UPDATE, ROLE_ADMIN, ROLES
-from shared.domain import NotFound
+from shared.auth import UnknownKey, UnknownSource
+from shared.constants import AUDIT_ACTIONS, AUDIT_UPDATE, ROLE_ADMIN, ROLES, SOURCE_URI_MAX, SOURCE_URI_PATTERN
+from shared.domain import Conflict, NotFound
 from shared.openapi import documented
 from shared.schemas import PageSchema, page_of, page_response, text
 from shared.web import json_body, platform, principal, query_args, requires
@@ -31,6 +32,22 @@ class NewKeySchema(KeySchema):
     key = fields.String(
         dump_only=True, metadata={"description": "The key itself, shown this once; only a hash is kept."}
     )
+
+
+class SourceSchema(Schema):
+    id = fields.String(dump_only=True)
+    source = fields.String(
+        required=True,
+        validate=[
+            validate.Length(min=1, max=SOURCE_URI_MAX),
+            validate.Regexp(SOURCE_URI_PATTERN, error="Must be a URI: printable ASCII, no spaces."),
+        ],
+        metadata={
+            "description": "The CloudEvents `source` a case system of the council publishes "
+            "`contribution.submitted` as; submissions from any other source are dead letters."
+        },
+    )
+    created_at = fields.AwareDateTime(dump_only=True)
 
 
 class AuditEntrySchema(Schema):
@@ -66,6 +83,7 @@ def blueprint() -> Blueprint:
     new_key_schema = NewKeySchema()
     page_schema = PageSchema()
     entry_schema = AuditEntrySchema()
+    source_schema = SourceSchema()
     audit_query_schema = AuditQuerySchema()
 
     @routes.get("/keys")
@@ -98,6 +116,44 @@ def blueprint() -> Blueprint:
         except UnknownKey:
             raise NotFound("key") from None
         return key_schema.dump(keys.get_key(tenant, key_id))
+
+    @routes.get("/sources")
+    @documented(query=PageSchema, responses={200: page_response(SourceSchema)})
+    @requires(ROLE_ADMIN)
+    def list_sources():
+        args = query_args(page_schema)
+        sources = platform().keys.list_sources(principal().tenant)
+        start = (args["page"] - 1) * args["per_page"]
+        return page_of(source_schema, sources[start : start + args["per_page"]], len(sources), **args)
+
+    @routes.post("/sources")
+    @documented(body=SourceSchema, responses={201: SourceSchema})
+    @requires(ROLE_ADMIN)
+    def add_source():
+        data = json_body(source_schema)
+        registered, created = platform().keys.add_source(principal().tenant, data["source"])
+        if not created:
+            raise Conflict("This source is already registered.")
+        return source_schema.dump(registered), 201, {"Location": f"/v1/sources/{registered['id']}"}
+
+    @routes.get("/sources/<source_id>")
+    @documented(responses={200: SourceSchema})
+    @requires(ROLE_ADMIN)
+    def get_source(source_id: str):
+        try:
+            return source_schema.dump(platform().keys.get_source(principal().tenant, source_id))
+        except UnknownSource:
+            raise NotFound("source") from None
+
+    @routes.delete("/sources/<source_id>")
+    @documented(responses={204: None})
+    @requires(ROLE_ADMIN)
+    def remove_source(source_id: str):
+        try:
+            platform().keys.remove_source(principal().tenant, source_id=source_id)
+        except UnknownSource:
+            raise NotFound("source") from None
+        return "", 204
 
     @routes.get("/audit")
     @documented(query=AuditQuerySchema, responses={200: page_response(AuditEntrySchema)})

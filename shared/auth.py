@@ -1,4 +1,4 @@
-"""Tenants and API keys: one key, one tenant, one role; only a hash is stored.
+"""Tenants, API keys and case-system sources: one key, one tenant, one role; only a hash is stored.
 
 A key reads `oc_<key id>_<secret>`. The id finds the row; the secret's SHA-256 is
 compared in constant time. Secrets carry 256 bits of randomness, so a fast hash is
@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
+import uuid
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from shared.constants import ROLES
+from shared.constants import ROLES, SOURCE_URI_PATTERN
 from shared.db import read_only
 from shared.tables import UTCDateTime, utcnow
 
@@ -41,6 +43,19 @@ api_keys = sa.Table(
     sa.Column("revoked_at", UTCDateTime, nullable=True),
 )
 
+# The CloudEvents `source` each council's case systems send as: a `contribution.submitted`
+# on intake.submissions is accepted only from a source its tenant registered.
+case_system_sources = sa.Table(
+    "case_system_sources",
+    auth_metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("tenant", sa.String(63), sa.ForeignKey("tenants.slug"), nullable=False),
+    sa.Column("source", sa.String(1024), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    sa.UniqueConstraint("tenant", "source", name="uq_case_system_sources_tenant_source"),
+)
+_SOURCE_LISTED = (case_system_sources.c.id, case_system_sources.c.source, case_system_sources.c.created_at)
+
 
 # What a key's owner may see of it: never the hash.
 _LISTED = (api_keys.c.id, api_keys.c.role, api_keys.c.label, api_keys.c.created_at, api_keys.c.revoked_at)
@@ -61,6 +76,16 @@ class UnknownKey(LookupError):
     pass
 
 
+class UnknownSource(LookupError):
+    pass
+
+
+def check_source_uri(uri: str) -> None:
+    """ValueError unless `uri` can be a CloudEvents source: 1 to 1024 printable ASCII characters, no spaces."""
+    if not isinstance(uri, str) or not re.fullmatch(SOURCE_URI_PATTERN, uri):
+        raise ValueError("a source is a URI: 1 to 1024 printable ASCII characters, no spaces")
+
+
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -71,6 +96,7 @@ class KeyStore:
     def __init__(self, engine: sa.Engine):
         self.engine = engine
         self._known_tenants: dict[str, float] = {}
+        self._known_sources: dict[tuple[str, str], float] = {}
 
     def create_tenant(self, slug: str, name: str | None = None) -> bool:
         """Create the tenant if it does not exist; True when created."""
@@ -143,6 +169,81 @@ class KeyStore:
         if row is None:
             raise UnknownKey(key_id)
         return dict(row)
+
+    # Case-system sources ---------------------------------------------------------------
+
+    def add_source(self, tenant: str, uri: str) -> tuple[dict, bool]:
+        """Register a source the tenant's case systems send as: (its registration, True when new).
+        ValueError for a malformed URI, UnknownTenant for an unknown tenant."""
+        check_source_uri(uri)
+        if not self.tenant_exists(tenant):
+            raise UnknownTenant(tenant)
+        with self.engine.begin() as connection:
+            if self._source_row(connection, tenant, source=uri) is None:
+                try:
+                    with connection.begin_nested():
+                        connection.execute(
+                            case_system_sources.insert().values(
+                                id=str(uuid.uuid4()), tenant=tenant, source=uri, created_at=utcnow()
+                            )
+                        )
+                except sa.exc.IntegrityError:  # registered meanwhile by someone else
+                    pass
+                else:
+                    return dict(self._source_row(connection, tenant, source=uri)), True
+            return dict(self._source_row(connection, tenant, source=uri)), False
+
+    def list_sources(self, tenant: str) -> list[dict]:
+        with read_only(self.engine) as connection:
+            rows = connection.execute(
+                sa.select(*_SOURCE_LISTED)
+                .where(case_system_sources.c.tenant == tenant)
+                .order_by(case_system_sources.c.created_at, case_system_sources.c.source)
+            ).mappings()
+            return [dict(row) for row in rows]
+
+    def get_source(self, tenant: str, source_id: str) -> dict:
+        with read_only(self.engine) as connection:
+            row = self._source_row(connection, tenant, source_id=source_id)
+        if row is None:
+            raise UnknownSource(source_id)
+        return dict(row)
+
+    def remove_source(self, tenant: str, *, uri: str | None = None, source_id: str | None = None) -> dict:
+        """Remove a registration, by URI or by id; UnknownSource if the tenant has none such.
+        A consumer may still accept the source for up to SOURCE_CACHE_SECONDS."""
+        if (uri is None) == (source_id is None):
+            raise TypeError("name the source by uri or by source_id")
+        with self.engine.begin() as connection:
+            row = self._source_row(connection, tenant, source=uri, source_id=source_id)
+            if row is None:
+                raise UnknownSource(uri or source_id)
+            connection.execute(case_system_sources.delete().where(case_system_sources.c.id == row.id))
+        self._known_sources.pop((tenant, row.source), None)
+        return dict(row)
+
+    SOURCE_CACHE_SECONDS = 30.0
+
+    def source_registered(self, tenant: str, source: str) -> bool:
+        """Whether the tenant registered this case-system source. Positive answers are cached
+        briefly (one query per event would slow intake); a new registration is seen at once."""
+        now = time.monotonic()
+        if self._known_sources.get((tenant, source), 0.0) > now:
+            return True
+        with read_only(self.engine) as connection:
+            found = self._source_row(connection, tenant, source=source) is not None
+        if found:
+            self._known_sources[(tenant, source)] = now + self.SOURCE_CACHE_SECONDS
+        return found
+
+    @staticmethod
+    def _source_row(connection, tenant: str, *, source: str | None = None, source_id: str | None = None):
+        conditions = [case_system_sources.c.tenant == tenant]
+        if source is not None:
+            conditions.append(case_system_sources.c.source == source)
+        if source_id is not None:
+            conditions.append(case_system_sources.c.id == source_id)
+        return connection.execute(sa.select(*_SOURCE_LISTED).where(*conditions)).mappings().first()
 
     def authenticate(self, presented: str) -> Principal | None:
         """The principal for a presented key, or None. Revocation applies at once."""

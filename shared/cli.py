@@ -10,6 +10,10 @@ outcomes keys create --tenant SLUG --role ROLE [--label TEXT]
 outcomes keys revoke KEY_ID
 outcomes keys list --tenant SLUG
 outcomes keys generate-data-key         a new Fernet key for DATA_ENCRYPTION_KEYS
+outcomes sources add --tenant SLUG URI  register a CloudEvents `source` the council's case systems
+                                        publish submissions as (others on intake.submissions are refused)
+outcomes sources remove --tenant SLUG URI
+outcomes sources list --tenant SLUG
 outcomes reencrypt --all | SERVICE...   move every sealed value in the databases onto the first key
 outcomes consume SERVICE                run a service's idempotent consumer
 outcomes relay SERVICE                  run a service's outbox relay
@@ -105,7 +109,7 @@ def cmd_topics(args, settings: Settings) -> int:
     except ValueError as invalid:
         print(f"topics not created: {invalid}", file=sys.stderr)
         return 2
-    report = kafka.ensure_topics(settings.kafka_bootstrap_servers, policy)
+    report = kafka.ensure_topics(settings.kafka_bootstrap_servers, policy, security=kafka.security(settings))
     for line in report.lines():
         print(line, file=sys.stderr if line.startswith("failed:") else sys.stdout)
     return 1 if report.failed else 0
@@ -148,6 +152,33 @@ def cmd_keys(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_sources(args, settings: Settings) -> int:
+    from shared.auth import UnknownSource, UnknownTenant
+
+    keys = _keystore(settings)
+    if args.action == "add":
+        try:
+            _, created = keys.add_source(args.tenant, args.uri)
+        except UnknownTenant:
+            print(f"no tenant {args.tenant!r}: create it with `outcomes tenants create {args.tenant}`", file=sys.stderr)
+            return 2
+        except ValueError as invalid:
+            print(f"not registered: {invalid}", file=sys.stderr)
+            return 2
+        print(f"{'registered' if created else 'already registered'}: {args.uri} for {args.tenant}")
+    elif args.action == "remove":
+        try:
+            keys.remove_source(args.tenant, uri=args.uri)
+        except UnknownSource:
+            print(f"{args.tenant!r} has no source {args.uri!r}", file=sys.stderr)
+            return 2
+        print(f"removed: {args.uri} for {args.tenant}")
+    else:
+        for source in keys.list_sources(args.tenant):
+            print(json.dumps(source, default=str))
+    return 0
+
+
 def _configure_logging(service: str, settings: Settings) -> None:
     from shared.logging import configure
 
@@ -169,6 +200,7 @@ def cmd_consume(args, settings: Settings) -> int:
         settings.kafka_bootstrap_servers,
         group_id=args.service,
         topics=module.INBOUND_TOPICS,
+        security=kafka.security(settings),
         max_poll_records=settings.consumer_max_poll_records,
     )
     log.info("consuming", extra={"service": args.service, "topics": module.INBOUND_TOPICS})
@@ -211,7 +243,7 @@ def cmd_relay(args, settings: Settings) -> int:
     platform = service_module(args.service).bootstrap(settings)
     _configure_logging(args.service, settings)
     stop = stop_on_signals()
-    producer = kafka.producer(settings.kafka_bootstrap_servers)
+    producer = kafka.producer(settings.kafka_bootstrap_servers, security=kafka.security(settings))
     log.info("relaying outbox", extra={"service": args.service})
     metrics.serve(settings.metrics_port, settings.metrics_bind_host)
     try:
@@ -463,6 +495,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--role", choices=ROLES)
     p.add_argument("--label")
     p.set_defaults(func=cmd_keys)
+
+    p = sub.add_parser("sources", help="the CloudEvents sources each council's case systems publish as")
+    actions = p.add_subparsers(dest="action", required=True)
+    for action, helped in (
+        ("add", "register a source: its tenant's submissions from it are accepted"),
+        ("remove", "forget a source: submissions from it become dead letters"),
+        ("list", "the tenant's registered sources"),
+    ):
+        a = actions.add_parser(action, help=helped)
+        a.add_argument("--tenant", required=True)
+        if action != "list":
+            a.add_argument("uri", metavar="URI")
+        a.set_defaults(func=cmd_sources)
 
     for name, func in (("consume", cmd_consume), ("relay", cmd_relay)):
         p = sub.add_parser(name)

@@ -63,6 +63,50 @@ DEAD_LETTERED = "event.dead_lettered"
 
 CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json"
 
+# Who may say what, where -----------------------------------------------------------------
+# Each topic carries these event types and no others: a consumer applies an event only when
+# its (topic, type) pair is here, so an internal event forged on the case systems' topic is
+# a dead letter, never a change.
+TOPIC_EVENT_TYPES: dict[str, frozenset[str]] = {
+    SUBMISSIONS_TOPIC: frozenset({CONTRIBUTION_SUBMITTED}),
+    ENGAGEMENTS_TOPIC: frozenset({ENGAGEMENT_CREATED}),
+    PARTICIPANTS_TOPIC: frozenset({PARTICIPANT_REGISTERED, PARTICIPANT_UPDATED, PARTICIPANT_ERASED}),
+    CONTRIBUTIONS_TOPIC: frozenset({CONTRIBUTION_RECEIVED}),
+    DECISIONS_TOPIC: frozenset(
+        {
+            DECISION_RECORDED,
+            DECISION_AMENDED,
+            CONTRIBUTION_LINKED,
+            CONTRIBUTION_UNLINKED,
+            RESOURCE_CHANGED,
+            CONTRIBUTION_FEEDBACK_OVERDUE,
+            OUTCOME_RATED,  # rated on the status page
+        }
+    ),
+    NOTIFICATIONS_TOPIC: frozenset({*NOTIFICATION_EVENT_FOR_STATUS.values(), OUTCOME_RATED}),  # rated by SMS reply
+}
+
+
+def service_source(service: str) -> str:
+    """The CloudEvents `source` of everything a service of ours announces."""
+    return f"urn:outcome-chain:{service}"
+
+
+# The one service whose `source` an internal topic accepts. A topic not listed here
+# (intake.submissions) is written by councils' case systems: each tenant registers the
+# sources its case systems send as (`outcomes sources add`, POST /v1/sources).
+TOPIC_PUBLISHERS: dict[str, str] = {
+    ENGAGEMENTS_TOPIC: service_source("intake"),
+    PARTICIPANTS_TOPIC: service_source("intake"),
+    CONTRIBUTIONS_TOPIC: service_source("intake"),
+    DECISIONS_TOPIC: service_source("decisions"),
+    NOTIFICATIONS_TOPIC: service_source("notifier"),
+}
+SOURCE_NOT_REGISTERED = "source not registered for this tenant"
+# A case system's CloudEvents `source`: a URI-reference (printable ASCII, no spaces).
+SOURCE_URI_PATTERN = r"^[\x21-\x7e]{1,1024}$"
+SOURCE_URI_MAX = 1024
+
 # Roles -------------------------------------------------------------------------------
 ROLE_CASE_SYSTEM = "case-system"
 ROLE_BOARD = "board"

@@ -30,7 +30,15 @@ from kafka.errors import KafkaError
 from marshmallow import ValidationError
 
 from shared import events, metrics
-from shared.constants import DEAD_LETTER_OPEN, DEAD_LETTER_REPLAYED, DEAD_LETTERED, dlq_topic
+from shared.constants import (
+    DEAD_LETTER_OPEN,
+    DEAD_LETTER_REPLAYED,
+    DEAD_LETTERED,
+    SOURCE_NOT_REGISTERED,
+    TOPIC_EVENT_TYPES,
+    TOPIC_PUBLISHERS,
+    dlq_topic,
+)
 from shared.crypto import Sealer
 from shared.db import UnitOfWork
 from shared.domain import Conflict, InvalidInput, NotFound
@@ -84,6 +92,12 @@ class _Pending:
 class EventProcessor:
     """Applies a batch of records to the database, exactly once each.
 
+    A handler is chosen by the record's topic and the event's type together: a topic
+    accepts only the types it carries (TOPIC_EVENT_TYPES), an internal topic only from
+    the one service that publishes on it (TOPIC_PUBLISHERS), and any other topic (the
+    case systems') only from a source the event's tenant has registered. Anything else
+    is a dead letter, so an event forged on the wrong topic changes nothing.
+
     A batch is applied in transactions of at most `transaction_size` events, so a long
     batch never holds the database's write lock for long (the outbox relay needs it).
     Each transaction first tries the fast path: every event applied in one go. If a
@@ -97,17 +111,20 @@ class EventProcessor:
         name: str,
         source: str,
         uow_factory: Callable[[], UnitOfWork],
+        topics: Iterable[str],
         handlers: dict[str, Handler],
         sealer: Sealer,
         tenant_exists: Callable[[str], bool],
+        source_registered: Callable[[str, str], bool],
         transaction_size: int = 100,
     ):
         self.name = name
         self.source = source
         self.uow_factory = uow_factory
-        self.handlers = handlers
+        self.routes = routes(topics, handlers)
         self.sealer = sealer
         self.tenant_exists = tenant_exists
+        self.source_registered = source_registered
         self.transaction_size = transaction_size
 
     def process(self, batch: Iterable[Message]) -> None:
@@ -144,7 +161,7 @@ class EventProcessor:
                     seen.add(position)
                     continue
                 try:
-                    handler = self._handler_for(pending.envelope, seen)
+                    handler = self._handler_for(pending.message.topic, pending.envelope, seen)
                 except RejectedEvent as rejected:  # refused before anything was written
                     self._dead_letter(uow, pending.message, pending.envelope, rejected.reason, rejected.tenant)
                     outcomes.append("dead_lettered")
@@ -194,15 +211,23 @@ class EventProcessor:
             ).scalars()
         )
 
-    def _handler_for(self, envelope: dict, seen: set[str]) -> Handler | None:
-        """The event's handler; None if it was processed before. RejectedEvent if it never can be."""
+    def _handler_for(self, topic: str, envelope: dict, seen: set[str]) -> Handler | None:
+        """The event's handler on this topic; None if it was processed before. RejectedEvent
+        if it never can be: a type the topic does not carry, a source that may not publish
+        on it, an unknown tenant."""
         if event_key(envelope["source"], envelope["id"]) in seen:
             return None
-        handler = self.handlers.get(envelope["type"])
+        tenant = envelope["tenant"]
+        handler = self.routes.get((topic, envelope["type"]))
         if handler is None:
-            raise RejectedEvent(_unknown_type_reason(envelope["type"]), envelope["tenant"])
-        if not self.tenant_exists(envelope["tenant"]):
-            raise RejectedEvent("unknown tenant", envelope["tenant"])
+            raise RejectedEvent(_not_accepted_reason(topic, envelope["type"]), tenant)
+        publisher = TOPIC_PUBLISHERS.get(topic)
+        if publisher is not None and envelope["source"] != publisher:
+            raise RejectedEvent(f"{topic} accepts events only from {publisher}", tenant)
+        if not self.tenant_exists(tenant):
+            raise RejectedEvent("unknown tenant", tenant)
+        if publisher is None and not self.source_registered(tenant, envelope["source"]):
+            raise RejectedEvent(SOURCE_NOT_REGISTERED, tenant)
         return handler
 
     @staticmethod
@@ -231,7 +256,7 @@ class EventProcessor:
             try:
                 envelope = events.parse(self.sealer.open_bytes(row.sealed_payload))
                 key = event_key(envelope["source"], envelope["id"])
-                handler = self._handler_for(envelope, self._seen(uow, [key]))
+                handler = self._handler_for(row.topic, envelope, self._seen(uow, [key]))
                 outcome = "duplicate" if handler is None else "accepted"
                 if handler is not None:
                     self._run(uow, handler, envelope, careful=True)
@@ -320,11 +345,31 @@ def _sealed_for_topic(sealed: str) -> str | None:
     return sealed if len(sealed) <= SEALED_ORIGINAL_ON_TOPIC_MAX else None
 
 
-def _unknown_type_reason(event_type: str) -> str:
+def routes(topics: Iterable[str], handlers: dict[str, Handler]) -> dict[tuple[str, str], Handler]:
+    """(topic, event type) -> handler, for each consumed topic and each type it carries.
+
+    A handler for a type none of the topics carries is a wiring mistake: ValueError."""
+    topics = list(topics)
+    unknown = set(topics) - set(TOPIC_EVENT_TYPES)
+    if unknown:
+        raise ValueError(f"no event types are declared for topic(s) {', '.join(sorted(unknown))}")
+    chosen = {
+        (topic, event_type): handlers[event_type]
+        for topic in topics
+        for event_type in TOPIC_EVENT_TYPES[topic]
+        if event_type in handlers
+    }
+    unrouted = set(handlers) - {event_type for _, event_type in chosen}
+    if unrouted:
+        raise ValueError(f"none of {', '.join(topics)} carries {', '.join(sorted(unrouted))}")
+    return chosen
+
+
+def _not_accepted_reason(topic: str, event_type: str) -> str:
     """Name the type when it looks like a type name; never echo arbitrary sender text."""
-    if re.fullmatch(r"[A-Za-z0-9._-]{1,100}", event_type):
-        return f"unknown event type {event_type!r}"
-    return "unknown event type"
+    if re.fullmatch(r"[a-z][a-z0-9_]{0,49}(\.[a-z][a-z0-9_]{0,49}){1,3}", event_type):
+        return f"event type {event_type!r} is not accepted on {topic}"
+    return f"event type not accepted on {topic}"
 
 
 def _reason(exc: Exception) -> str:

@@ -1,7 +1,7 @@
 """`outcomes demo`: a small, realistic council, seeded the way real clients would do it.
 
-Staff open two engagements; a case system sends contributions over HTTP and as
-CloudEvents on `intake.submissions`; staff key in a residents' forum's collective view
+Staff open two engagements; the council's admin registers its case system's CloudEvents
+source; the case system sends contributions over HTTP and as CloudEvents on `intake.submissions`; staff key in a residents' forum's collective view
 from a meeting; a board records what it decided, linked to the contributions with how
 each shaped it; and a budget change is carried through to implemented. People are in
 English and Welsh, standard, easy read and large print, on email and SMS, and one has
@@ -347,6 +347,7 @@ def seed(settings: Settings, *, intake_url: str, decisions_url: str, keys: dict[
         else:
             seeded.engagements[slug] = staff.call("POST", "/v1/engagements", json=body)["id"]
 
+    _register_case_system(Api(intake_url, keys["admin"]))
     _submit_events(settings, seeded)
     for c in CONTRIBUTIONS:
         if c.via == "event":
@@ -394,10 +395,18 @@ def _contribution_body(c: Contribution, seeded: Seeded, *, channel: str) -> dict
     return body
 
 
+def _register_case_system(admin: Api) -> None:
+    """The council's admin registers its case system's CloudEvents source, without which
+    intake dead-letters its submissions (409: registered by an earlier run)."""
+    response = admin._call("POST", "/v1/sources", json={"source": CASE_SYSTEM_SOURCE})
+    if response.status_code not in (201, 409):
+        raise DemoFailed(f"POST /v1/sources answered {response.status_code}: {response.text[:500]}")
+
+
 def _submit_events(settings: Settings, seeded: Seeded) -> None:
     """The case system's other submissions, as CloudEvents with fixed ids (sent twice,
     they are one submission)."""
-    producer = kafka.producer(settings.kafka_bootstrap_servers)
+    producer = kafka.producer(settings.kafka_bootstrap_servers, security=kafka.security(settings))
     try:
         for c in CONTRIBUTIONS:
             if c.via != "event":

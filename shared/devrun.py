@@ -36,6 +36,7 @@ from shared.broker import tansu_command, tansu_env
 from shared.constants import ROLES
 from shared.crypto import Sealer
 from shared.db import create_engine
+from shared.demo import CASE_SYSTEM_SOURCE as DEMO_CASE_SYSTEM_SOURCE
 from shared.demo import DEMO_TENANT, DemoFailed, not_yet_seeded
 from shared.outbox import republish_retained
 from shared.settings import DEVELOPMENT, SERVICES, Settings
@@ -71,8 +72,10 @@ def with_dev_secrets(settings: Settings) -> Settings:
 
 
 def demo_keys(keys: KeyStore, path: Path) -> dict[str, str]:
-    """Reuse the demo keys in var/dev-keys.json while they still work; else make new ones."""
+    """The demo council and its case system's source; the demo keys in var/dev-keys.json reused
+    while they still work, else made anew."""
     keys.create_tenant(DEMO_TENANT, "Demo Council")
+    keys.add_source(DEMO_TENANT, DEMO_CASE_SYSTEM_SOURCE)  # its submissions on intake.submissions are accepted
     if path.exists():
         existing = json.loads(path.read_text())
         if set(existing) == set(ROLES) and all(keys.authenticate(k) for k in existing.values()):
@@ -333,7 +336,11 @@ def run(settings: Settings) -> int:
             supervisor.start("broker", tansu_command(host, int(port)), tansu_env())
             supervisor.on_restart["broker"] = lambda: _broker_restarted(settings, supervisor, say)
         kafka.wait_until_reachable(settings.kafka_bootstrap_servers)
-        topics = kafka.ensure_topics(settings.kafka_bootstrap_servers, kafka.TopicPolicy.from_settings(settings))
+        topics = kafka.ensure_topics(
+            settings.kafka_bootstrap_servers,
+            kafka.TopicPolicy.from_settings(settings),
+            security=kafka.security(settings),
+        )
         for failure in topics.failed:
             print(f"topics: {failure}", file=sys.stderr)
         migrations.upgrade_auth(settings.auth_database_url)
@@ -408,7 +415,11 @@ def _broker_restarted(settings: Settings, supervisor: Supervisor, say: Callable[
     event id, so nothing is applied twice, and nothing published but not yet consumed is lost."""
     try:
         kafka.wait_until_reachable(settings.kafka_bootstrap_servers, timeout=15)
-        kafka.ensure_topics(settings.kafka_bootstrap_servers, kafka.TopicPolicy.from_settings(settings))
+        kafka.ensure_topics(
+            settings.kafka_bootstrap_servers,
+            kafka.TopicPolicy.from_settings(settings),
+            security=kafka.security(settings),
+        )
     except Exception as exc:  # noqa: BLE001 - it is started again if it dies; said here
         say(f"the broker did not come back ({type(exc).__name__}); its clients keep retrying", error=True)
         return

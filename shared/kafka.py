@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
@@ -135,8 +135,26 @@ class Producer:
         return getattr(self._client, name)
 
 
-def producer(bootstrap_servers: str, **overrides) -> Producer:
+def security(settings) -> dict:
+    """How every client of ours authenticates to the brokers and checks them (kafka-python's
+    names), from KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_* and KAFKA_SSL_CAFILE. With SASL, each
+    service connects as its own principal, which the brokers' ACLs allow only its own topics
+    (README, "Kafka ACLs and SASL")."""
+    config: dict = {"security_protocol": settings.kafka_security_protocol}
+    if settings.kafka_sasl_mechanism:
+        config.update(
+            sasl_mechanism=settings.kafka_sasl_mechanism,
+            sasl_plain_username=settings.kafka_sasl_username,
+            sasl_plain_password=settings.kafka_sasl_password,
+        )
+    if settings.kafka_ssl_cafile:
+        config["ssl_cafile"] = settings.kafka_ssl_cafile
+    return config
+
+
+def producer(bootstrap_servers: str, *, security: Mapping[str, object] | None = None, **overrides) -> Producer:
     config = dict(
+        **(security or {}),
         bootstrap_servers=_servers(bootstrap_servers),
         # Every in-sync replica has the record before it counts as sent, and retries never
         # write it twice or out of order (the broker drops a repeated sequence number).
@@ -154,8 +172,16 @@ def producer(bootstrap_servers: str, **overrides) -> Producer:
     return Producer(lambda: KafkaProducer(**config))
 
 
-def consumer(bootstrap_servers: str, *, group_id: str, topics: list[str], **overrides) -> KafkaConsumer:
+def consumer(
+    bootstrap_servers: str,
+    *,
+    group_id: str,
+    topics: list[str],
+    security: Mapping[str, object] | None = None,
+    **overrides,
+) -> KafkaConsumer:
     config = dict(
+        **(security or {}),
         bootstrap_servers=_servers(bootstrap_servers),
         group_id=group_id,
         enable_auto_commit=False,
@@ -172,14 +198,24 @@ def consumer(bootstrap_servers: str, *, group_id: str, topics: list[str], **over
     return client
 
 
-def ensure_topics(bootstrap_servers: str, policy: TopicPolicy | None = None, topics=ALL_TOPICS) -> TopicReport:
+def admin_config(bootstrap_servers: str, security: Mapping[str, object] | None = None) -> dict:
+    return dict(**(security or {}), bootstrap_servers=_servers(bootstrap_servers), request_timeout_ms=10_000)
+
+
+def ensure_topics(
+    bootstrap_servers: str,
+    policy: TopicPolicy | None = None,
+    topics=ALL_TOPICS,
+    *,
+    security: Mapping[str, object] | None = None,
+) -> TopicReport:
     """Create the topics that do not exist yet as `policy` says; on those that do, set the
     configs that differ (min.insync.replicas, retention, cleanup policy) and report what
     Kafka cannot change in place (replication factor, partition count)."""
     policy = policy or TopicPolicy()
     specs = {name: topic_spec(name, policy) for name in topics}
     report = TopicReport()
-    admin = KafkaAdminClient(bootstrap_servers=_servers(bootstrap_servers), request_timeout_ms=10_000)
+    admin = KafkaAdminClient(**admin_config(bootstrap_servers, security))
     try:
         existing = set(admin.list_topics())
         missing = [spec for name, spec in specs.items() if name not in existing]
@@ -260,9 +296,15 @@ def _reconcile(admin: KafkaAdminClient, specs: list[TopicSpec], report: TopicRep
             report.failed.append(f"alter {name} {', '.join(differing)}: {answer.get(name)}")
 
 
-def create_topics(bootstrap_servers: str, topics=ALL_TOPICS, partitions: int = DEFAULT_PARTITIONS) -> list[str]:
+def create_topics(
+    bootstrap_servers: str,
+    topics=ALL_TOPICS,
+    partitions: int = DEFAULT_PARTITIONS,
+    *,
+    security: Mapping[str, object] | None = None,
+) -> list[str]:
     """The topics with the embedded broker's policy (tests, benchmarks); return the ones created."""
-    report = ensure_topics(bootstrap_servers, TopicPolicy(partitions=partitions), topics)
+    report = ensure_topics(bootstrap_servers, TopicPolicy(partitions=partitions), topics, security=security)
     if report.failed:
         raise KafkaError("; ".join(report.failed))
     return report.created

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from shared import db, kafka, metrics
 from shared.auth import KeyStore
+from shared.constants import service_source
 from shared.consumer import EventProcessor
 from shared.crypto import Sealer
 from shared.ratelimit import RateLimiter
@@ -42,7 +43,7 @@ class Platform:
     @property
     def source(self) -> str:
         """The CloudEvents `source` of everything this service announces."""
-        return f"urn:outcome-chain:{self.service}"
+        return service_source(self.service)
 
 
 def build_platform(

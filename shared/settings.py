@@ -490,6 +490,35 @@ DEFINITION: tuple[Setting, ...] = (
         "RATE_LIMIT_BURST", _whole(1), 120, "120", "requests a key may send at once before the per-minute rate applies"
     ),
     Setting(
+        "KAFKA_SECURITY_PROTOCOL",
+        _choice("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"),
+        "PLAINTEXT",
+        "`PLAINTEXT`",
+        "how every Kafka client connects (`SASL_SSL` on a council's cluster; see [Kafka ACLs and SASL](#kafka-acls-and-sasl))",
+    ),
+    Setting(
+        "KAFKA_SASL_MECHANISM",
+        _choice("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
+        None,
+        "unset (no SASL)",
+        "with SASL: `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`",
+    ),
+    Setting(
+        "KAFKA_SASL_USERNAME",
+        _text(),
+        None,
+        "-",
+        "with SASL: this process's own principal, which the brokers' ACLs allow only its own topics",
+    ),
+    Setting("KAFKA_SASL_PASSWORD", _text(), None, "-", "with SASL: that principal's password", secret=True),
+    Setting(
+        "KAFKA_SSL_CAFILE",
+        _text(),
+        None,
+        "unset (the system's CAs)",
+        "with SSL or SASL_SSL: a PEM file of the CA that signed the brokers' certificates",
+    ),
+    Setting(
         "KAFKA_REPLICATION_FACTOR",
         _whole(1),
         1,
@@ -612,6 +641,14 @@ class Settings:
     metrics_bind_host: str = "0.0.0.0"
     prometheus_multiproc_dir: Path | None = None
     outcomes_demo: bool = True
+    # How every Kafka client connects: PLAINTEXT (the embedded broker), SSL, SASL_PLAINTEXT or
+    # SASL_SSL; with SASL, the mechanism (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and this
+    # process's own principal; the CA that signed the brokers' certificates (PEM file).
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
+    kafka_ssl_cafile: str | None = None
     configured: frozenset[str] = field(default_factory=frozenset)  # the settings the environment sets
 
     def database_url(self, service: str) -> str:

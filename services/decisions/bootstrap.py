@@ -42,9 +42,11 @@ def bootstrap(
         name="decisions-read-models",
         source=platform.source,
         uow_factory=platform.uow,
+        topics=INBOUND_TOPICS,
         handlers=handlers.handlers(platform),
         sealer=platform.sealer,
         tenant_exists=platform.keys.tenant_exists,
+        source_registered=platform.keys.source_registered,
     )
     platform.gauge_readers.append(lambda: overdue_gauges(platform))
     return platform

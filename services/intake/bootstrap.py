@@ -39,9 +39,11 @@ def bootstrap(
         name="intake-submissions",  # kept when outcomes were added: processed events and dead letters name it
         source=platform.source,
         uow_factory=platform.uow,
+        topics=INBOUND_TOPICS,
         handlers={CONTRIBUTION_SUBMITTED: submission_handler(platform), **outcome_handlers(platform)},
         sealer=platform.sealer,
         tenant_exists=platform.keys.tenant_exists,
+        source_registered=platform.keys.source_registered,
     )
     return platform
 

@@ -93,9 +93,11 @@ def bootstrap(
         name="notifier-messages",
         source=platform.source,
         uow_factory=platform.uow,
+        topics=INBOUND_TOPICS,
         handlers=handlers.handlers(platform),
         sealer=platform.sealer,
         tenant_exists=platform.keys.tenant_exists,
+        source_registered=platform.keys.source_registered,
     )
     links = Links(
         settings.link_signing_secret,

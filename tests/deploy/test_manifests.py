@@ -323,7 +323,7 @@ def _k8s_processes() -> dict[str, tuple[str | None, list[str]]]:
     for obj in _k8s_objects():
         if obj["kind"] == "Deployment":
             container = _container(obj)
-            env = {e["name"]: e["value"] for e in container.get("env", [])}
+            env = {e["name"]: e.get("value") for e in container.get("env", [])}  # not valueFrom's
             processes[obj["metadata"]["name"]] = (env.get("SERVICE"), container["args"])
     return processes
 
@@ -448,3 +448,49 @@ def test_the_deploy_file_and_the_installed_module_configure_gunicorn_alike():
     assert from_file == from_package
     for line in ("bind                               = ['127.0.0.1:9001']", "workers                            = 3"):
         assert line in from_package.splitlines()
+
+
+# Kafka credentials -----------------------------------------------------------------------
+
+KAFKA_CLIENTS = {  # process -> the principal it connects as
+    **{f"{service}-{kind}": f"outcome-chain-{service}" for service in SERVICE_PORTS for kind in ("consumer", "relay")},
+    "topics": "outcome-chain-admin",
+}
+
+
+def test_compose_kafka_clients_connect_as_their_own_principal_with_the_security_settings():
+    services = _compose()["services"]
+    for name, principal in KAFKA_CLIENTS.items():
+        env = services[name]["environment"]
+        assert env["KAFKA_SASL_USERNAME"] == principal, name
+        assert "KAFKA_SASL_PASSWORD" in env, name
+        for setting in ("KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_SSL_CAFILE"):
+            assert setting in env, (name, setting)
+
+
+def test_k8s_kafka_clients_connect_as_their_own_principal_with_a_password_from_its_own_secret():
+    config = next(obj for obj in _k8s_objects() if obj["kind"] == "ConfigMap")["data"]
+    assert config["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert config["KAFKA_SASL_MECHANISM"].startswith("SCRAM-")
+    secrets = {obj["metadata"]["name"]: obj for obj in _k8s_objects() if obj["kind"] == "Secret"}
+    k8s_names = {"topics": "outcome-chain-topics"}
+    found, password_secrets = {}, {}
+    for obj in _k8s_objects():
+        if obj["kind"] not in ("Deployment", "Job"):
+            continue
+        name, container = obj["metadata"]["name"], _container(obj)
+        env = {e["name"]: e for e in container.get("env", [])}
+        if "KAFKA_SASL_USERNAME" not in env:
+            continue
+        found[name] = principal = env["KAFKA_SASL_USERNAME"]["value"]
+        reference = env["KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert reference["key"] in secrets[reference["name"]]["stringData"], name
+        password_secrets.setdefault(principal, set()).add(reference["name"])
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        ca_volume = mounts[config["KAFKA_SSL_CAFILE"].rsplit("/", 1)[0]]
+        [volume] = [v for v in obj["spec"]["template"]["spec"]["volumes"] if v["name"] == ca_volume]
+        assert volume["secret"]["secretName"] == "outcome-chain-kafka-ca", name  # the cluster's CA, copied in
+    assert found == {k8s_names.get(name, name): principal for name, principal in KAFKA_CLIENTS.items()}
+    # No principal's password is in a Secret another principal reads.
+    owners = [secret for names in password_secrets.values() for secret in names]
+    assert len(owners) == len(set(owners)) == len(password_secrets)

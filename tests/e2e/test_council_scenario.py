@@ -200,7 +200,9 @@ def assert_says(text: str, *phrases: str) -> None:
 
 @pytest.fixture
 def system(tmp_path, postgres):
-    with running_stack(tmp_path, postgres, tenant=TENANT, tenant_name="Powys County Council") as stack:
+    with running_stack(
+        tmp_path, postgres, tenant=TENANT, tenant_name="Powys County Council", case_systems=(CASE_SYSTEM,)
+    ) as stack:
         yield stack
 
 

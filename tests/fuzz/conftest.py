@@ -39,6 +39,7 @@ from shared.constants import (
     PARTICIPANTS_TOPIC,
     ROLE_STAFF,
     SUBMISSIONS_TOPIC,
+    TOPIC_PUBLISHERS,
 )
 from shared.consumer import Message
 from shared.links import UNSUBSCRIBE
@@ -127,7 +128,8 @@ def _deliver(source: Platform, target: Platform, topics: tuple[str, ...]) -> Non
 
 def _poison(target: Platform, topic: str, tenant: str, type_: str) -> None:
     """An event that names the tenant but cannot be accepted: it becomes a dead letter."""
-    envelope = events.make(type=type_, source="https://case-system.example.gov.uk/fuzz", tenant=tenant, data={})
+    source = TOPIC_PUBLISHERS.get(topic, factories.CASE_SYSTEM_SOURCE)  # who may publish there: data is the fault
+    envelope = events.make(type=type_, source=source, tenant=tenant, data={})
     target.processor.process([Message(topic, 0, 9_000_000, b"poison", events.dumps(envelope))])
 
 

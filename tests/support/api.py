@@ -8,6 +8,7 @@ from flask.testing import FlaskClient
 
 from shared.auth import KeyStore
 from shared.constants import ROLES
+from tests.support.factories import CASE_SYSTEM_SOURCE
 
 # What the suite's settings set METRICS_TOKEN to: the scraper's bearer token for web /metrics.
 METRICS_TOKEN = "test-metrics-token"
@@ -25,8 +26,12 @@ class Tenant:
     key_ids: dict[str, str] = field(default_factory=dict)
 
 
-def create_tenant(keystore: KeyStore, slug: str) -> Tenant:
+def create_tenant(keystore: KeyStore, slug: str, *, case_systems: tuple[str, ...] = (CASE_SYSTEM_SOURCE,)) -> Tenant:
+    """A council onboarded as an operator does it: the tenant, a key per role, and the
+    sources its case systems publish submissions as."""
     keystore.create_tenant(slug, slug.title() + " Council")
+    for source in case_systems:
+        keystore.add_source(slug, source)
     tenant = Tenant(slug)
     for role in ROLES:
         tenant.key_ids[role], tenant.keys[role] = keystore.create_key(slug, role)

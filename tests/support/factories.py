@@ -9,9 +9,24 @@ import itertools
 import uuid
 
 from shared import events
-from shared.constants import CONTRIBUTION_SUBMITTED, ENGAGEMENT_CREATED, PARTICIPANT_ERASED
+from shared.constants import (
+    CONTRIBUTION_FEEDBACK_OVERDUE,
+    CONTRIBUTION_LINKED,
+    CONTRIBUTION_SUBMITTED,
+    CONTRIBUTION_UNLINKED,
+    DECISION_AMENDED,
+    ENGAGEMENT_CREATED,
+    NOTIFICATION_DELIVERED,
+    OUTCOME_RATED,
+    PARTICIPANT_ERASED,
+    RESOURCE_CHANGED,
+)
 
 _counter = itertools.count(1)
+
+# The case system a council's test events come from; tests/support/api.create_tenant registers it,
+# as a council onboarding its case system does (`outcomes sources add`).
+CASE_SYSTEM_SOURCE = "https://case-system.example.gov.uk/adults"
 
 
 def engagement_payload(**overrides) -> dict:
@@ -109,7 +124,7 @@ def submission_event(tenant: str, data: dict, **overrides) -> dict:
     """A `contribution.submitted` CloudEvent as a council case system publishes it."""
     envelope = events.make(
         type=CONTRIBUTION_SUBMITTED,
-        source="https://case-system.example.gov.uk/adults",
+        source=CASE_SYSTEM_SOURCE,
         tenant=tenant,
         data=data,
         id=str(uuid.uuid4()),
@@ -234,6 +249,48 @@ def engagement_created_event(tenant: str, **overrides) -> dict:
     return events.make(
         type=ENGAGEMENT_CREATED, source="urn:outcome-chain:intake", tenant=tenant, subject=data["id"], data=data
     )
+
+
+def outcome_event(type_: str, tenant: str, contribution_id: str, *, source: str | None = None, **data) -> dict:
+    """An event about what became of a contribution, its `data` valid for its type, as the
+    service that announces it would (decisions, or the notifier for notification.*); a test
+    of forgery sends it where, or as whom, it does not belong."""
+    at = dt.datetime.now(dt.UTC)
+    now = at.isoformat()
+    decision_id = str(uuid.uuid4())
+    story = {"contribution_id": contribution_id, "decision_id": decision_id, "version": 1, "outcome": "not_adopted"}
+    shapes = {
+        CONTRIBUTION_LINKED: {**story, "link_id": str(uuid.uuid4()), "resource_changes": []},
+        CONTRIBUTION_UNLINKED: {**story, "link_id": str(uuid.uuid4())},
+        DECISION_AMENDED: story,
+        RESOURCE_CHANGED: {**story, "resource_change_id": str(uuid.uuid4()), "status": "cancelled", "changed_at": now},
+        CONTRIBUTION_FEEDBACK_OVERDUE: {"contribution_id": contribution_id},
+        OUTCOME_RATED: {"contribution_id": contribution_id, "rating": "no", "rated_at": now, "channel": "web"},
+        NOTIFICATION_DELIVERED: {
+            "notification_id": str(uuid.uuid4()),
+            "contribution_id": contribution_id,
+            "kind": "decision_linked",
+            "channel": "email",
+            "status": "delivered",
+            "status_at": now,
+        },
+    }
+    publisher = "urn:outcome-chain:notifier" if type_ == NOTIFICATION_DELIVERED else "urn:outcome-chain:decisions"
+    return events.make(
+        type=type_,
+        source=source or publisher,
+        tenant=tenant,
+        subject=contribution_id,
+        time=at,
+        data={**shapes[type_], **data},
+    )
+
+
+def source_payload(**overrides) -> dict:
+    """A case system's CloudEvents source, as a council's admin registers it."""
+    payload = {"source": f"https://case-system.example.gov.uk/service-{next(_counter)}"}
+    payload.update(overrides)
+    return payload
 
 
 def key_payload(**overrides) -> dict:

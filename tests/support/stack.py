@@ -100,9 +100,11 @@ def outcomes_cli_together(ctx: RunContext, *commands: tuple[str, ...]) -> list[s
         return list(pool.map(lambda args: outcomes_cli(ctx, *args), commands))
 
 
-def create_council(ctx: RunContext, slug: str, name: str) -> dict[str, str]:
-    """The tenant and one key per role, through the CLI: {role: key}."""
+def create_council(ctx: RunContext, slug: str, name: str, case_systems: tuple[str, ...] = ()) -> dict[str, str]:
+    """The tenant, its case systems' CloudEvents sources and one key per role, through the CLI: {role: key}."""
     outcomes_cli(ctx, "tenants", "create", slug, "--name", name)
+    for source in case_systems:
+        outcomes_cli(ctx, "sources", "add", "--tenant", slug, source)
     printed = outcomes_cli_together(
         ctx, *(("keys", "create", "--tenant", slug, "--role", role, "--label", "e2e") for role in ROLES)
     )
@@ -132,13 +134,15 @@ def running_stack(
     consumers: int = 1,
     public_domain: str | None = None,
     settings: dict[str, str] | None = None,
+    case_systems: tuple[str, ...] = (),
 ) -> Iterator[Stack]:
     """Everything up and ready (every /readyz 200); everything stopped when the block ends.
 
     `consumers` replicas of each service's consumer (one consumer group per service);
     `public_domain` puts participants' links on `http://SERVICE.DOMAIN:PORT` (resolved by
     whoever follows them, as an ingress would) instead of 127.0.0.1; `settings` are
-    added to every process's environment last.
+    added to every process's environment last; `case_systems` are the CloudEvents sources
+    registered for the tenant.
     """
     for directory in ("logs", "var", "workdir"):
         (tmp / directory).mkdir(parents=True, exist_ok=True)
@@ -181,7 +185,7 @@ def running_stack(
         )
         bootstrap = start_broker(ctx)
         outcomes_cli_together(ctx, ("topics", "create"), ("migrate", "--all"))
-        keys = create_council(ctx, tenant, tenant_name)
+        keys = create_council(ctx, tenant, tenant_name, case_systems)
         for service in SERVICES:
             bench_stack.start_gunicorn(
                 ctx,

@@ -24,10 +24,19 @@ from shared import events
 from shared.constants import (
     CONTACT_CHANNELS,
     CONTRIBUTION_CHANNELS,
+    CONTRIBUTION_FEEDBACK_OVERDUE,
+    CONTRIBUTION_LINKED,
     CONTRIBUTION_SUBMITTED,
     CONTRIBUTION_TEXT_MAX,
     CONTRIBUTION_TYPES,
+    CONTRIBUTION_UNLINKED,
+    DECISION_AMENDED,
     MESSAGE_FORMATS,
+    NOTIFICATION_DELIVERED,
+    OUTCOME_RATED,
+    RESOURCE_CHANGED,
+    TOPIC_EVENT_TYPES,
+    service_source,
 )
 from tests.support import factories
 
@@ -53,10 +62,13 @@ class Scene:
         return self.participant if tenant == self.council else self.other_participant
 
     def create_in(self, intake) -> None:
-        """Onboard both councils into intake's platform, with these engagements and participants."""
+        """Onboard both councils into intake's platform, with their case systems' sources,
+        these engagements and these participants."""
         now = intake.clock()
         for tenant in (self.council, self.other_council):
             intake.keys.create_tenant(tenant, f"{tenant.title()} Council")
+            for source in REGISTERED_SOURCES:
+                intake.keys.add_source(tenant, source)
             with intake.uow() as uow:
                 for engagement_id in self.engagements_of(tenant):
                     details = EngagementSchema().load(factories.engagement_payload())
@@ -178,12 +190,21 @@ event_ids = st.one_of(
     printable_text(1, 256),
     st.just("i" * 256),
 )
-event_sources = st.one_of(
+# The sources both councils register for their case systems (Scene.create_in): a good
+# submission comes from one of them; any other source is refused.
+REGISTERED_SOURCES = (
+    factories.CASE_SYSTEM_SOURCE,
+    "https://case.children.example.gov.uk/mosaic/v2",
+    "urn:case-system:liquidlogic",
+    "s" * 1024,  # the longest a source may be
+)
+event_sources = st.sampled_from(REGISTERED_SOURCES)
+unregistered_sources = st.one_of(
     st.from_regex(r"https://case\.[a-z]{1,12}\.example\.gov\.uk(/[a-z0-9-]{1,20}){0,3}", fullmatch=True),
     st.from_regex(r"urn:case-system:[a-z0-9]{1,20}", fullmatch=True),
     printable_text(1, 1024),
-    st.just("s" * 1024),
-)
+    st.sampled_from([service_source(service) for service in ("intake", "decisions", "notifier")]),
+).filter(lambda source: source not in REGISTERED_SOURCES)
 _RESERVED = {"specversion", "id", "source", "type", "tenant", "time", "subject", "datacontenttype", "data"}
 extension_names = st.from_regex(r"[a-z][a-z0-9]{0,19}", fullmatch=True).filter(lambda name: name not in _RESERVED)
 # Extension attributes pass through untouched, however odd (a list 400 deep once overflowed the stack).
@@ -361,6 +382,7 @@ def _bad_attribute_values(scene: Scene) -> st.SearchStrategy[tuple[str, object, 
         attribute("source", printable_text(1025, 1100), "too long"),
         attribute("source", _with_control_character(printable_text(0, 10)), "control character"),
         attribute("source", _not_a_string(), "wrong type"),
+        attribute("source", unregistered_sources, "not registered by the council"),
         attribute("type", printable_text(1, 256).filter(lambda t: t != CONTRIBUTION_SUBMITTED), "unknown type"),
         attribute("type", st.sampled_from(["contribution.withdrawn", "Contribution.Submitted", ""]), "wrong type name"),
         attribute("type", printable_text(257, 300), "too long"),
@@ -557,6 +579,39 @@ def _data_breakages(scene: Scene, tenant: str) -> st.SearchStrategy[tuple[str, o
     )
 
 
+# What the services announce to one another; none of it belongs on intake.submissions.
+INTERNAL_TYPES = sorted(
+    {event_type for carried in TOPIC_EVENT_TYPES.values() for event_type in carried} - {CONTRIBUTION_SUBMITTED}
+)
+_OUTCOME_SHAPED = {
+    CONTRIBUTION_LINKED,
+    CONTRIBUTION_UNLINKED,
+    DECISION_AMENDED,
+    RESOURCE_CHANGED,
+    CONTRIBUTION_FEEDBACK_OVERDUE,
+    OUTCOME_RATED,
+    NOTIFICATION_DELIVERED,
+}
+
+
+@st.composite
+def forged_internal_events(draw, scene: Scene) -> Record:
+    """Issue 16: another service's event, well formed, published on the case systems' topic,
+    as that service, a registered case system or anyone else."""
+    event_type = draw(st.sampled_from(INTERNAL_TYPES))
+    tenant = draw(st.sampled_from([scene.council, scene.other_council]))
+    about = draw(st.uuids().map(str))
+    if event_type in _OUTCOME_SHAPED:
+        envelope = factories.outcome_event(event_type, tenant, about)
+    else:
+        envelope = events.make(type=event_type, source=service_source("intake"), tenant=tenant, data={"id": about})
+    envelope["source"] = draw(
+        st.sampled_from([envelope["source"], *(service_source(s) for s in ("intake", "decisions", "notifier"))])
+        | event_sources
+    )
+    return Record(draw(encodings)(envelope), f"forged: {event_type} on intake.submissions")
+
+
 @st.composite
 def invalid_submissions(draw, scene: Scene) -> Record:
     """A well-formed CloudEvent for a real council whose contribution breaks one rule."""
@@ -581,6 +636,7 @@ def intake_batches(draw, scene: Scene, *, max_good: int = 6) -> list[Record]:
         *draw(st.lists(mutated_envelopes(scene), min_size=1, max_size=3)),
         *draw(st.lists(unstorable_envelopes(scene), max_size=2)),
         *draw(st.lists(invalid_submissions(scene), min_size=1, max_size=4)),
+        *draw(st.lists(forged_internal_events(scene), max_size=2)),
     ]
     taken = {record.identity for record in good}
     records = draw(st.permutations(good + [record for record in bad if record.identity not in taken]))

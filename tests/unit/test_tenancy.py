@@ -287,9 +287,11 @@ def _dead_letter(world: World, service: str, tenant: str) -> str:
         name=platform.processor.name,
         source=platform.source,
         uow_factory=platform.uow,
+        topics=[topic],
         handlers={envelope["type"]: _refuse},
         sealer=platform.sealer,
         tenant_exists=platform.keys.tenant_exists,
+        source_registered=platform.keys.source_registered,
     )
     refusing.process([world.relay.message(topic, events.dumps(envelope))])
     with platform.engine.connect() as connection:
@@ -332,6 +334,9 @@ ID_MAKERS: dict[str, Callable[[World, str, str], str]] = {
     "dead_letter_id": _dead_letter,
     "key_id": lambda world, service, tenant: world.create(
         service, tenant, "admin", "/v1/keys", factories.key_payload()
+    ),
+    "source_id": lambda world, service, tenant: world.create(
+        service, tenant, "admin", "/v1/sources", factories.source_payload()
     ),
 }
 
@@ -381,6 +386,8 @@ BODIES: dict[tuple[str, str], Callable[[World, str, str], object] | None] = {
     ("PATCH", "/v1/resource-changes/<change_id>"): lambda world, service, tenant: factories.resource_move_payload(),
     ("POST", "/v1/keys"): lambda world, service, tenant: factories.key_payload(),
     ("POST", "/v1/keys/<key_id>/revoke"): None,
+    ("POST", "/v1/sources"): lambda world, service, tenant: factories.source_payload(),
+    ("DELETE", "/v1/sources/<source_id>"): None,
     ("PUT", "/v1/participants/<participant_id>/preferences"): (
         lambda world, service, tenant: factories.preferences_payload()
     ),

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from shared import db, migrations
-from shared.auth import KeyStore, Principal, UnknownKey, UnknownTenant, api_keys
+from shared.auth import KeyStore, Principal, UnknownKey, UnknownSource, UnknownTenant, api_keys
 from shared.constants import ROLE_STAFF, ROLES
 
 
@@ -151,3 +151,49 @@ class TestTenants:
         keystore.create_tenant("kent")
 
         assert keystore.tenant_exists("kent") is True
+
+
+class TestCaseSystemSources:
+    MOSAIC = "https://mosaic.wiltshire.example.gov.uk/adults"
+
+    def test_a_registered_source_is_the_tenants_alone(self, keystore):
+        keystore.create_tenant("dorset")
+
+        registered, created = keystore.add_source("wiltshire", self.MOSAIC)
+
+        assert created is True
+        assert keystore.source_registered("wiltshire", self.MOSAIC)
+        assert not keystore.source_registered("dorset", self.MOSAIC)
+        assert [s["source"] for s in keystore.list_sources("wiltshire")] == [self.MOSAIC]
+        assert keystore.list_sources("dorset") == []
+        assert keystore.get_source("wiltshire", registered["id"])["source"] == self.MOSAIC
+        with pytest.raises(UnknownSource):
+            keystore.get_source("dorset", registered["id"])
+
+    def test_registering_again_keeps_one_registration(self, keystore):
+        first, _ = keystore.add_source("wiltshire", self.MOSAIC)
+
+        again, created = keystore.add_source("wiltshire", self.MOSAIC)
+
+        assert (created, again["id"]) == (False, first["id"])
+        assert len(keystore.list_sources("wiltshire")) == 1
+
+    @pytest.mark.parametrize("uri", ["", "urn:has space", "urn:tab\there", "https://example.org/é", "u" * 1025])
+    def test_a_source_that_is_not_a_uri_is_refused(self, keystore, uri):
+        with pytest.raises(ValueError):
+            keystore.add_source("wiltshire", uri)
+        assert keystore.list_sources("wiltshire") == []
+
+    def test_an_unknown_tenant_registers_nothing(self, keystore):
+        with pytest.raises(UnknownTenant):
+            keystore.add_source("atlantis", self.MOSAIC)
+
+    def test_a_removed_source_is_refused_by_this_store_at_once(self, keystore):
+        keystore.add_source("wiltshire", self.MOSAIC)
+        assert keystore.source_registered("wiltshire", self.MOSAIC)  # now cached
+
+        keystore.remove_source("wiltshire", uri=self.MOSAIC)
+
+        assert not keystore.source_registered("wiltshire", self.MOSAIC)
+        with pytest.raises(UnknownSource):
+            keystore.remove_source("wiltshire", uri=self.MOSAIC)

@@ -12,20 +12,34 @@ import sqlalchemy as sa
 from kafka import TopicPartition
 from prometheus_client import REGISTRY
 
-from services.intake.adapters.tables import contributions
+from services.intake.adapters.tables import contribution_outcomes, contributions
 from services.intake.entrypoints.schemas import EngagementSchema
 from services.intake.service_layer import services
 from shared import events
 from shared.constants import (
+    CONSUMED_TOPICS,
+    CONTRIBUTION_FEEDBACK_OVERDUE,
+    CONTRIBUTION_LINKED,
     CONTRIBUTION_RECEIVED,
+    CONTRIBUTION_RECEIVED_STATUS,
+    CONTRIBUTION_SUBMITTED,
+    CONTRIBUTION_UNLINKED,
     CONTRIBUTIONS_TOPIC,
     DEAD_LETTER_OPEN,
     DEAD_LETTER_REPLAYED,
     DEAD_LETTERED,
+    DECISION_AMENDED,
+    DECISIONS_TOPIC,
+    NOTIFICATION_DELIVERED,
+    OUTCOME_RATED,
+    RESOURCE_CHANGED,
+    SOURCE_NOT_REGISTERED,
     SUBMISSIONS_TOPIC,
+    TOPIC_EVENT_TYPES,
+    TOPIC_PUBLISHERS,
     dlq_topic,
 )
-from shared.consumer import ConsumerLoop, Message
+from shared.consumer import ConsumerLoop, Message, routes
 from shared.domain import Conflict, InvalidInput, NotFound
 from shared.tables import dead_letters, outbox
 from tests.support import factories
@@ -115,6 +129,7 @@ class TestAccepting:
 
     def test_the_same_id_from_another_source_is_another_submission(self, intake, council, engagement, partition):
         first = submission(council.slug, engagement["id"])
+        intake.keys.add_source(council.slug, "urn:case-system:children")
         second = {**submission(council.slug, engagement["id"]), "id": first["id"], "source": "urn:case-system:children"}
 
         intake.processor.process([partition.record(first), partition.record(second)])
@@ -157,7 +172,7 @@ def unknown_engagement(tenant, engagement_id) -> bytes:
 BAD_EVENTS = [
     (not_json, ["not JSON"]),
     (without_specversion, ["not a CloudEvent", "specversion"]),
-    (unknown_type, ["unknown event type"]),
+    (unknown_type, ["event type 'contribution.withdrawn' is not accepted on intake.submissions"]),
     (without_tenant, ["not a CloudEvent", "tenant"]),
     (unknown_tenant, ["unknown tenant"]),
     (invalid_data, ["invalid data", "type"]),
@@ -249,6 +264,7 @@ class TestReplay:
         assert dead_letter.reason == "unknown tenant"
 
         intake.keys.create_tenant("kent", "Kent County Council")
+        intake.keys.add_source("kent", factories.CASE_SYSTEM_SOURCE)
         outcome = intake.processor.replay(dead_letter.id, tenant="kent")
 
         assert outcome == "accepted"
@@ -263,6 +279,7 @@ class TestReplay:
         engagement = engagement_of_tenant_not_yet_onboarded(intake, "kent")
         intake.processor.process([partition.record(submission("kent", engagement.id))])
         intake.keys.create_tenant("kent")
+        intake.keys.add_source("kent", factories.CASE_SYSTEM_SOURCE)
         dead_letter = only_dead_letter(intake)
         intake.processor.replay(dead_letter.id, tenant="kent")
 
@@ -417,3 +434,140 @@ class TestHostileRecords:
         )
 
         assert len(rows(intake, contributions)) == 1
+
+
+def on_topic(topic: str, envelope: dict, offset: int) -> Message:
+    return Message(topic=topic, partition=0, offset=offset, key=None, value=events.dumps(envelope))
+
+
+@pytest.fixture
+def received(intake, council, engagement, partition) -> str:
+    """A contribution a case system submitted and intake received: its id."""
+    intake.processor.process([partition.record(submission(council.slug, engagement["id"]))])
+    [contribution] = rows(intake, contributions)
+    assert contribution.status == CONTRIBUTION_RECEIVED_STATUS
+    return contribution.id
+
+
+FORGED_TYPES = [
+    OUTCOME_RATED,
+    CONTRIBUTION_LINKED,
+    RESOURCE_CHANGED,
+    DECISION_AMENDED,
+    CONTRIBUTION_UNLINKED,
+    CONTRIBUTION_FEEDBACK_OVERDUE,
+    NOTIFICATION_DELIVERED,
+]
+
+
+class TestEachTopicCarriesOnlyItsOwnEvents:
+    """Issue 16: an internal event forged on the case systems' topic once decided a contribution."""
+
+    @pytest.mark.parametrize("event_type", FORGED_TYPES)
+    def test_an_internal_event_forged_on_the_submissions_topic_is_dead_lettered_and_changes_nothing(
+        self, intake, council, received, partition, event_type
+    ):
+        forged = factories.outcome_event(event_type, council.slug, received)
+
+        intake.processor.process([partition.record(forged)])
+
+        [contribution] = rows(intake, contributions)
+        assert contribution.status == CONTRIBUTION_RECEIVED_STATUS
+        assert rows(intake, contribution_outcomes) == []
+        dead_letter = only_dead_letter(intake)
+        assert dead_letter.reason == f"event type {event_type!r} is not accepted on {SUBMISSIONS_TOPIC}"
+        assert dead_letter.topic == SUBMISSIONS_TOPIC
+
+    def test_the_same_event_on_its_own_topic_from_its_own_service_is_applied(self, intake, council, received):
+        linked = factories.outcome_event(CONTRIBUTION_LINKED, council.slug, received)
+
+        intake.processor.process([on_topic(DECISIONS_TOPIC, linked, 0)])
+
+        [contribution] = rows(intake, contributions)
+        assert contribution.status == "decided"
+        assert rows(intake, dead_letters) == []
+
+    def test_a_forged_event_replayed_is_still_refused(self, intake, council, received, partition):
+        intake.processor.process([partition.record(factories.outcome_event(OUTCOME_RATED, council.slug, received))])
+
+        with pytest.raises(InvalidInput) as refused:
+            intake.processor.replay(only_dead_letter(intake).id, tenant=council.slug)
+
+        assert "is not accepted on intake.submissions" in refused.value.errors["event"][0]
+        assert rows(intake, contribution_outcomes) == []
+
+    @pytest.mark.parametrize(
+        "source",
+        ["urn:outcome-chain:intake", "urn:outcome-chain:notifier", factories.CASE_SYSTEM_SOURCE],
+    )
+    def test_an_internal_event_from_another_service_or_a_case_system_is_refused(
+        self, intake, council, received, source
+    ):
+        forged = factories.outcome_event(CONTRIBUTION_LINKED, council.slug, received, source=source)
+
+        intake.processor.process([on_topic(DECISIONS_TOPIC, forged, 0)])
+
+        [contribution] = rows(intake, contributions)
+        assert contribution.status == CONTRIBUTION_RECEIVED_STATUS
+        assert only_dead_letter(intake).reason == (
+            f"{DECISIONS_TOPIC} accepts events only from {TOPIC_PUBLISHERS[DECISIONS_TOPIC]}"
+        )
+
+    def test_a_type_that_is_not_a_type_name_is_not_repeated_in_the_reason(self, intake, council, engagement, partition):
+        participant = factories.participant_payload()
+        event = {**submission(council.slug, engagement["id"]), "type": f"contribution.{participant['email']}"}
+
+        intake.processor.process([partition.record(event)])
+
+        reason = only_dead_letter(intake).reason
+        assert reason == f"event type not accepted on {SUBMISSIONS_TOPIC}"
+        assert participant["email"].encode() not in raw_outbox(intake, dlq_topic(SUBMISSIONS_TOPIC))
+
+    def test_a_handler_for_a_type_no_consumed_topic_carries_is_a_wiring_mistake(self):
+        with pytest.raises(ValueError, match="carries contribution.linked"):
+            routes([SUBMISSIONS_TOPIC], {CONTRIBUTION_SUBMITTED: print, CONTRIBUTION_LINKED: print})
+
+    def test_every_consumed_topic_declares_its_types_and_every_internal_one_its_publisher(self):
+        assert set(TOPIC_EVENT_TYPES) == set(CONSUMED_TOPICS)
+        assert set(TOPIC_PUBLISHERS) == set(CONSUMED_TOPICS) - {SUBMISSIONS_TOPIC}
+
+
+class TestCaseSystemSources:
+    def test_a_submission_from_a_source_the_tenant_did_not_register_is_dead_lettered(
+        self, intake, council, engagement, partition
+    ):
+        event = {**submission(council.slug, engagement["id"]), "source": "https://case-system.example.gov.uk/children"}
+
+        intake.processor.process([partition.record(event)])
+
+        assert rows(intake, contributions) == []
+        assert only_dead_letter(intake).reason == SOURCE_NOT_REGISTERED
+
+    def test_another_councils_registration_does_not_count(self, intake, council, other_council, engagement, partition):
+        intake.keys.add_source(other_council.slug, "https://case-system.example.gov.uk/dorset")
+        event = {**submission(council.slug, engagement["id"]), "source": "https://case-system.example.gov.uk/dorset"}
+
+        intake.processor.process([partition.record(event)])
+
+        assert rows(intake, contributions) == []
+        assert only_dead_letter(intake).reason == SOURCE_NOT_REGISTERED
+
+    def test_replay_after_the_source_is_registered_accepts_the_submission(self, intake, council, engagement, partition):
+        children = "https://case-system.example.gov.uk/children"
+        intake.processor.process([partition.record({**submission(council.slug, engagement["id"]), "source": children})])
+
+        intake.keys.add_source(council.slug, children)
+        outcome = intake.processor.replay(only_dead_letter(intake).id, tenant=council.slug)
+
+        assert outcome == "accepted"
+        [contribution] = rows(intake, contributions)
+        assert contribution.submitted_by.startswith(children + "#")
+
+    def test_a_removed_source_is_refused_once_the_consumer_cache_expires(self, intake, council, engagement, partition):
+        intake.keys.SOURCE_CACHE_SECONDS = 0.0
+        intake.keys.remove_source(council.slug, uri=factories.CASE_SYSTEM_SOURCE)
+
+        intake.processor.process([partition.record(submission(council.slug, engagement["id"]))])
+
+        assert rows(intake, contributions) == []
+        assert only_dead_letter(intake).reason == SOURCE_NOT_REGISTERED

@@ -11,17 +11,38 @@ import time
 import sqlalchemy as sa
 from kafka import KafkaConsumer, TopicPartition
 
-from services.intake.adapters.tables import contributions
+from services.intake.adapters.tables import contribution_outcomes, contributions
+from services.intake.bootstrap import INBOUND_TOPICS
 from shared import events
-from shared.constants import SUBMISSIONS_TOPIC, dlq_topic
+from shared.constants import (
+    CONTRIBUTION_FEEDBACK_OVERDUE,
+    CONTRIBUTION_LINKED,
+    CONTRIBUTION_UNLINKED,
+    DECISION_AMENDED,
+    DECISIONS_TOPIC,
+    NOTIFICATION_DELIVERED,
+    OUTCOME_RATED,
+    RESOURCE_CHANGED,
+    SUBMISSIONS_TOPIC,
+    dlq_topic,
+)
 from shared.tables import dead_letters
-from tests.support import strategies
+from tests.support import factories, strategies
 from tests.support.running import start_consumer, start_relay
 from tests.support.strategies import PERSONAL_MARK
 
 SCENE = strategies.TWO_COUNCILS
 GROUP = "intake-fuzz"
 DLQ = dlq_topic(SUBMISSIONS_TOPIC)
+FORGED_TYPES = [
+    OUTCOME_RATED,
+    CONTRIBUTION_LINKED,
+    RESOURCE_CHANGED,
+    DECISION_AMENDED,
+    CONTRIBUTION_UNLINKED,
+    CONTRIBUTION_FEEDBACK_OVERDUE,
+    NOTIFICATION_DELIVERED,
+]
 
 
 # Records that once stopped a consumer or blocked its outbox, sent whatever is drawn.
@@ -99,3 +120,53 @@ def test_generated_garbage_never_stops_the_consumer_nor_costs_a_good_event(intak
     assert len(announced) == len(bad)
     assert sorted(e["data"]["dead_letter_id"] for e in announced) == sorted(letter.id for letter in letters)
     assert PERSONAL_MARK not in json.dumps([e["data"]["reason"] for e in announced], ensure_ascii=False)
+
+
+def test_internal_events_forged_on_the_submissions_topic_change_no_contribution_and_no_dashboard(
+    intake, intake_api, council, engagement, broker
+):
+    """Issue 16 against a real broker: every other service's event type, published on
+    intake.submissions about a received contribution (as its rightful service, and as the
+    council's registered case system), and drawn forgeries, are dead letters; so is an
+    outcome event on outcomes.decisions from anyone but decisions."""
+    good = factories.submission_event(council.slug, factories.contribution_payload(engagement["id"]))
+    broker.produce(SUBMISSIONS_TOPIC, [good])
+    consumer = start_consumer(intake, broker.bootstrap, INBOUND_TOPICS, group=GROUP)
+    relay = start_relay(intake, broker.bootstrap)
+    try:
+        wait_until(lambda: len(rows(intake, contributions)) == 1)
+        [contribution] = rows(intake, contributions)
+        dashboard = intake_api.get("/v1/reports/dashboard").json
+        forged = [
+            factories.outcome_event(event_type, council.slug, contribution.id, source=source)
+            for event_type in FORGED_TYPES
+            for source in (None, factories.CASE_SYSTEM_SOURCE)
+        ]
+        drawn = [json.loads(r.value) for r in strategies.drawn(strategies.forged_internal_events(SCENE), 20)]
+        for envelope in drawn:  # about our contribution, for our council
+            envelope.update(tenant=council.slug)
+            if "contribution_id" in envelope["data"]:
+                envelope["data"]["contribution_id"] = contribution.id
+        broker.produce(SUBMISSIONS_TOPIC, forged + drawn)
+        as_a_case_system = factories.outcome_event(
+            CONTRIBUTION_LINKED, council.slug, contribution.id, source=factories.CASE_SYSTEM_SOURCE
+        )
+        broker.produce(DECISIONS_TOPIC, [as_a_case_system])
+        expected = len(forged) + len(drawn) + 1
+
+        wait_until(lambda: len(rows(intake, dead_letters)) == expected)
+        broker.wait_for_events(DLQ, len(forged) + len(drawn), timeout=60)
+        assert consumer.thread.is_alive() and consumer.crashed is None, f"the consumer stopped: {consumer.crashed!r}"
+    finally:
+        consumer.join()
+        relay.join()
+
+    [after] = rows(intake, contributions)
+    assert after.status == "received"
+    assert rows(intake, contribution_outcomes) == []
+    assert intake_api.get("/v1/reports/dashboard").json == dashboard
+    reasons = {letter.reason for letter in rows(intake, dead_letters)}
+    assert reasons == {
+        *(f"event type {t!r} is not accepted on {SUBMISSIONS_TOPIC}" for t in {e["type"] for e in forged + drawn}),
+        f"{DECISIONS_TOPIC} accepts events only from urn:outcome-chain:decisions",
+    }

@@ -13,6 +13,7 @@ from shared.constants import (
     CONTRIBUTION_RECEIVED,
     CONTRIBUTIONS_TOPIC,
     PARTICIPANTS_TOPIC,
+    SOURCE_NOT_REGISTERED,
     SUBMISSIONS_TOPIC,
     dlq_topic,
 )
@@ -99,7 +100,7 @@ def test_poison_messages_go_to_the_dlq_with_reasons_and_the_next_good_event_is_a
     assert reasons[0].startswith("not JSON")
     assert reasons[1].startswith("not JSON")
     assert reasons[2].startswith("not a CloudEvent") and "specversion" in reasons[2]
-    assert "unknown event type" in reasons[3]
+    assert reasons[3] == "event type 'contribution.exploded' is not accepted on intake.submissions"
     assert reasons[4].startswith("not a CloudEvent") and "tenant" in reasons[4]
     assert reasons[5] == "unknown tenant"
     assert "on_behalf_of" in reasons[6]
@@ -214,3 +215,25 @@ def test_consumer_killed_between_database_commit_and_offset_commit_creates_nothi
     assert restarted.crashed is None
     assert count(intake, contributions) == 20
     assert count(intake, participants) == 20
+
+
+def test_a_submission_from_an_unregistered_source_is_accepted_on_replay_once_the_admin_registers_it(
+    intake, intake_api, council, engagement, broker
+):
+    children = "https://case-system.example.gov.uk/childrens-services"
+    submission = factories.submission_event(
+        council.slug, factories.contribution_payload(engagement["id"]), source=children
+    )
+    broker.produce(SUBMISSIONS_TOPIC, [submission])
+    with running(intake, broker.bootstrap, [SUBMISSIONS_TOPIC]):
+        broker.wait_for_events(DLQ, 1)
+    [dead_letter] = intake_api.get("/v1/dead-letters").json["items"]
+    assert dead_letter["reason"] == SOURCE_NOT_REGISTERED
+    assert intake_api.get("/v1/contributions").json["total"] == 0
+
+    registered = intake_api.as_("admin").post("/v1/sources", json={"source": children})  # the fix
+    replay = intake_api.post(f"/v1/dead-letters/{dead_letter['id']}/replay")
+
+    assert registered.status_code == 201
+    assert (replay.status_code, replay.json["outcome"]) == (200, "accepted")
+    assert intake_api.get("/v1/contributions").json["total"] == 1

@@ -223,7 +223,7 @@ class TestMessageStatus:
         feed.notification(council.slug, contribution["id"], "opened", utcnow(), notification_id=str(uuid.uuid4()))
 
         [dead] = dead_lettered()
-        assert dead.reason == "unknown event type 'notification.opened'"
+        assert dead.reason == "event type 'notification.opened' is not accepted on outcomes.notifications"
         assert stored(decisions, messages_view) == []
 
 
@@ -298,3 +298,40 @@ class TestBadEvents:
         assert len(dead_lettered()) == 1
         [row] = stored(decisions, contributions_view)
         assert row.id == contribution["id"]
+
+
+class TestForgedEvents:
+    """Each topic carries only its own types, and an internal topic only its publisher's events."""
+
+    def test_a_rating_from_anyone_but_the_notifier_on_its_topic_is_refused_and_kept_nowhere(
+        self, decisions, feed, new_contribution, council, dead_lettered
+    ):
+        contribution = new_contribution()
+        before = everything(decisions)
+
+        for source in (factories.CASE_SYSTEM_SOURCE, "urn:outcome-chain:intake"):
+            forged = factories.outcome_event(OUTCOME_RATED, council.slug, contribution["id"], source=source)
+            feed.send(NOTIFICATIONS_TOPIC, forged)
+
+        assert [dead.reason for dead in dead_lettered()] == [
+            f"{NOTIFICATIONS_TOPIC} accepts events only from urn:outcome-chain:notifier"
+        ] * 2
+        after = everything(decisions)
+        assert after["ratings_view"] == before["ratings_view"] == []
+        assert {name: rows for name, rows in after.items() if name != "outbox"} == {
+            name: rows for name, rows in before.items() if name != "outbox"
+        }
+
+    def test_a_contribution_received_forged_on_the_notifications_topic_is_refused(
+        self, decisions, feed, new_contribution, dead_lettered
+    ):
+        contribution = new_contribution(deliver=False)
+        received = of_type(feed.messages(), "contribution.received")
+        before = everything(decisions)["contributions_view"]
+
+        decisions.processor.process([Message(NOTIFICATIONS_TOPIC, 0, 9_200, None, received.value)])
+
+        [dead] = dead_lettered()
+        assert dead.reason == f"event type 'contribution.received' is not accepted on {NOTIFICATIONS_TOPIC}"
+        assert everything(decisions)["contributions_view"] == before
+        assert contribution["id"] not in {row.id for row in stored(decisions, contributions_view)}

@@ -228,3 +228,36 @@ def test_a_decision_as_a_whole_is_not_a_dead_letter(notifier, relay, scene):
 
     assert refused(notifier) == []
     assert everything(notifier) == before
+
+
+@pytest.mark.parametrize(
+    ("topic", "source", "reason"),
+    [
+        (DECISIONS_TOPIC, "urn:outcome-chain:intake", f"{DECISIONS_TOPIC} accepts events only from {DECISIONS_SOURCE}"),
+        (
+            DECISIONS_TOPIC,
+            factories.CASE_SYSTEM_SOURCE,
+            f"{DECISIONS_TOPIC} accepts events only from {DECISIONS_SOURCE}",
+        ),
+        (
+            CONTRIBUTIONS_TOPIC,
+            DECISIONS_SOURCE,
+            f"event type 'contribution.linked' is not accepted on {CONTRIBUTIONS_TOPIC}",
+        ),
+    ],
+    ids=["from intake", "from a case system", "on the wrong topic"],
+)
+def test_a_forged_decision_tells_nobody_anything(notifier, relay, scene, topic, source, reason):
+    forged = {**about_contribution(CONTRIBUTION_LINKED, scene.ours, scene.our[CONTRIBUTION_RECEIVED]), "source": source}
+    before = everything(notifier)
+
+    relay.send("notifier", topic, forged)
+
+    assert [dead.reason for dead in refused(notifier)] == [reason]
+    assert everything(notifier) == before
+    relay.send(
+        "notifier",
+        DECISIONS_TOPIC,
+        about_contribution(CONTRIBUTION_LINKED, scene.ours, scene.our[CONTRIBUTION_RECEIVED]),
+    )
+    assert everything(notifier) != before  # the genuine one, from decisions on its topic, is applied
