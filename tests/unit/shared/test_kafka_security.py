@@ -87,7 +87,7 @@ def _calls(tree: ast.AST):
 def test_every_client_our_processes_make_is_given_them():
     """The operator's commands, `make run` and the demo make clients only through shared.kafka,
     and always pass the security settings; nothing builds a kafka-python client directly."""
-    makers = {"producer", "consumer", "create_topics"}
+    makers = {"producer", "consumer", "create_topics", "ensure_topics"}
     unsecured, direct, found = [], [], 0
     for path in [*ROOT.glob("shared/**/*.py"), *ROOT.glob("services/**/*.py")]:
         for name, call in _calls(ast.parse(path.read_text())):
@@ -99,6 +99,8 @@ def test_every_client_our_processes_make_is_given_them():
                 found += 1
                 if "security" not in {keyword.arg for keyword in call.keywords}:
                     unsecured.append(where)
-    assert found >= 5  # consume, relay, topics create, make run's topics, the demo's producer
+    assert (
+        found >= 6
+    )  # consume, relay, topics create, make run's topics (at start and after a broker restart), the demo's producer
     assert unsecured == []
     assert direct == []
