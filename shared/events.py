@@ -11,6 +11,7 @@ from typing import Any
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
 from shared.constants import CLOUDEVENTS_CONTENT_TYPE
+from shared.schemas import moment
 
 # Attributes are stored and indexed: no control characters (NUL breaks PostgreSQL text).
 PRINTABLE = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Must not contain control characters.")
@@ -47,7 +48,7 @@ class CloudEventSchema(Schema):
     source = fields.String(required=True, validate=[validate.Length(min=1, max=1024), PRINTABLE])
     type = fields.String(required=True, validate=[validate.Length(min=1, max=256), PRINTABLE])
     tenant = fields.String(required=True, validate=TENANT_SLUG)
-    time = fields.AwareDateTime(load_default=None, format="iso")
+    time = moment(load_default=None, format="iso")
     subject = fields.String(load_default=None)
     datacontenttype = fields.String(load_default="application/json")
     data = fields.Dict(required=True)
