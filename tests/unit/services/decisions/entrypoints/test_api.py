@@ -780,9 +780,15 @@ class TestDates:
             json={"reason": "Looked again.", "decided_on": "2026-06-10", "revisit_on": "2026-06-09"},
         )
 
-        assert assert_problem(recorded, 422, "revisit_on")["errors"]["revisit_on"] == ["Must be on or after decided_on."]
+        assert assert_problem(recorded, 422, "revisit_on")["errors"]["revisit_on"] == [
+            "Must be on or after decided_on."
+        ]
         assert_problem(amended, 422, "revisit_on")
         assert decision_count(decisions_api) == 1
-        assert decisions_api.patch(
-            f"/v1/decisions/{decision['id']}", json={"reason": "Looked again.", "revisit_on": decision["decided_on"]}
-        ).status_code == 200
+        assert (
+            decisions_api.patch(
+                f"/v1/decisions/{decision['id']}",
+                json={"reason": "Looked again.", "revisit_on": decision["decided_on"]},
+            ).status_code
+            == 200
+        )

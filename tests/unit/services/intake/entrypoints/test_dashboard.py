@@ -174,9 +174,7 @@ _query_values = st.one_of(
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    query=st.dictionaries(st.sampled_from(["from", "to", "engagement_id", "service_area", "lang"]), _query_values)
-)
+@given(query=st.dictionaries(st.sampled_from(["from", "to", "engagement_id", "service_area", "lang"]), _query_values))
 @example(query={"to": "9999-12-31"})
 @example(query={"from": "0001-01-01", "to": "0001-01-01"})
 def test_no_report_parameters_crash_the_report_or_the_page(loop, query):
