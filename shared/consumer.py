@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import threading
 import uuid
 from collections.abc import Callable, Iterable
@@ -273,9 +272,10 @@ class EventProcessor:
                 topic=message.topic,
                 partition=message.partition,
                 offset=message.offset,
-                event_source=(envelope or {}).get("source"),
-                event_id=(envelope or {}).get("id"),
-                event_type=(envelope or {}).get("type"),
+                # Only what is shaped like the attribute: a sender may write a name in any of them.
+                event_source=events.shown_attribute("source", (envelope or {}).get("source")),
+                event_id=events.shown_attribute("id", (envelope or {}).get("id")),
+                event_type=events.shown_attribute("type", (envelope or {}).get("type")),
                 reason=reason,
                 sealed_payload=sealed,
                 status=DEAD_LETTER_OPEN,
@@ -322,9 +322,8 @@ def _sealed_for_topic(sealed: str) -> str | None:
 
 def _unknown_type_reason(event_type: str) -> str:
     """Name the type when it looks like a type name; never echo arbitrary sender text."""
-    if re.fullmatch(r"[A-Za-z0-9._-]{1,100}", event_type):
-        return f"unknown event type {event_type!r}"
-    return "unknown event type"
+    shown = events.shown_attribute("type", event_type)
+    return f"unknown event type {shown!r}" if shown == event_type else f"unknown event type {shown}"
 
 
 def _reason(exc: Exception) -> str:

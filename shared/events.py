@@ -11,6 +11,7 @@ from typing import Any
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
 from shared.constants import CLOUDEVENTS_CONTENT_TYPE
+from shared.logging import redact
 from shared.schemas import moment
 
 # Attributes are stored and indexed: no control characters (NUL breaks PostgreSQL text).
@@ -119,6 +120,33 @@ def unstorable_text(document: Any) -> bool:
         elif isinstance(item, list):
             pending.extend(item)
     return False
+
+
+# What a dead letter keeps of the sender's envelope, shown to staff, printed by the CLI and
+# logged: an attribute only if it is shaped like one (a dotted lower-case event type, a
+# URI without user information, an id of plain characters), and holds nothing shaped like
+# an email address or phone number; otherwise a note saying why it is not shown. A sender
+# may put anything in these, a person's name and address among them.
+_ATTRIBUTE_SHAPES = {
+    "type": (re.compile(r"[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)+"), 256, "not a valid event type"),
+    "source": (
+        re.compile(r"(?:[a-z][a-z0-9+.-]*:|/)[A-Za-z0-9._~:/?#\[\]!$&'()*+,;=%-]*"),
+        1024,
+        "not a valid source URI",
+    ),
+    "id": (re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*"), 256, "not a valid event id"),
+}
+
+
+def shown_attribute(name: str, value: Any) -> str | None:
+    """`value` of the envelope attribute `name` (type, source, id) if it is safe to keep and
+    show, else "(not shown: not a valid event type)" and the like; None if there is none."""
+    if value is None:
+        return None
+    pattern, longest, why = _ATTRIBUTE_SHAPES[name]
+    if isinstance(value, str) and len(value) <= longest and pattern.fullmatch(value) and redact(value) == value:
+        return value
+    return f"(not shown: {why})"
 
 
 def _valid_tenant(value: Any) -> str | None:

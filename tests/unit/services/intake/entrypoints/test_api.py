@@ -432,3 +432,29 @@ class TestUnstorableInput:
         response = intake_api.as_("case-system").post("/v1/contributions", json=body)
         assert response.status_code == 422
         assert "submitted_at" in response.json["errors"]
+
+
+class TestDeadLetterAnswers:
+    def test_a_record_that_is_no_cloudevent_is_listed_with_null_attributes_as_documented(self, intake, intake_api):
+        not_an_event = {"tenant": intake_api.tenant.slug, "note": "Jane Doe, 12 Elm Road"}
+        intake.processor.process([Message(SUBMISSIONS_TOPIC, 0, 0, None, dumps(not_an_event))])
+        document = intake_api.client.get("/openapi.json").get_json()
+        declared = document["components"]["schemas"]["DeadLetter"]["properties"]
+
+        [listed] = intake_api.get("/v1/dead-letters").get_json()["items"]
+
+        assert (listed["event_source"], listed["event_id"], listed["event_type"]) == (None, None, None)
+        assert {name for name, value in listed.items() if value is None} <= {
+            name for name, schema in declared.items() if schema.get("nullable")
+        }
+
+    def test_what_the_sender_wrote_in_an_attribute_is_not_shown_back(self, intake, intake_api):
+        event = factories.submission_event(intake_api.tenant.slug, factories.contribution_payload(str(uuid.uuid4())))
+        event["type"] = "Jane Doe <jane@example.org>"
+        intake.processor.process([Message(SUBMISSIONS_TOPIC, 0, 0, None, dumps(event))])
+
+        answer = intake_api.get("/v1/dead-letters")
+
+        [listed] = answer.get_json()["items"]
+        assert listed["event_type"] == "(not shown: not a valid event type)"
+        assert "jane" not in answer.get_data(as_text=True).lower()
