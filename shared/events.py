@@ -50,8 +50,8 @@ class CloudEventSchema(Schema):
     type = fields.String(required=True, validate=[validate.Length(min=1, max=256), PRINTABLE])
     tenant = fields.String(required=True, validate=TENANT_SLUG)
     time = moment(load_default=None, format="iso")
-    subject = fields.String(load_default=None)
-    datacontenttype = fields.String(load_default="application/json")
+    subject = fields.String(load_default=None, validate=[validate.Length(min=1, max=256), PRINTABLE])
+    datacontenttype = fields.String(load_default="application/json", validate=[validate.Length(max=100), PRINTABLE])
     data = fields.Dict(required=True)
 
 
@@ -161,8 +161,11 @@ def _valid_tenant(value: Any) -> str | None:
 def parse(raw: bytes | str) -> dict:
     """Bytes from a topic -> a validated envelope; RejectedEvent says why not."""
     try:
-        document = json.loads(raw)
-    # ValueError also covers an integer of more digits than Python converts (4,300).
+        # UTF-8 only, as the contract says: json.loads would guess UTF-16 or UTF-32 from
+        # bytes and skip a byte order mark. A BOM left in the text is refused by json.loads.
+        document = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+    # ValueError also covers UnicodeDecodeError and an integer of more digits than Python
+    # converts (4,300).
     except (ValueError, RecursionError):
         raise RejectedEvent("not JSON: the message body could not be decoded as UTF-8 JSON") from None
     if not isinstance(document, dict):

@@ -60,6 +60,16 @@ def moment(**kwargs) -> fields.AwareDateTime:
     return fields.AwareDateTime(validate=_in_date_range, metadata=metadata, **kwargs)
 
 
+class StrictBoolean(fields.Boolean):
+    """JSON's true or false, nothing else: 0, 1, "yes" or "false" are refused, not guessed at
+    (a consent must never be read into a number)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):  # noqa: ANN001, ANN202 - marshmallow's signature
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 class DecimalString(fields.Decimal):
     """An exact amount carried as a JSON string ("48000.00"), so no float ever rounds it."""
 

@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterable
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from marshmallow import Schema
-from werkzeug.exceptions import BadRequest
 
 from shared import audit, db, errors, metrics, openapi, outbox
 from shared.auth import Principal
@@ -145,9 +144,11 @@ def json_body(schema: Schema) -> dict:
     if not request.is_json:
         raise ApiError(415, "Send the body as application/json.")
     try:
-        document = request.get_json()
-    except (BadRequest, RecursionError):  # nesting deep enough to exhaust the parser is malformed too
-        raise ApiError(400, "The body is not valid JSON.") from None
+        # UTF-8 only (RFC 8259): request.get_json() would guess UTF-16 or UTF-32 and skip a
+        # byte order mark; decoded here, a BOM left in the text is malformed JSON.
+        document = current_app.json.loads(request.get_data(cache=True).decode("utf-8"))
+    except (ValueError, RecursionError):  # nesting deep enough to exhaust the parser is malformed too
+        raise ApiError(400, "The body is not valid UTF-8 JSON.") from None
     if unstorable_text(document):
         raise ApiError(400, "The body holds a NUL character or an unpaired surrogate, which cannot be stored.")
     return schema.load(document)

@@ -12,7 +12,7 @@ from shared.constants import (
     CONTRIBUTION_TYPES,
     MESSAGE_FORMATS,
 )
-from shared.schemas import PageSchema, date, identifier, language_tag, moment, text
+from shared.schemas import PageSchema, StrictBoolean, date, identifier, language_tag, moment, text
 
 # The protected characteristics of the Equality Act 2010, plus caring responsibilities.
 EQUALITY_QUESTIONS = (
@@ -57,7 +57,7 @@ class ParticipantSchema(Schema):
     preferred_channel = fields.String(required=True, validate=validate.OneOf(CONTACT_CHANNELS))
     language = language_tag(load_default="en")
     format = fields.String(load_default="standard", validate=validate.OneOf(MESSAGE_FORMATS))
-    consent_to_contact = fields.Boolean(required=True)
+    consent_to_contact = StrictBoolean(required=True)
     equality = fields.Dict(
         keys=fields.String(validate=validate.OneOf(EQUALITY_QUESTIONS)),
         values=text(100),

@@ -75,6 +75,15 @@ class TestMalformedRequests:
 
         assert_problem(response, 400)
 
+    @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32", "utf-8-sig"])
+    def test_json_in_any_encoding_but_plain_utf8_is_400(self, intake_api, engagement, encoding):
+        body = json.dumps(factories.contribution_payload(engagement["id"])).encode(encoding)
+
+        response = intake_api.post("/v1/contributions", data=body, content_type="application/json")
+
+        assert_problem(response, 400)
+        assert intake_api.get("/v1/contributions").get_json()["total"] == 0
+
     def test_a_body_that_is_not_json_is_415(self, intake_api, engagement):
         response = intake_api.post("/v1/contributions", data={"engagement_id": engagement["id"], "text": "hello"})
 
@@ -121,6 +130,17 @@ INVALID_CONTRIBUTIONS = {
     "neither participant nor participant_id": (lambda p: without(p, "participant"), "participant_id"),
     "email channel without an email": (lambda p: with_participant(p, email=None), "participant.email"),
     "submitted in the future": (lambda p: {**p, "submitted_at": "2999-01-01T00:00:00+00:00"}, "submitted_at"),
+    "submitted on the last day Python knows": (
+        lambda p: {**p, "submitted_at": "9999-12-31T23:59:59-14:00"},
+        "submitted_at",
+    ),
+    "submitted in year 1": (lambda p: {**p, "submitted_at": "0001-01-01T00:00:00+14:00"}, "submitted_at"),
+    "consent as 0": (lambda p: with_participant(p, consent_to_contact=0), "participant.consent_to_contact"),
+    "consent as 1": (lambda p: with_participant(p, consent_to_contact=1), "participant.consent_to_contact"),
+    "consent as a string": (
+        lambda p: with_participant(p, consent_to_contact="false"),
+        "participant.consent_to_contact",
+    ),
 }
 
 
