@@ -13,7 +13,14 @@ from marshmallow import Schema
 
 from shared import audit, db, errors, metrics, openapi, outbox
 from shared.auth import Principal
-from shared.constants import BULK_MAX_BODY_BYTES, DEAD_LETTER_OPEN, MAX_BODY_BYTES
+from shared.constants import (
+    ACCESS_LOG_ROUTE_KEY,
+    BULK_MAX_BODY_BYTES,
+    DEAD_LETTER_OPEN,
+    MAX_BODY_BYTES,
+    MAX_HEADER_FIELD_BYTES,
+    MAX_REQUEST_TARGET_BYTES,
+)
 from shared.errors import ApiError
 from shared.events import unstorable_text
 from shared.platform import Platform
@@ -202,6 +209,19 @@ def _health_blueprint(p: Platform) -> Blueprint:
     return health
 
 
+def _within_request_limits() -> None:
+    """414 for a request target, 431 for a header field, over the limit (as problem+json)."""
+    environ = request.environ
+    path = (environ.get("RAW_URI") or environ.get("REQUEST_URI") or request.path).split("?", 1)[0]
+    query = environ.get("QUERY_STRING", "")
+    target = f"{path}?{query}" if query else path  # as sent: gunicorn's RAW_URI; the test client's lacks the query
+    if len(target.encode("utf-8", "surrogateescape")) > MAX_REQUEST_TARGET_BYTES:
+        raise ApiError(414, f"The path and query are longer than {MAX_REQUEST_TARGET_BYTES} bytes.")
+    for name, value in request.headers.items():
+        if len(name) + len(value.encode("latin-1", "replace")) > MAX_HEADER_FIELD_BYTES:
+            raise ApiError(431, f"A header field is longer than {MAX_HEADER_FIELD_BYTES} bytes.")
+
+
 def create_app(p: Platform, blueprints: Iterable[Blueprint]) -> Flask:
     app = Flask(p.service)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
@@ -220,12 +240,15 @@ def create_app(p: Platform, blueprints: Iterable[Blueprint]) -> Flask:
     @app.before_request
     def _start_timer():
         g.started = time.perf_counter()
+        _within_request_limits()
 
     @app.after_request
     def _finish(response):
         response = _audited(p, response)
         _rate_limit_headers(response)
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        # The access log names the route, never the path: a path may carry whatever was typed.
+        request.environ[ACCESS_LOG_ROUTE_KEY] = endpoint
         metrics.HTTP_REQUESTS.labels(p.service, endpoint, request.method, response.status_code).inc()
         metrics.HTTP_LATENCY.labels(p.service, endpoint).observe(
             time.perf_counter() - g.get("started", time.perf_counter())
