@@ -149,7 +149,7 @@ def run(settings: Settings) -> int:
         kafka.create_topics(settings.kafka_bootstrap_servers)
         migrations.upgrade_auth(settings.auth_database_url)
         for service in SERVICES:
-            migrations.upgrade_service(service, settings.database_url(service))
+            migrations.upgrade_service(service, settings.database_url(service), settings.data_encryption_keys)
         keys = demo_keys(KeyStore(create_engine(settings.auth_database_url)), var_dir / "dev-keys.json")
 
         processes.start(

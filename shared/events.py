@@ -50,7 +50,7 @@ class CloudEventSchema(Schema):
     type = fields.String(required=True, validate=[validate.Length(min=1, max=256), PRINTABLE])
     tenant = fields.String(required=True, validate=TENANT_SLUG)
     time = moment(load_default=None, format="iso")
-    subject = fields.String(load_default=None, validate=[validate.Length(min=1, max=256), PRINTABLE])
+    subject = fields.String(load_default=None, validate=[validate.Length(max=256), PRINTABLE])
     datacontenttype = fields.String(load_default="application/json", validate=[validate.Length(max=100), PRINTABLE])
     data = fields.Dict(required=True)
 

@@ -465,3 +465,18 @@ def test_an_unknown_type_is_named_in_the_reason_only_if_shaped_like_a_type(intak
     intake.processor.process([partition.record({**submission(council.slug, engagement["id"]), "type": SOMEONE})])
 
     assert only_dead_letter(intake).reason == "unknown event type (not shown: not a valid event type)"
+
+
+def test_a_submission_naming_a_known_external_ref_is_the_same_person(intake, council, engagement, partition):
+    person = factories.participant_payload(external_ref="case-4711")
+    events_ = [
+        submission(council.slug, engagement["id"], participant=person),
+        submission(council.slug, engagement["id"], participant={**person, "language": "cy"}),
+    ]
+
+    intake.processor.process([partition.record(event) for event in events_])
+
+    assert len({row.participant_id for row in rows(intake, contributions)}) == 1
+    with intake.engine.connect() as connection:
+        stored = " ".join(str(v) for row in connection.exec_driver_sql("SELECT * FROM participants") for v in row)
+    assert "case-4711" not in stored

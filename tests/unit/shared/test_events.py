@@ -57,8 +57,8 @@ class TestParseRefuses:
 
     @pytest.mark.parametrize(
         ("attribute", "value"),
-        [("subject", "s" * 257), ("subject", ""), ("datacontenttype", "application/" + "x" * 100)],
-        ids=["subject too long", "subject empty", "datacontenttype too long"],
+        [("subject", "s" * 257), ("subject", "line\nbreak"), ("datacontenttype", "application/" + "x" * 100)],
+        ids=["subject too long", "subject with a control character", "datacontenttype too long"],
     )
     def test_an_optional_attribute_over_its_limit(self, attribute, value):
         reason = rejection(events.dumps(submission(**{attribute: value}))).reason

@@ -478,3 +478,19 @@ class TestDeadLetterAnswers:
         [listed] = answer.get_json()["items"]
         assert listed["event_type"] == "(not shown: not a valid event type)"
         assert "jane" not in answer.get_data(as_text=True).lower()
+
+
+class TestExternalRef:
+    def test_a_case_systems_reference_finds_the_same_person_again(self, intake_api, intake):
+        person = factories.participant_payload(external_ref="CHILDREN-0042")
+
+        first = intake_api.post("/v1/participants", json=person)
+        again = intake_api.post("/v1/participants", json={**person, "language": "cy"})
+
+        assert (first.status_code, again.status_code) == (201, 200)
+        assert again.get_json()["id"] == first.get_json()["id"]
+        shown = intake_api.get(f"/v1/participants/{first.get_json()['id']}").get_json()
+        assert (shown["external_ref"], shown["language"]) == ("CHILDREN-0042", "cy")
+        with intake.engine.connect() as connection:
+            stored = " ".join(str(v) for row in connection.exec_driver_sql("SELECT * FROM participants") for v in row)
+        assert "CHILDREN-0042" not in stored
