@@ -1,4 +1,5 @@
-"""intake_0004: a database from before it keeps finding its people, with nothing plain left."""
+"""intake_0004 (services/intake/migrations): a database from before it keeps finding its
+people, with nothing plain left; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -35,9 +36,9 @@ def participant_row(sealer: Sealer, tenant: str, external_ref: str | None) -> di
 
 
 @pytest.fixture
-def before_0004(tmp_path):
+def before_0004(database_urls):
     """An intake database at intake_0003 holding two people with plain references and one without."""
-    url = f"sqlite:///{tmp_path / 'intake.db'}"
+    url = database_urls["intake"]
     config = migrations._config(url, migrations.service_version_dirs("intake"))
     command.upgrade(config, "intake_0003")
     command.upgrade(config, "heads")  # the platform branch, which intake_0004 does not need
