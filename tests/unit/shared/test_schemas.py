@@ -139,3 +139,27 @@ def test_the_first_and_last_days_of_the_range_are_accepted():
 
     assert shape.validate({"on": "2000-01-01", "at": "2100-12-31T23:59:59+14:00"}) == {}
     assert shape.validate({"on": "2100-12-31", "at": "2000-01-01T00:00:00-12:00"}) == {}
+
+
+def test_every_boolean_a_client_sends_is_strict(apps):
+    def booleans(schema: Schema, path: str) -> Iterator[tuple[str, fields.Field]]:
+        for name, field in schema.fields.items():
+            if field.dump_only:
+                continue
+            if isinstance(field, fields.Nested):
+                yield from booleans(field.schema, f"{path}.{name}")
+            elif isinstance(field, fields.Boolean):
+                yield f"{path}.{name}", field
+
+    found = {where: field for name, schema in request_schemas(apps).items() for where, field in booleans(schema, name)}
+    assert any("consent_to_contact" in where for where in found)
+
+    assert [where for where, field in found.items() if not isinstance(field, schemas.StrictBoolean)] == []
+
+
+@pytest.mark.parametrize("sent", [0, 1, "true", "yes", "false"])
+def test_a_boolean_is_true_or_false_and_nothing_that_looks_like_one(sent):
+    shape = Schema.from_dict({"consent": schemas.StrictBoolean(required=True)})()
+
+    assert shape.validate({"consent": sent}) == {"consent": ["Not a valid boolean."]}
+    assert shape.load({"consent": False}) == {"consent": False}
