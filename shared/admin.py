@@ -16,7 +16,7 @@ from shared.auth import UnknownKey, UnknownSource
 from shared.constants import AUDIT_ACTIONS, AUDIT_UPDATE, ROLE_ADMIN, ROLES, SOURCE_URI_MAX, SOURCE_URI_PATTERN
 from shared.domain import Conflict, NotFound
 from shared.openapi import documented
-from shared.schemas import PageSchema, page_of, page_response, text
+from shared.schemas import PageSchema, moment, page_of, page_response, text
 from shared.web import json_body, platform, principal, query_args, requires
 
 
@@ -73,8 +73,8 @@ class AuditQuerySchema(PageSchema):
     action = fields.String(load_default=None, validate=validate.OneOf(AUDIT_ACTIONS))
     route = fields.String(load_default=None, validate=validate.Length(min=1, max=255))
     resource_id = fields.String(load_default=None, validate=validate.Length(min=1, max=audit.RESOURCE_ID_MAX))
-    since = fields.AwareDateTime(load_default=None)
-    until = fields.AwareDateTime(load_default=None)
+    since = moment(load_default=None)
+    until = moment(load_default=None)
 
 
 def blueprint() -> Blueprint:

@@ -87,7 +87,7 @@ def cmd_migrate(args, settings: Settings) -> int:
     services = SERVICES if args.all else args.services
     migrations.upgrade_auth(settings.auth_database_url)
     for service in services:
-        migrations.upgrade_service(service, settings.database_url(service))
+        migrations.upgrade_service(service, settings.database_url(service), settings.data_encryption_keys)
         print(f"migrated {service}")
     return 0
 

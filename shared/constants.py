@@ -198,6 +198,14 @@ DEAD_LETTER_REPLAYED = "replayed"
 MAX_BODY_BYTES = 64 * 1024
 ID_MAX = 36  # a UUID; the longest id a client may send
 BULK_MAX_BODY_BYTES = 4 * 1024 * 1024  # a decision linking up to LINKS_PER_REQUEST_MAX contributions
+# The request line's target (path and query) and each header field (name and value), in
+# bytes: over these the services answer 414 and 431 as problem+json. Gunicorn is set to let
+# through more (8,190 and 16,384; deploy/gunicorn.conf.py), so it is the app that answers.
+MAX_REQUEST_TARGET_BYTES = 4096
+MAX_HEADER_FIELD_BYTES = 8190
+# Where the web app leaves the route a request matched (its template, e.g.
+# /v1/contributions/<contribution_id>) for gunicorn's access log (shared/access_log.py).
+ACCESS_LOG_ROUTE_KEY = "outcome_chain.route"
 
 # ISO 4217 currency codes in use (amounts in resource changes name one of these).
 CURRENCIES = frozenset(

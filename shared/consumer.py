@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import threading
 import uuid
 from collections.abc import Callable, Iterable
@@ -298,9 +297,10 @@ class EventProcessor:
                 topic=message.topic,
                 partition=message.partition,
                 offset=message.offset,
-                event_source=(envelope or {}).get("source"),
-                event_id=(envelope or {}).get("id"),
-                event_type=(envelope or {}).get("type"),
+                # Only what is shaped like the attribute: a sender may write a name in any of them.
+                event_source=events.shown_attribute("source", (envelope or {}).get("source")),
+                event_id=events.shown_attribute("id", (envelope or {}).get("id")),
+                event_type=events.shown_attribute("type", (envelope or {}).get("type")),
                 reason=reason,
                 sealed_payload=sealed,
                 status=DEAD_LETTER_OPEN,
@@ -367,7 +367,7 @@ def routes(topics: Iterable[str], handlers: dict[str, Handler]) -> dict[tuple[st
 
 def _not_accepted_reason(topic: str, event_type: str) -> str:
     """Name the type when it looks like a type name; never echo arbitrary sender text."""
-    if re.fullmatch(r"[a-z][a-z0-9_]{0,49}(\.[a-z][a-z0-9_]{0,49}){1,3}", event_type):
+    if events.shown_attribute("type", event_type) == event_type:
         return f"event type {event_type!r} is not accepted on {topic}"
     return f"event type not accepted on {topic}"
 

@@ -8,10 +8,19 @@ encrypts, all decrypt, so a key can be rotated in without losing what older keys
 By convention a field named `sealed_*` in an event or a stored document holds a token
 (`sealed_contact`, `sealed_text`, `sealed_original`, ...): that is how `reseal` finds
 tokens nested inside other sealed values.
+
+A sealed value cannot be searched, so a value that must be found again (a case system's
+`external_ref`) also gets a lookup key: an HMAC-SHA256 of the value under a secret derived
+from a data key. `lookup_keys` gives it under every configured key, primary first: query
+with all of them (IN) and a value stored under an older key is still found; `outcomes
+reencrypt` rewrites stored ones onto the primary key (shared/rekey.py).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 from typing import Any
 
@@ -33,13 +42,28 @@ class Sealer:
                 "DATA_ENCRYPTION_KEYS is not set: generate one with "
                 "`outcomes keys generate-data-key` and set it in the environment"
             )
-        fernets = [Fernet(k.encode() if isinstance(k, str) else k) for k in keys]
+        raw = [k.encode() if isinstance(k, str) else k for k in keys]
+        fernets = [Fernet(k) for k in raw]
         self._primary = fernets[0]
         self._fernet = MultiFernet(fernets)
+        # One lookup secret per data key, derived so it is never the key itself.
+        self._lookup_secrets = [
+            hmac.new(base64.urlsafe_b64decode(k), b"outcome-chain lookup", hashlib.sha256).digest() for k in raw
+        ]
 
     @staticmethod
     def generate_key() -> str:
         return Fernet.generate_key().decode()
+
+    def lookup_keys(self, purpose: str, value: str) -> list[str]:
+        """`value`'s lookup key (64 hex digits) under each data key, the primary's first;
+        `purpose` keeps the keys of different kinds of value apart."""
+        message = f"{purpose}\x1f{value}".encode()
+        return [hmac.new(secret, message, hashlib.sha256).hexdigest() for secret in self._lookup_secrets]
+
+    def lookup_key(self, purpose: str, value: str | None) -> str | None:
+        """`value`'s lookup key under the primary data key (None for None): what is stored."""
+        return None if value is None else self.lookup_keys(purpose, value)[0]
 
     def seal_bytes(self, plaintext: bytes) -> str:
         return self._fernet.encrypt(plaintext).decode()

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint
 from marshmallow import Schema, fields, validate
 
-from shared import db
+from shared import db, events
 from shared.audit import audits_as
 from shared.constants import AUDIT_UPDATE, DEAD_LETTER_OPEN, DEAD_LETTER_REPLAYED
 from shared.domain import NotFound
@@ -21,9 +21,11 @@ class DeadLetterSchema(Schema):
     topic = fields.String()
     partition = fields.Integer()
     offset = fields.Integer()
-    event_source = fields.String()
-    event_id = fields.String()
-    event_type = fields.String()
+    # Missing when the record was not a CloudEvent; "(not shown: ...)" when what the sender
+    # wrote is not shaped like the attribute (shared/events.py, shown_attribute).
+    event_source = fields.String(allow_none=True, metadata={"description": "The CloudEvents `source`, if shown."})
+    event_id = fields.String(allow_none=True, metadata={"description": "The CloudEvents `id`, if shown."})
+    event_type = fields.String(allow_none=True, metadata={"description": "The CloudEvents `type`, if shown."})
     reason = fields.String()
     status = fields.String()
     received_at = fields.AwareDateTime()
@@ -40,6 +42,15 @@ class DeadLetterQuerySchema(PageSchema):
 
 
 _columns = [dead_letters.c[name] for name in DeadLetterSchema().fields]
+
+
+def _shown(row: sa.RowMapping) -> dict:
+    """A dead letter as staff and operators see it; rows kept before the attributes were
+    checked on the way in are checked on the way out."""
+    item = dict(row)
+    for attribute in ("source", "id", "type"):
+        item[f"event_{attribute}"] = events.shown_attribute(attribute, item[f"event_{attribute}"])
+    return item
 
 
 def list_for_tenant(
@@ -59,7 +70,7 @@ def list_for_tenant(
             .offset((page - 1) * per_page)
             .limit(per_page)
         ).mappings()
-        items = [dict(row) for row in rows]
+        items = [_shown(row) for row in rows]
         total = connection.execute(sa.select(sa.func.count()).select_from(dead_letters).where(*conditions)).scalar_one()
     return items, total
 
@@ -72,7 +83,7 @@ def get_for_tenant(engine: sa.Engine, tenant: str | None, dead_letter_id: str) -
         row = connection.execute(sa.select(*_columns).where(*conditions)).mappings().first()
     if row is None:
         raise NotFound("dead letter")
-    return dict(row)
+    return _shown(row)
 
 
 def blueprint(roles: tuple[str, ...]) -> Blueprint:

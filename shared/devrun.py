@@ -345,7 +345,7 @@ def run(settings: Settings) -> int:
             print(f"topics: {failure}", file=sys.stderr)
         migrations.upgrade_auth(settings.auth_database_url)
         for service in SERVICES:
-            migrations.upgrade_service(service, settings.database_url(service))
+            migrations.upgrade_service(service, settings.database_url(service), settings.data_encryption_keys)
         keys = demo_keys(KeyStore(create_engine(settings.auth_database_url)), var_dir / "dev-keys.json")
 
         if own_sink:

@@ -24,9 +24,11 @@ _TYPES = {
     405: "method-not-allowed",
     409: "conflict",
     413: "payload-too-large",
+    414: "uri-too-long",
     415: "unsupported-media-type",
     422: "validation-error",
     429: "rate-limited",
+    431: "header-fields-too-large",
     500: "internal-error",
     503: "unavailable",
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from shared.constants import OUTCOME_RATED, OUTCOMES, RATING_CHANNELS, RATINGS, RESOURCE_STATUSES
+from shared.schemas import date, moment
 
 
 class _Tolerant(Schema):
@@ -24,8 +25,8 @@ class EngagementEventData(_Tolerant):
     can_change = fields.List(fields.String(), required=True)
     cannot_change = fields.List(fields.String(), required=True)
     decision_maker = fields.String(required=True)
-    feedback_due = fields.Date(required=True)
-    created_at = fields.AwareDateTime(required=True)
+    feedback_due = date(required=True)
+    created_at = moment(required=True)
 
 
 class ContributionEventData(_Tolerant):
@@ -36,8 +37,8 @@ class ContributionEventData(_Tolerant):
     type = fields.String(required=True)
     on_behalf_of = fields.Integer(required=True, validate=validate.Range(min=1))
     channel = fields.String(required=True)
-    submitted_at = fields.AwareDateTime(required=True)
-    received_at = fields.AwareDateTime(required=True)
+    submitted_at = moment(required=True)
+    received_at = moment(required=True)
     sealed_text = fields.String(required=True)
 
 
@@ -47,7 +48,7 @@ class NotificationEventData(_Tolerant):
     kind = fields.String(required=True)
     channel = fields.String(required=True)
     status = fields.String(required=True, validate=validate.OneOf(("sent", "delivered", "failed", "withheld")))
-    status_at = fields.AwareDateTime(required=True)
+    status_at = moment(required=True)
     reason = fields.String(load_default=None)
 
 
@@ -56,7 +57,7 @@ class RatingEventData(_Tolerant):
 
     contribution_id = fields.String(required=True)
     rating = fields.String(required=True, validate=validate.OneOf(RATINGS))
-    rated_at = fields.AwareDateTime(required=True)
+    rated_at = moment(required=True)
     participant_id = fields.String(load_default=None)
     channel = fields.String(load_default=None, validate=validate.OneOf(RATING_CHANNELS))
 
@@ -105,7 +106,7 @@ class ParticipantErasedEventData(_Tolerant):
     """participant.erased: only the id and when; nothing that says who it was."""
 
     id = fields.String(required=True, validate=validate.Length(min=1, max=36))
-    erased_at = fields.AwareDateTime(required=True)
+    erased_at = moment(required=True)
 
 
 class ContributionStoryEventData(_Tolerant):
@@ -143,7 +144,7 @@ class UnlinkEventData(DecisionStoryEventData):
 class ResourceChangedEventData(DecisionStoryEventData):
     resource_change_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
     status = fields.String(required=True, validate=validate.OneOf(RESOURCE_STATUSES))
-    changed_at = fields.AwareDateTime(required=True)
+    changed_at = moment(required=True)
 
 
 class FeedbackOverdueEventData(_Tolerant):

@@ -11,6 +11,8 @@ from typing import Any
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
 from shared.constants import CLOUDEVENTS_CONTENT_TYPE
+from shared.logging import redact
+from shared.schemas import moment
 
 # Attributes are stored and indexed: no control characters (NUL breaks PostgreSQL text).
 PRINTABLE = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Must not contain control characters.")
@@ -47,9 +49,9 @@ class CloudEventSchema(Schema):
     source = fields.String(required=True, validate=[validate.Length(min=1, max=1024), PRINTABLE])
     type = fields.String(required=True, validate=[validate.Length(min=1, max=256), PRINTABLE])
     tenant = fields.String(required=True, validate=TENANT_SLUG)
-    time = fields.AwareDateTime(load_default=None, format="iso")
-    subject = fields.String(load_default=None)
-    datacontenttype = fields.String(load_default="application/json")
+    time = moment(load_default=None, format="iso")
+    subject = fields.String(load_default=None, validate=[validate.Length(max=256), PRINTABLE])
+    datacontenttype = fields.String(load_default="application/json", validate=[validate.Length(max=100), PRINTABLE])
     data = fields.Dict(required=True)
 
 
@@ -120,6 +122,33 @@ def unstorable_text(document: Any) -> bool:
     return False
 
 
+# What a dead letter keeps of the sender's envelope, shown to staff, printed by the CLI and
+# logged: an attribute only if it is shaped like one (a dotted lower-case event type, a
+# URI without user information, an id of plain characters), and holds nothing shaped like
+# an email address or phone number; otherwise a note saying why it is not shown. A sender
+# may put anything in these, a person's name and address among them.
+_ATTRIBUTE_SHAPES = {
+    "type": (re.compile(r"[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)+"), 256, "not a valid event type"),
+    "source": (
+        re.compile(r"(?:[a-z][a-z0-9+.-]*:|/)[A-Za-z0-9._~:/?#\[\]!$&'()*+,;=%-]*"),
+        1024,
+        "not a valid source URI",
+    ),
+    "id": (re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*"), 256, "not a valid event id"),
+}
+
+
+def shown_attribute(name: str, value: Any) -> str | None:
+    """`value` of the envelope attribute `name` (type, source, id) if it is safe to keep and
+    show, else "(not shown: not a valid event type)" and the like; None if there is none."""
+    if value is None:
+        return None
+    pattern, longest, why = _ATTRIBUTE_SHAPES[name]
+    if isinstance(value, str) and len(value) <= longest and pattern.fullmatch(value) and redact(value) == value:
+        return value
+    return f"(not shown: {why})"
+
+
 def _valid_tenant(value: Any) -> str | None:
     """The tenant of a refused event, only if it is a real slug: never a stray value in clear."""
     try:
@@ -132,8 +161,11 @@ def _valid_tenant(value: Any) -> str | None:
 def parse(raw: bytes | str) -> dict:
     """Bytes from a topic -> a validated envelope; RejectedEvent says why not."""
     try:
-        document = json.loads(raw)
-    # ValueError also covers an integer of more digits than Python converts (4,300).
+        # UTF-8 only, as the contract says: json.loads would guess UTF-16 or UTF-32 from
+        # bytes and skip a byte order mark. A BOM left in the text is refused by json.loads.
+        document = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+    # ValueError also covers UnicodeDecodeError and an integer of more digits than Python
+    # converts (4,300).
     except (ValueError, RecursionError):
         raise RejectedEvent("not JSON: the message body could not be decoded as UTF-8 JSON") from None
     if not isinstance(document, dict):

@@ -37,9 +37,20 @@ control_socket_disable = True
 
 loglevel = _settings.log_level.lower()
 accesslog = "-"
-# Method, path WITHOUT the query string, status, seconds. The default format logs the
-# request line (%(r)s) and referer, whose query strings can carry personal data.
+# Method, route, status, seconds. The default format logs the request line (%(r)s) and
+# referer, whose query strings can carry personal data; and a path can carry it too, so
+# shared/access_log.py's logger puts the route the request matched in %(U)s
+# (/v1/contributions/<contribution_id>), never the path, and masks the error log.
 access_log_format = "%(m)s %(U)s %(s)s %(L)s"
+logger_class = "shared.access_log.AccessLogger"
+
+# Size limits: the app answers a request target over 4,096 bytes with 414 and a header
+# field over 8,190 bytes with 431, as problem+json (shared/web.py). Gunicorn lets that much
+# through and answers beyond it itself (a short HTML page): a request line over 8,190 bytes
+# (its maximum) 414, a header field over 16,384 bytes or more than 100 of them 431.
+limit_request_line = 8190
+limit_request_field_size = 16384
+limit_request_fields = 100
 
 # Prometheus multi-process mode: each worker writes its metrics to files in this
 # directory and /metrics adds them up, so a scrape sees the whole process, not one worker.

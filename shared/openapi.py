@@ -20,6 +20,7 @@ from flask import Blueprint, Flask, current_app, jsonify
 from marshmallow import Schema, fields
 from werkzeug.routing import IntegerConverter, Rule
 
+from shared.constants import MAX_HEADER_FIELD_BYTES, MAX_REQUEST_TARGET_BYTES
 from shared.errors import PROBLEM_JSON
 from shared.schemas import DecimalString
 
@@ -58,10 +59,21 @@ PROBLEMS = {
     404: ("NotFound", "No such thing in this tenant (another council's id answers the same)."),
     409: ("Conflict", "The change conflicts with the current state or a change made at the same moment."),
     413: ("PayloadTooLarge", "The body is larger than the limit."),
+    414: (
+        "URITooLong",
+        f"The path and query are over {MAX_REQUEST_TARGET_BYTES} bytes. (Over 8,190 bytes the web server, "
+        "gunicorn, answers 414 itself, as a short HTML page.)",
+    ),
     415: ("UnsupportedMediaType", "The body is not `application/json`."),
     422: ("ValidationFailed", "Fields are invalid or break a rule; `errors` names each field."),
     429: ("RateLimited", "Too many requests; try again later."),
+    431: (
+        "RequestHeaderFieldsTooLarge",
+        f"A header field (name and value) is over {MAX_HEADER_FIELD_BYTES} bytes. (Over 16,384 bytes, or over "
+        "100 header fields, the web server, gunicorn, answers 431 itself, as a short HTML page.)",
+    ),
 }
+REQUEST_LIMITS = (414, 431)  # every request: its line and its headers have a size limit
 WRITE_METHODS = {"post", "put", "patch", "delete"}
 HTML = {"text/html": {"schema": {"type": "string"}}}
 PAGE_ERRORS = {
@@ -217,6 +229,8 @@ def _operation(route: _Route) -> dict:
     if doc.page:
         for status in _page_error_statuses(route, doc):
             responses.setdefault(str(status), {"description": PAGE_ERRORS[status], "content": HTML})
+        for status in REQUEST_LIMITS:  # checked before any page is chosen
+            responses[str(status)] = {"$ref": f"#/components/responses/{PROBLEMS[status][0]}"}
     else:
         for status in _problem_statuses(route, doc, roles):
             responses[str(status)] = {"$ref": f"#/components/responses/{PROBLEMS[status][0]}"}
@@ -239,7 +253,7 @@ def _page_error_statuses(route: _Route, doc: Documentation) -> set[int]:
 
 
 def _problem_statuses(route: _Route, doc: Documentation, roles: tuple[str, ...] | None) -> set[int]:
-    statuses = set(doc.errors)
+    statuses = set(doc.errors) | set(REQUEST_LIMITS)
     if roles is not None:
         statuses |= {401, 403, 429}
     if route.rule.arguments:

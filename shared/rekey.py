@@ -8,6 +8,10 @@ run stopped half-way keeps what it did, and running it again only rewrites what 
 on the primary key yet. A value the services change meanwhile is left to them: the
 write only happens if the value is still the one that was read.
 
+A column marked `lookup_of(...)` (a keyed hash of a field sealed in another column of the
+row, e.g. intake's `participants.external_ref_lookup`) is rewritten as the hash under the
+primary key, whether or not its sealed column needed re-sealing.
+
 The outbox is included, published rows too: a pending event must reach the topic on a
 key its consumers still hold, and nothing sealed under a retired key should stay at rest.
 """
@@ -80,8 +84,9 @@ def _reencrypt_table(
     report = TableReport(table.name)
     [key] = table.primary_key.columns
     last = None
+    lookups = _lookup_columns(table)
     while True:
-        query = sa.select(key, *(_stored(column).label(column.name) for column in columns)).order_by(key)
+        query = sa.select(key, *(_stored(column).label(column.name) for column in [*columns, *lookups])).order_by(key)
         if last is not None:
             query = query.where(key > last)
         with db.read_only(engine) as connection:
@@ -98,10 +103,14 @@ def _reencrypt_table(
             report.rows += 1
             try:
                 new = {column: _resealed(column, value, sealer) for column, value in stored.items()}
+                lookups_now = {column: _lookup(table, column, row._mapping, sealer) for column in lookups}
             except UnreadableCiphertext:
                 report.unreadable.append(str(row[0]))
                 continue
             new = {column: value for column, value in new.items() if value is not None}
+            for column, value in lookups_now.items():
+                if value != row._mapping[column.name]:
+                    stored[column], new[column] = row._mapping[column.name], value
             if new:
                 updates.append((row[0], {column: stored[column] for column in new}, new))
             else:
@@ -110,13 +119,31 @@ def _reencrypt_table(
             for row_key, old, new in updates:
                 written = connection.execute(
                     table.update()
-                    .where(key == row_key, *(_stored(column) == value for column, value in old.items()))
+                    .where(key == row_key, *(_unchanged(column, value) for column, value in old.items()))
                     .values({column.name: _for_column(column, value) for column, value in new.items()})
                 ).rowcount
                 if written:
                     report.reencrypted += 1
                 else:
                     report.changed_meanwhile += 1
+
+
+def _unchanged(column: sa.Column, value) -> sa.ColumnElement:  # noqa: ANN001
+    return column.is_(None) if value is None else _stored(column) == value
+
+
+def _lookup_columns(table: sa.Table) -> list[sa.Column]:
+    return [column for column in table.columns if column.info.get("lookup")]
+
+
+def _lookup(table: sa.Table, column: sa.Column, row, sealer: Sealer) -> str | None:  # noqa: ANN001 - a row mapping
+    """The lookup key `column` should hold: its field, opened from its sealed column, hashed under the primary key."""
+    marker = column.info["lookup"]
+    token = _plain(row[marker["of"]])
+    if token is None:
+        return None
+    value = sealer.open(token).get(marker["field"])
+    return sealer.lookup_key(marker["purpose"], value)
 
 
 def _resealed(column: sa.Column, value, sealer: Sealer):  # noqa: ANN001 - str, bytes or JSON text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 
 from marshmallow import Schema, ValidationError, fields, validate
@@ -31,6 +32,42 @@ def language_tag(**kwargs) -> fields.String:
         ],
         **kwargs,
     )
+
+
+# Every date or moment a client sends lies in this range: far enough either side of today
+# for any real engagement or decision, near enough that a day more or less never leaves
+# what Python's dates hold (9999-12-31 + 1 day is an OverflowError, a 500).
+EARLIEST_DATE = dt.date(2000, 1, 1)
+LATEST_DATE = dt.date(2100, 12, 31)
+_DATE_RANGE = f"Must be between {EARLIEST_DATE.isoformat()} and {LATEST_DATE.isoformat()}."
+
+
+def _in_date_range(value: dt.date | dt.datetime) -> None:
+    day = value.date() if isinstance(value, dt.datetime) else value
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValidationError(_DATE_RANGE)
+
+
+def date(**kwargs) -> fields.Date:
+    """A calendar day a client sends (`2027-03-31`), within EARLIEST_DATE..LATEST_DATE."""
+    metadata = {"description": _DATE_RANGE, **kwargs.pop("metadata", {})}
+    return fields.Date(validate=_in_date_range, metadata=metadata, **kwargs)
+
+
+def moment(**kwargs) -> fields.AwareDateTime:
+    """A time with its offset a client sends, on a day within EARLIEST_DATE..LATEST_DATE."""
+    metadata = {"description": _DATE_RANGE, **kwargs.pop("metadata", {})}
+    return fields.AwareDateTime(validate=_in_date_range, metadata=metadata, **kwargs)
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON's true or false, nothing else: 0, 1, "yes" or "false" are refused, not guessed at
+    (a consent must never be read into a number)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):  # noqa: ANN001, ANN202 - marshmallow's signature
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
 
 
 class DecimalString(fields.Decimal):

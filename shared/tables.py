@@ -17,6 +17,12 @@ SEALED = {"sealed": "value"}  # the column holds one token (shared/crypto.py)
 SEALED_FIELDS = {"sealed": "fields"}  # a JSON document whose `sealed_*` fields are tokens
 
 
+def lookup_of(sealed_column: str, field: str, purpose: str) -> dict:
+    """Column marker: a keyed hash (Sealer.lookup_key) of `field` in the JSON sealed in
+    `sealed_column` of the same row, so `outcomes reencrypt` rewrites it under the new key."""
+    return {"lookup": {"of": sealed_column, "field": field, "purpose": purpose}}
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 

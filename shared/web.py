@@ -11,11 +11,18 @@ from collections.abc import Callable, Iterable
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from marshmallow import Schema
-from werkzeug.exceptions import BadRequest, NotFound
+from werkzeug.exceptions import NotFound
 
 from shared import audit, db, errors, metrics, openapi, outbox
 from shared.auth import Principal
-from shared.constants import BULK_MAX_BODY_BYTES, DEAD_LETTER_OPEN, MAX_BODY_BYTES
+from shared.constants import (
+    ACCESS_LOG_ROUTE_KEY,
+    BULK_MAX_BODY_BYTES,
+    DEAD_LETTER_OPEN,
+    MAX_BODY_BYTES,
+    MAX_HEADER_FIELD_BYTES,
+    MAX_REQUEST_TARGET_BYTES,
+)
 from shared.errors import ApiError
 from shared.events import unstorable_text
 from shared.platform import Platform
@@ -146,9 +153,11 @@ def json_body(schema: Schema) -> dict:
     if not request.is_json:
         raise ApiError(415, "Send the body as application/json.")
     try:
-        document = request.get_json()
-    except (BadRequest, RecursionError):  # nesting deep enough to exhaust the parser is malformed too
-        raise ApiError(400, "The body is not valid JSON.") from None
+        # UTF-8 only (RFC 8259): request.get_json() would guess UTF-16 or UTF-32 and skip a
+        # byte order mark; decoded here, a BOM left in the text is malformed JSON.
+        document = current_app.json.loads(request.get_data(cache=True).decode("utf-8"))
+    except (ValueError, RecursionError):  # nesting deep enough to exhaust the parser is malformed too
+        raise ApiError(400, "The body is not valid UTF-8 JSON.") from None
     if unstorable_text(document):
         raise ApiError(400, "The body holds a NUL character or an unpaired surrogate, which cannot be stored.")
     return schema.load(document)
@@ -220,6 +229,19 @@ def _health_blueprint(p: Platform) -> Blueprint:
     return health
 
 
+def _within_request_limits() -> None:
+    """414 for a request target, 431 for a header field, over the limit (as problem+json)."""
+    environ = request.environ
+    path = (environ.get("RAW_URI") or environ.get("REQUEST_URI") or request.path).split("?", 1)[0]
+    query = environ.get("QUERY_STRING", "")
+    target = f"{path}?{query}" if query else path  # as sent: gunicorn's RAW_URI; the test client's lacks the query
+    if len(target.encode("utf-8", "surrogateescape")) > MAX_REQUEST_TARGET_BYTES:
+        raise ApiError(414, f"The path and query are longer than {MAX_REQUEST_TARGET_BYTES} bytes.")
+    for name, value in request.headers.items():
+        if len(name) + len(value.encode("latin-1", "replace")) > MAX_HEADER_FIELD_BYTES:
+            raise ApiError(431, f"A header field is longer than {MAX_HEADER_FIELD_BYTES} bytes.")
+
+
 def create_app(p: Platform, blueprints: Iterable[Blueprint]) -> Flask:
     app = Flask(p.service)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
@@ -238,12 +260,15 @@ def create_app(p: Platform, blueprints: Iterable[Blueprint]) -> Flask:
     @app.before_request
     def _start_timer():
         g.started = time.perf_counter()
+        _within_request_limits()
 
     @app.after_request
     def _finish(response):
         response = _audited(p, response)
         _rate_limit_headers(response)
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        # The access log names the route, never the path: a path may carry whatever was typed.
+        request.environ[ACCESS_LOG_ROUTE_KEY] = endpoint
         metrics.HTTP_REQUESTS.labels(p.service, endpoint, request.method, response.status_code).inc()
         metrics.HTTP_LATENCY.labels(p.service, endpoint).observe(
             time.perf_counter() - g.get("started", time.perf_counter())

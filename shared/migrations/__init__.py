@@ -6,6 +6,7 @@ letters) and its own branch; the auth database applies the `auth` branch.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from alembic import command
@@ -15,13 +16,16 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 
 
-def _config(url: str, version_dirs: list[Path]) -> Config:
+def _config(url: str, version_dirs: list[Path], data_keys: Sequence[str] = ()) -> Config:
     config = Config()
     config.set_main_option("script_location", str(HERE))
     config.set_main_option("version_locations", " ".join(str(d) for d in version_dirs))
     config.set_main_option("version_path_separator", "space")
     config.set_main_option("path_separator", "space")
     config.attributes["url"] = url
+    # A migration that converts stored values with a data key (intake_0004) reads them here,
+    # or from DATA_ENCRYPTION_KEYS in the environment.
+    config.attributes["data_encryption_keys"] = tuple(data_keys)
     return config
 
 
@@ -29,8 +33,8 @@ def service_version_dirs(service: str) -> list[Path]:
     return [HERE / "platform", ROOT / "services" / service / "migrations"]
 
 
-def upgrade_service(service: str, url: str) -> None:
-    command.upgrade(_config(url, service_version_dirs(service)), "heads")
+def upgrade_service(service: str, url: str, data_keys: Sequence[str] = ()) -> None:
+    command.upgrade(_config(url, service_version_dirs(service), data_keys), "heads")
 
 
 def upgrade_auth(url: str) -> None:

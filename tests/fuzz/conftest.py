@@ -148,6 +148,9 @@ def _seed(world: World) -> None:
     contribution = _created(staff.post("/v1/contributions", json=by_id))
     _created(staff.post("/v1/contributions", json=factories.contribution_payload(engagement["id"])))
     _poison(intake, SUBMISSIONS_TOPIC, world.tenant.slug, "contribution.submitted")
+    # And one that is no CloudEvent at all: listed with null event_source, event_id and event_type.
+    not_an_event = events.dumps({"tenant": world.tenant.slug, "note": "no envelope"})
+    intake.processor.process([Message(SUBMISSIONS_TOPIC, 0, 9_000_001, None, not_an_event)])
     _deliver(intake, decisions, (ENGAGEMENTS_TOPIC, CONTRIBUTIONS_TOPIC))
     _poison(decisions, ENGAGEMENTS_TOPIC, world.tenant.slug, "engagement.created")
 
@@ -170,7 +173,9 @@ def _seed(world: World) -> None:
 
     for name, platform in world.platforms.items():
         with platform.engine.connect() as connection:
-            world.dead_letter_ids[name] = connection.execute(sa.select(dead_letters.c.id)).scalar_one()
+            world.dead_letter_ids[name] = connection.execute(
+                sa.select(dead_letters.c.id).order_by(dead_letters.c.received_at).limit(1)
+            ).scalar_one()
     links = notifier.extensions["notifier"].links
     world.known_ids.update(
         engagement_id=engagement["id"],

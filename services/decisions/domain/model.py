@@ -69,6 +69,8 @@ class Decision:
             errors["rationale"] = ["Required unless the outcome is adopted: say why."]
         if self.outcome == OUTCOME_DEFERRED and self.revisit_on is None:
             errors["revisit_on"] = ["Required when deferring: say when it will be looked at again."]
+        elif self.revisit_on is not None and self.revisit_on < self.decided_on:
+            errors["revisit_on"] = ["Must be on or after decided_on."]
         if self.outcome == OUTCOME_OUT_OF_SCOPE:
             if not self.scope_limit_kind or not (self.scope_limit or "").strip():
                 errors["scope_limit"] = [

@@ -19,7 +19,7 @@ from shared.constants import (
     RESOURCE_STATUSES,
     SCOPE_LIMIT_KINDS,
 )
-from shared.schemas import DecimalString, PageSchema, identifier, not_blank, text
+from shared.schemas import DecimalString, PageSchema, date, identifier, not_blank, text
 
 MAX_AMOUNT = Decimal("999999999999.99")  # what a Numeric(14, 2) column holds exactly
 
@@ -72,7 +72,7 @@ class ResourceChangeSchema(Schema):
     currency = fields.String(
         load_default=None, validate=validate.OneOf(sorted(CURRENCIES), error="Not a known ISO 4217 currency code.")
     )
-    effective_from = fields.Date(load_default=None)
+    effective_from = date(load_default=None)
     progress_percent = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=0, max=100))
     status = fields.String(dump_only=True)
     created_at = fields.AwareDateTime(dump_only=True)
@@ -106,12 +106,12 @@ class DecisionSchema(Schema):
     engagement_id = fields.String(load_default=None, validate=validate.Length(min=1, max=36))
     title = text(200, required=True)
     description = text(10_000, required=True)
-    decided_on = fields.Date(required=True)
+    decided_on = date(required=True)
     outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
     rationale = fields.String(load_default=None, validate=validate.Length(max=10_000))
     scope_limit_kind = fields.String(load_default=None, validate=validate.OneOf(SCOPE_LIMIT_KINDS))
     scope_limit = fields.String(load_default=None, validate=validate.Length(max=500))
-    revisit_on = fields.Date(load_default=None)
+    revisit_on = date(load_default=None)
     version = fields.Integer(dump_only=True)
     links = fields.List(
         fields.Nested(LinkSchema),
@@ -132,12 +132,12 @@ class DecisionAmendmentSchema(Schema):
     reason = text(2000, required=True)
     title = text(200)
     description = text(10_000)
-    decided_on = fields.Date()
+    decided_on = date()
     outcome = fields.String(validate=validate.OneOf(OUTCOMES))
     rationale = fields.String(validate=validate.Length(max=10_000), allow_none=True)
     scope_limit_kind = fields.String(validate=validate.OneOf(SCOPE_LIMIT_KINDS), allow_none=True)
     scope_limit = fields.String(validate=validate.Length(max=500), allow_none=True)
-    revisit_on = fields.Date(allow_none=True)
+    revisit_on = date(allow_none=True)
 
 
 class DecisionQuerySchema(PageSchema):

@@ -227,9 +227,10 @@ def _link(
         errors[named(ids.index(contribution_id))] = ["Already linked to this decision."]
     if errors:
         raise InvalidInput(errors)
-    tenants = uow.read.contribution_tenants(ids)
-    if any(tenant != actor.tenant for tenant in tenants.values()):
-        raise NotFound("contribution")
+    # Another council's contribution is treated exactly like one not seen yet: a pending
+    # link, the same answer, so no id of theirs can be confirmed. Pending links are only
+    # ever confirmed by a contribution of their own tenant (confirm_pending_links).
+    tenants = {cid: tenant for cid, tenant in uow.read.contribution_tenants(ids).items() if tenant == actor.tenant}
     new_links = [
         model.Link(
             id=str(uuid.uuid4()),

@@ -9,6 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services.intake.adapters.tables import (
+    EXTERNAL_REF_LOOKUP,
     contributions,
     engagements,
     equality_answers,
@@ -64,13 +65,16 @@ class ParticipantRepository:
         """Who the person is and how to reach them, as one ciphertext."""
         return self.sealer.seal({**vars(participant.contact), "external_ref": participant.external_ref})
 
+    def _external_ref_lookup(self, participant: Participant) -> str | None:
+        return self.sealer.lookup_key(EXTERNAL_REF_LOOKUP, participant.external_ref)
+
     def add(self, participant: Participant, contact_sealed: str) -> None:
         self.session.execute(
             participants.insert(),
             dict(
                 id=participant.id,
                 tenant=participant.tenant,
-                external_ref=participant.external_ref,
+                external_ref_lookup=self._external_ref_lookup(participant),
                 contact_sealed=contact_sealed,
                 created_at=participant.created_at,
                 updated_at=participant.created_at,
@@ -82,7 +86,13 @@ class ParticipantRepository:
         self.session.execute(
             participants.update()
             .where(participants.c.id == participant.id, participants.c.tenant == participant.tenant)
-            .values(contact_sealed=contact_sealed, updated_at=now, **participant.preferences())
+            .values(
+                contact_sealed=contact_sealed,
+                # Under the primary data key, as the contact details are sealed now.
+                external_ref_lookup=self._external_ref_lookup(participant),
+                updated_at=now,
+                **participant.preferences(),
+            )
         )
 
     def erase(self, participant: Participant) -> None:
@@ -93,7 +103,7 @@ class ParticipantRepository:
             .where(participants.c.id == participant.id, participants.c.tenant == participant.tenant)
             .values(
                 contact_sealed=self.seal_contact(participant),  # erased: empty fields only
-                external_ref=None,
+                external_ref_lookup=None,
                 updated_at=participant.erased_at,
                 erased_at=participant.erased_at,
                 **participant.preferences(),
@@ -102,17 +112,18 @@ class ParticipantRepository:
         self.session.execute(equality_answers.delete().where(equality_answers.c.participant_id == participant.id))
 
     def _from_row(self, row) -> Participant:
+        sealed = self.sealer.open(row.contact_sealed)
         return Participant(
             id=row.id,
             tenant=row.tenant,
-            external_ref=row.external_ref,
+            external_ref=sealed.get("external_ref"),
             preferred_channel=row.preferred_channel,
             language=row.language,
             format=row.format,
             consent_to_contact=row.consent_to_contact,
             created_at=row.created_at,
             erased_at=row.erased_at,
-            contact=Contact(**{k: v for k, v in self.sealer.open(row.contact_sealed).items() if k != "external_ref"}),
+            contact=Contact(**{k: v for k, v in sealed.items() if k != "external_ref"}),
         )
 
     def _one(self, condition: sa.ColumnElement, *, lock: str | None) -> Participant | None:
@@ -129,9 +140,11 @@ class ParticipantRepository:
         return self._one(sa.and_(participants.c.tenant == tenant, participants.c.id == participant_id), lock=lock)
 
     def get_by_external_ref(self, tenant: str, external_ref: str) -> Participant | None:
-        """Only ever read to register or refresh, so the row is locked for update."""
+        """Only ever read to register or refresh, so the row is locked for update. Looked up by
+        its keyed hash under every data key: one stored before a key rotation is found too."""
+        lookups = self.sealer.lookup_keys(EXTERNAL_REF_LOOKUP, external_ref)
         return self._one(
-            sa.and_(participants.c.tenant == tenant, participants.c.external_ref == external_ref), lock="update"
+            sa.and_(participants.c.tenant == tenant, participants.c.external_ref_lookup.in_(lookups)), lock="update"
         )
 
     def record_equality_answers(self, participant: Participant, answers: dict, now: dt.datetime) -> None:

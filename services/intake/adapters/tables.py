@@ -2,7 +2,10 @@
 
 import sqlalchemy as sa
 
-from shared.tables import SEALED, UTCDateTime
+from shared.tables import SEALED, UTCDateTime, lookup_of
+
+# What the lookup key of a participant's external_ref is computed for (shared/crypto.py).
+EXTERNAL_REF_LOOKUP = "participant.external_ref"
 
 metadata = sa.MetaData()
 
@@ -27,7 +30,14 @@ participants = sa.Table(
     metadata,
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("tenant", sa.String(63), nullable=False),
-    sa.Column("external_ref", sa.String(100), nullable=True),
+    # The case system's reference for the person is sealed with the contact details; this is
+    # its lookup key (an HMAC under a data key), to find the person again. None once erased.
+    sa.Column(
+        "external_ref_lookup",
+        sa.String(64),
+        nullable=True,
+        info=lookup_of("contact_sealed", "external_ref", EXTERNAL_REF_LOOKUP),
+    ),
     # Name, email, phone and external_ref, sealed together: the same ciphertext travels
     # as `sealed_contact` on outcomes.participants, so each change is encrypted once.
     # Once the participant is erased it seals nothing but empty fields.
@@ -39,7 +49,7 @@ participants = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("erased_at", UTCDateTime, nullable=True),
-    sa.UniqueConstraint("tenant", "external_ref", name="uq_participants_external_ref"),
+    sa.Index("uq_participants_external_ref_lookup", "tenant", "external_ref_lookup", unique=True),
 )
 
 # Voluntary equality-monitoring answers: their own table, reported only in aggregate.

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from marshmallow import ValidationError
+from marshmallow import ValidationError, fields
 
 from services.intake.entrypoints.schemas import ContributionSchema
 from services.intake.service_layer import services
@@ -69,6 +69,11 @@ def _cell_for_schema(column: str, value: str):
     """Cells are text: turn the ones the schema wants typed into what the API would get."""
     if column == "on_behalf_of" and value.isdigit():
         return int(value)
+    if column == "consent_to_contact":  # yes/no, true/false, 1/0 in a spreadsheet; JSON's true/false to the schema
+        if value.lower() in fields.Boolean.truthy:
+            return True
+        if value.lower() in fields.Boolean.falsy:
+            return False
     if column == "submitted_at":
         try:
             moment = dt.datetime.fromisoformat(value)
@@ -110,7 +115,7 @@ def parse(
             "engagement_id": engagement_id,
             "channel": channel,
             **{k: _cell_for_schema(k, v) for k, v in cells.items() if k in CONTRIBUTION_COLUMNS},
-            "participant": {k: v for k, v in cells.items() if k in PARTICIPANT_COLUMNS},
+            "participant": {k: _cell_for_schema(k, v) for k, v in cells.items() if k in PARTICIPANT_COLUMNS},
         }
         try:
             data = _contribution_schema.load(body)

@@ -12,7 +12,7 @@ from shared.constants import (
     CONTRIBUTION_TYPES,
     MESSAGE_FORMATS,
 )
-from shared.schemas import PageSchema, identifier, language_tag, text
+from shared.schemas import PageSchema, StrictBoolean, date, identifier, language_tag, moment, text
 
 # The protected characteristics of the Equality Act 2010, plus caring responsibilities.
 EQUALITY_QUESTIONS = (
@@ -37,7 +37,7 @@ class EngagementSchema(Schema):
     can_change = fields.List(text(500), required=True, validate=validate.Length(max=50))
     cannot_change = fields.List(text(500), required=True, validate=validate.Length(max=50))
     decision_maker = text(200, required=True)
-    feedback_due = fields.Date(required=True)
+    feedback_due = date(required=True)
     created_at = fields.AwareDateTime(dump_only=True)
 
 
@@ -57,7 +57,7 @@ class ParticipantSchema(Schema):
     preferred_channel = fields.String(required=True, validate=validate.OneOf(CONTACT_CHANNELS))
     language = language_tag(load_default="en")
     format = fields.String(load_default="standard", validate=validate.OneOf(MESSAGE_FORMATS))
-    consent_to_contact = fields.Boolean(required=True)
+    consent_to_contact = StrictBoolean(required=True)
     equality = fields.Dict(
         keys=fields.String(validate=validate.OneOf(EQUALITY_QUESTIONS)),
         values=text(100),
@@ -87,7 +87,7 @@ class ContributionSchema(Schema):
     text = text(CONTRIBUTION_TEXT_MAX, required=True)
     on_behalf_of = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=1_000_000))
     channel = fields.String(required=True, validate=validate.OneOf(CONTRIBUTION_CHANNELS))
-    submitted_at = fields.AwareDateTime(load_default=None)
+    submitted_at = moment(load_default=None)
     received_at = fields.AwareDateTime(dump_only=True)
 
     @validates_schema
@@ -124,8 +124,8 @@ class DashboardQuerySchema(Schema):
 
     engagement_id = identifier(load_default=None)
     service_area = text(100, load_default=None)
-    period_from = fields.Date(data_key="from", load_default=None, metadata={"description": "Received on or after."})
-    period_to = fields.Date(data_key="to", load_default=None, metadata={"description": "Received on or before."})
+    period_from = date(data_key="from", load_default=None, metadata={"description": "Received on or after."})
+    period_to = date(data_key="to", load_default=None, metadata={"description": "Received on or before."})
 
     @pre_load
     def _empty_is_all(self, data, **_kwargs):

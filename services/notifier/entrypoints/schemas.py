@@ -5,14 +5,14 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 
 from shared.constants import CONTACT_CHANNELS, MESSAGE_FORMATS, NOTIFICATION_STATUSES
-from shared.schemas import PageSchema, identifier, language_tag
+from shared.schemas import PageSchema, StrictBoolean, identifier, language_tag
 
 
 class PreferencesSchema(Schema):
     preferred_channel = fields.String(required=True, validate=validate.OneOf(CONTACT_CHANNELS))
     language = language_tag(required=True)
     format = fields.String(required=True, validate=validate.OneOf(MESSAGE_FORMATS))
-    consent_to_contact = fields.Boolean(required=True)
+    consent_to_contact = StrictBoolean(required=True)
     unsubscribed = fields.Boolean(dump_only=True)
 
 

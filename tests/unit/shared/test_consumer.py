@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import threading
 import uuid
 
@@ -15,6 +16,7 @@ from prometheus_client import REGISTRY
 from services.intake.adapters.tables import contribution_outcomes, contributions
 from services.intake.entrypoints.schemas import EngagementSchema
 from services.intake.service_layer import services
+from shared import dead_letters as dead_letter_list
 from shared import events
 from shared.constants import (
     CONSUMED_TOPICS,
@@ -571,3 +573,64 @@ class TestCaseSystemSources:
 
         assert rows(intake, contributions) == []
         assert only_dead_letter(intake).reason == SOURCE_NOT_REGISTERED
+
+
+SOMEONE = "Jane Doe <jane@example.org>"
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value", "shown"),
+    [
+        ("type", SOMEONE, "(not shown: not a valid event type)"),
+        ("type", "+44 7700 900731", "(not shown: not a valid event type)"),
+        ("source", SOMEONE, "(not shown: not a valid source URI)"),
+        ("source", "mailto:jane@example.org", "(not shown: not a valid source URI)"),
+        ("id", SOMEONE, "(not shown: not a valid event id)"),
+        ("id", "07700900731", "(not shown: not a valid event id)"),
+        ("type", "contribution.withdrawn", "contribution.withdrawn"),
+        ("source", "https://cases.wiltshire.example/intake", "https://cases.wiltshire.example/intake"),
+        ("id", "case-4711:2", "case-4711:2"),
+    ],
+)
+def test_a_dead_letter_keeps_and_shows_an_attribute_only_if_it_has_the_attributes_shape(
+    intake, council, engagement, partition, caplog, attribute, value, shown
+):
+    event = {**submission(council.slug, str(uuid.uuid4())), attribute: value}  # refused: unknown engagement
+
+    with caplog.at_level(logging.INFO):
+        intake.processor.process([partition.record(event)])
+
+    dead_letter = only_dead_letter(intake)
+    assert getattr(dead_letter, f"event_{attribute}") == shown
+    [listed], _ = dead_letter_list.list_for_tenant(intake.engine, council.slug, status=None, page=1, per_page=10)
+    assert listed[f"event_{attribute}"] == shown
+    if shown != value:
+        written = [
+            " ".join(str(v) for v in dead_letter),
+            raw_outbox(intake, dlq_topic(SUBMISSIONS_TOPIC)).decode(),
+            " ".join(str(vars(record)) for record in caplog.records),  # messages and their `extra`
+        ]
+        for where in written:
+            assert value not in where
+            assert "jane" not in where.lower() and "7700" not in where
+
+
+def test_an_unknown_type_is_named_in_the_reason_only_if_shaped_like_a_type(intake, council, engagement, partition):
+    intake.processor.process([partition.record({**submission(council.slug, engagement["id"]), "type": SOMEONE})])
+
+    assert only_dead_letter(intake).reason == f"event type not accepted on {SUBMISSIONS_TOPIC}"
+
+
+def test_a_submission_naming_a_known_external_ref_is_the_same_person(intake, council, engagement, partition):
+    person = factories.participant_payload(external_ref="case-4711")
+    events_ = [
+        submission(council.slug, engagement["id"], participant=person),
+        submission(council.slug, engagement["id"], participant={**person, "language": "cy"}),
+    ]
+
+    intake.processor.process([partition.record(event) for event in events_])
+
+    assert len({row.participant_id for row in rows(intake, contributions)}) == 1
+    with intake.engine.connect() as connection:
+        stored = " ".join(str(v) for row in connection.exec_driver_sql("SELECT * FROM participants") for v in row)
+    assert "case-4711" not in stored

@@ -42,6 +42,29 @@ class TestParseRefuses:
 
         assert rejection(latin1).reason.startswith("not JSON")
 
+    @pytest.mark.parametrize(
+        "encode",
+        [
+            lambda text: text.encode("utf-16"),
+            lambda text: text.encode("utf-16-le"),
+            lambda text: text.encode("utf-32"),
+            lambda text: text.encode("utf-8-sig"),
+        ],
+        ids=["utf-16 with BOM", "utf-16 without BOM", "utf-32", "utf-8 with BOM"],
+    )
+    def test_json_in_any_encoding_but_plain_utf8(self, encode):
+        assert rejection(encode(json.dumps(submission()))).reason.startswith("not JSON")
+
+    @pytest.mark.parametrize(
+        ("attribute", "value"),
+        [("subject", "s" * 257), ("subject", "line\nbreak"), ("datacontenttype", "application/" + "x" * 100)],
+        ids=["subject too long", "subject with a control character", "datacontenttype too long"],
+    )
+    def test_an_optional_attribute_over_its_limit(self, attribute, value):
+        reason = rejection(events.dumps(submission(**{attribute: value}))).reason
+
+        assert reason.startswith("not a CloudEvent") and attribute in reason
+
     def test_a_body_that_is_not_json(self):
         assert rejection(b"engagement_id=42&text=hello").reason.startswith("not JSON")
 

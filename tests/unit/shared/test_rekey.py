@@ -146,3 +146,26 @@ def _contact_of(chain, participant_id: str) -> str:
         return connection.execute(
             sa.select(participants.c.contact_sealed).where(participants.c.id == participant_id)
         ).scalar_one()
+
+
+def test_a_case_systems_reference_finds_its_person_before_during_and_after_rotation(settings, seeded):
+    chain, council, _ = seeded
+    touched, untouched = (factories.participant_payload(external_ref=ref) for ref in ("CASE-1", "CASE-2"))
+    ids = {
+        ref["external_ref"]: chain.intake_api(council).post("/v1/participants", json=ref).json["id"]
+        for ref in (touched, untouched)
+    }
+    chain.dispose()
+
+    during = chain_with_keys(settings, NEW, OLD)
+    again = during.intake_api(council).post("/v1/participants", json=touched)
+    assert (again.status_code, again.json["id"]) == (200, ids["CASE-1"])  # stored under OLD, found under NEW,OLD
+    reports = reencrypt_all(during, NEW, OLD)
+    assert reports["intake"]["participants"].reencrypted >= 2  # CASE-2's lookup key, and the seeded person
+    during.dispose()
+
+    after = chain_with_keys(settings, NEW)
+    for person in (touched, untouched):
+        found = after.intake_api(council).post("/v1/participants", json=person)
+        assert (found.status_code, found.json["id"]) == (200, ids[person["external_ref"]])
+    after.dispose()

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pytest
 from marshmallow import Schema, fields, validate
 
+from shared import schemas
 from tests.support import factories
 
 
@@ -98,3 +100,66 @@ def test_a_field_over_its_limit_is_422_naming_it(api):
     listed = api["notifier"].get("/v1/notifications", query_string={"participant_id": "x" * 37})
     assert listed.status_code == 422
     assert "participant_id" in listed.json["errors"]
+
+
+def _dates(schema: Schema, path: str) -> Iterator[tuple[str, fields.Field]]:
+    for name, field in schema.fields.items():
+        if field.dump_only:
+            continue
+        inner = field.inner if isinstance(field, fields.List) else field
+        if isinstance(inner, fields.Nested):
+            yield from _dates(inner.schema, f"{path}.{name}")
+        elif isinstance(inner, fields.Date | fields.DateTime):
+            yield f"{path}.{name}", inner
+
+
+def test_every_date_a_client_sends_is_within_the_shared_range(apps):
+    dated = {where: field for name, schema in request_schemas(apps).items() for where, field in _dates(schema, name)}
+    assert len(dated) > 8  # feedback_due, submitted_at, decided_on, revisit_on, the report periods, ...
+
+    unbounded = [where for where, field in dated.items() if schemas._in_date_range not in field.validators]
+
+    assert unbounded == []
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "1999-12-31", "2101-01-01"])
+def test_a_date_outside_the_range_is_refused_naming_the_range(day):
+    refused = Schema.from_dict({"on": schemas.date(), "at": schemas.moment()})()
+
+    errors = refused.validate({"on": day, "at": f"{day}T23:59:59-14:00"})
+
+    assert errors == {
+        "on": ["Must be between 2000-01-01 and 2100-12-31."],
+        "at": ["Must be between 2000-01-01 and 2100-12-31."],
+    }
+
+
+def test_the_first_and_last_days_of_the_range_are_accepted():
+    shape = Schema.from_dict({"on": schemas.date(), "at": schemas.moment()})()
+
+    assert shape.validate({"on": "2000-01-01", "at": "2100-12-31T23:59:59+14:00"}) == {}
+    assert shape.validate({"on": "2100-12-31", "at": "2000-01-01T00:00:00-12:00"}) == {}
+
+
+def test_every_boolean_a_client_sends_is_strict(apps):
+    def booleans(schema: Schema, path: str) -> Iterator[tuple[str, fields.Field]]:
+        for name, field in schema.fields.items():
+            if field.dump_only:
+                continue
+            if isinstance(field, fields.Nested):
+                yield from booleans(field.schema, f"{path}.{name}")
+            elif isinstance(field, fields.Boolean):
+                yield f"{path}.{name}", field
+
+    found = {where: field for name, schema in request_schemas(apps).items() for where, field in booleans(schema, name)}
+    assert any("consent_to_contact" in where for where in found)
+
+    assert [where for where, field in found.items() if not isinstance(field, schemas.StrictBoolean)] == []
+
+
+@pytest.mark.parametrize("sent", [0, 1, "true", "yes", "false"])
+def test_a_boolean_is_true_or_false_and_nothing_that_looks_like_one(sent):
+    shape = Schema.from_dict({"consent": schemas.StrictBoolean(required=True)})()
+
+    assert shape.validate({"consent": sent}) == {"consent": ["Not a valid boolean."]}
+    assert shape.load({"consent": False}) == {"consent": False}

@@ -108,6 +108,27 @@ def test_a_body_over_64_kib_is_413(api, service):
     assert refused.json["type"] == "/problems/payload-too-large"
 
 
+@pytest.mark.parametrize("service", STAFF_READ)
+@pytest.mark.parametrize(
+    ("request_", "status", "kind"),
+    [
+        ({"query_string": {"q": "x" * 4100}}, 414, "uri-too-long"),
+        ({"path_tail": "/" + "x" * 4100}, 414, "uri-too-long"),
+        ({"headers": {"X-Note": "x" * 8200}}, 431, "header-fields-too-large"),
+    ],
+    ids=["long query", "long path", "long header"],
+)
+def test_a_request_line_or_header_over_its_limit_is_answered_as_a_problem(api, service, request_, status, kind):
+    request_ = dict(request_)
+    path = STAFF_READ[service] + request_.pop("path_tail", "")
+
+    refused = api[service].get(path, **request_)
+
+    assert refused.status_code == status
+    assert refused.mimetype == "application/problem+json"
+    assert refused.json["type"] == f"/problems/{kind}"
+
+
 def _sample_path(rule: str) -> str:
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", "00000000-0000-0000-0000-000000000000", rule)
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
-import json
 import re
 import uuid
 
 import pytest
 
-from services.decisions.service_layer import views
+from services.decisions.service_layer import services, views
+from shared.tables import utcnow
 from tests.support import factories
 
 PROBLEM = "application/problem+json"
@@ -610,42 +611,84 @@ class TestTenantIsolation:
         assert (ours["title"], ours["version"]) == (decision["title"], 1)
         assert ours["resource_changes"][0]["status"] == "planned"
 
+    @pytest.fixture
+    def their_contribution(self, intake_api, other_council, feed) -> dict:
+        """Another council's contribution, known to decisions' read model."""
+        theirs_api = intake_api.as_(tenant=other_council)
+        their_engagement = created(theirs_api.post("/v1/engagements", json=factories.engagement_payload()))
+        theirs = created(
+            theirs_api.post("/v1/contributions", json=factories.contribution_payload(their_engagement["id"]))
+        )
+        feed.deliver()
+        return theirs
+
+    @staticmethod
+    def _same_but_for_ids(foreign, unknown, *ids: str) -> None:
+        """Two answers alike once the ids in them (and every generated id and time) are set aside."""
+
+        def shape(response) -> str:
+            text = response.get_data(as_text=True)
+            for value in ids:
+                text = text.replace(value, "<contribution>")
+            text = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<id>", text)
+            return re.sub(r"\d{4}-\d{2}-\d{2}T[0-9:.]+(\+00:00|Z)?", "<time>", text)
+
+        assert (foreign.status_code, foreign.mimetype) == (unknown.status_code, unknown.mimetype)
+        assert shape(foreign) == shape(unknown)
+
     @pytest.mark.parametrize("many", [False, True], ids=["one link", "among many"])
-    def test_linking_another_tenants_contribution_is_404_revealing_nothing(
-        self, decisions_api, intake_api, other_council, decision, feed, many
+    def test_linking_another_tenants_contribution_answers_exactly_like_an_unknown_id(
+        self, decisions_api, board, their_contribution, many
     ):
-        theirs_api = intake_api.as_(tenant=other_council)
-        their_engagement = created(theirs_api.post("/v1/engagements", json=factories.engagement_payload()))
-        theirs = created(
-            theirs_api.post("/v1/contributions", json=factories.contribution_payload(their_engagement["id"]))
-        )
-        feed.deliver()
-        path = f"/v1/decisions/{decision['id']}/links"
-        mine = factories.link_payload(str(uuid.uuid4()))
-        body = {"links": [mine, factories.link_payload(theirs["id"])]} if many else factories.link_payload(theirs["id"])
+        unknown_id = str(uuid.uuid4())
+        answers = []
+        for contribution_id in (their_contribution["id"], unknown_id):
+            decision = created(decisions_api.post("/v1/decisions", json=factories.decision_payload(board["id"])))
+            path = f"/v1/decisions/{decision['id']}/links"
+            link = factories.link_payload(contribution_id)
+            body = {"links": [factories.link_payload(str(uuid.uuid4())), link]} if many else link
+            answers.append(decisions_api.post(path, json=body))
 
-        response = decisions_api.post(path, json=body)
+        foreign, unknown = answers
+        assert foreign.status_code == 201
+        their_link = foreign.get_json()["links"][-1] if many else foreign.get_json()
+        assert their_link["state"] == "pending"
+        self._same_but_for_ids(foreign, unknown, their_contribution["id"], unknown_id)
+        assert their_contribution["reference"] not in foreign.get_data(as_text=True)
 
-        text = json.dumps(assert_problem(response, 404))
-        for secret in (theirs["id"], theirs["reference"], their_engagement["id"], other_council.slug):
-            assert secret not in text
-        assert decisions_api.get(f"/v1/decisions/{decision['id']}").get_json()["links"] == []
-
-    def test_recording_a_decision_linking_another_tenants_contribution_is_404_and_keeps_nothing(
-        self, decisions_api, intake_api, other_council, board, feed
+    def test_recording_a_decision_linking_another_tenants_contribution_answers_like_an_unknown_id(
+        self, decisions_api, board, their_contribution
     ):
-        theirs_api = intake_api.as_(tenant=other_council)
-        their_engagement = created(theirs_api.post("/v1/engagements", json=factories.engagement_payload()))
-        theirs = created(
-            theirs_api.post("/v1/contributions", json=factories.contribution_payload(their_engagement["id"]))
+        unknown_id = str(uuid.uuid4())
+        payload = factories.decision_payload(board["id"])
+        foreign, unknown = (
+            decisions_api.post("/v1/decisions", json={**payload, "links": [factories.link_payload(cid)]})
+            for cid in (their_contribution["id"], unknown_id)
         )
+
+        assert foreign.status_code == 201
+        assert [link["state"] for link in foreign.get_json()["links"]] == ["pending"]
+        self._same_but_for_ids(foreign, unknown, their_contribution["id"], unknown_id)
+
+    def test_a_pending_link_to_another_tenants_contribution_never_reaches_it(
+        self, decisions, decisions_api, intake_api, other_council, board, their_contribution, feed, announced
+    ):
+        payload = factories.decision_payload(board["id"], links=[factories.link_payload(their_contribution["id"])])
+        decision = created(decisions_api.post("/v1/decisions", json=payload))
+
+        # Their contribution's events arrive again, and the sweep that confirms late links runs.
+        feed.delivered_up_to = 0
         feed.deliver()
-        payload = factories.decision_payload(board["id"], links=[factories.link_payload(theirs["id"])])
+        services.resolve_links(decisions.uow(), older_than=dt.timedelta(days=1), now=utcnow(), source=decisions.source)
 
-        response = decisions_api.post("/v1/decisions", json=payload)
-
-        assert theirs["id"] not in json.dumps(assert_problem(response, 404))
-        assert decision_count(decisions_api) == 0
+        ours = decisions_api.get(f"/v1/decisions/{decision['id']}").get_json()
+        assert [link["state"] for link in ours["links"]] == ["pending"]
+        assert announced("contribution.linked") == []
+        their_chain = decisions_api.as_(tenant=other_council, role="staff").get(
+            f"/v1/contributions/{their_contribution['id']}/outcome-chain"
+        )
+        assert their_chain.status_code == 200
+        assert their_chain.get_json()["decisions"] == []
 
     def test_lists_show_nothing_of_another_tenant(self, decisions_api, other_council, decision):
         theirs = decisions_api.as_(tenant=other_council)
@@ -714,3 +757,38 @@ class TestYouSaidWeDid:
         )
 
         assert response.get_data(as_text=True).splitlines() == [",".join(views.CSV_COLUMNS)]
+
+
+class TestDates:
+    @pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+    def test_a_decision_dated_where_no_board_sat_is_422(self, decisions_api, board, day):
+        refused = decisions_api.post("/v1/decisions", json=factories.decision_payload(board["id"], decided_on=day))
+
+        assert assert_problem(refused, 422, "decided_on")["errors"]["decided_on"] == [
+            "Must be between 2000-01-01 and 2100-12-31."
+        ]
+        assert decision_count(decisions_api) == 0
+
+    def test_revisiting_before_deciding_is_422_when_recorded_or_amended(self, decisions_api, board, decision):
+        early = factories.decision_payload(
+            board["id"], decided_on="2026-06-10", outcome="deferred", revisit_on="2026-06-09"
+        )
+
+        recorded = decisions_api.post("/v1/decisions", json=early)
+        amended = decisions_api.patch(
+            f"/v1/decisions/{decision['id']}",
+            json={"reason": "Looked again.", "decided_on": "2026-06-10", "revisit_on": "2026-06-09"},
+        )
+
+        assert assert_problem(recorded, 422, "revisit_on")["errors"]["revisit_on"] == [
+            "Must be on or after decided_on."
+        ]
+        assert_problem(amended, 422, "revisit_on")
+        assert decision_count(decisions_api) == 1
+        assert (
+            decisions_api.patch(
+                f"/v1/decisions/{decision['id']}",
+                json={"reason": "Looked again.", "revisit_on": decision["decided_on"]},
+            ).status_code
+            == 200
+        )

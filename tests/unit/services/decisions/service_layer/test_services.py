@@ -218,7 +218,7 @@ class TestLinking:
         assert row.state == "pending"
         assert announced(CONTRIBUTION_LINKED) == []
 
-    def test_another_tenants_contribution_cannot_be_linked(
+    def test_another_tenants_contribution_is_only_ever_a_pending_link_like_an_unknown_id(
         self, decisions, board_actor, board_id, intake_api, other_council, feed, announced
     ):
         theirs_api = intake_api.as_(tenant=other_council)
@@ -229,11 +229,13 @@ class TestLinking:
         feed.deliver()
         decision, _, _ = record(decisions, board_actor, board_id)
 
-        with pytest.raises(NotFound) as caught:
-            link(decisions, board_actor, decision.id, str(uuid.uuid4()), theirs["id"])
+        link(decisions, board_actor, decision.id, str(uuid.uuid4()), theirs["id"])
+        feed.delivered_up_to = 0
+        feed.deliver()  # their contribution's event again: it confirms only their own council's links
 
-        assert caught.value.what == "contribution"
-        assert stored(decisions, links_table) == []
+        rows = stored(decisions, links_table)
+        assert {(row.state, row.tenant) for row in rows} == {("pending", board_actor.tenant)}
+        assert theirs["id"] in {row.contribution_id for row in rows}
         assert announced(CONTRIBUTION_LINKED) == []
 
     def test_a_contribution_listed_twice_is_refused_naming_the_second(self, decisions, board_actor, board_id):

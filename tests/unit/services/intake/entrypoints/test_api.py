@@ -76,6 +76,15 @@ class TestMalformedRequests:
 
         assert_problem(response, 400)
 
+    @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32", "utf-8-sig"])
+    def test_json_in_any_encoding_but_plain_utf8_is_400(self, intake_api, engagement, encoding):
+        body = json.dumps(factories.contribution_payload(engagement["id"])).encode(encoding)
+
+        response = intake_api.post("/v1/contributions", data=body, content_type="application/json")
+
+        assert_problem(response, 400)
+        assert intake_api.get("/v1/contributions").get_json()["total"] == 0
+
     def test_a_body_that_is_not_json_is_415(self, intake_api, engagement):
         response = intake_api.post("/v1/contributions", data={"engagement_id": engagement["id"], "text": "hello"})
 
@@ -122,6 +131,17 @@ INVALID_CONTRIBUTIONS = {
     "neither participant nor participant_id": (lambda p: without(p, "participant"), "participant_id"),
     "email channel without an email": (lambda p: with_participant(p, email=None), "participant.email"),
     "submitted in the future": (lambda p: {**p, "submitted_at": "2999-01-01T00:00:00+00:00"}, "submitted_at"),
+    "submitted on the last day Python knows": (
+        lambda p: {**p, "submitted_at": "9999-12-31T23:59:59-14:00"},
+        "submitted_at",
+    ),
+    "submitted in year 1": (lambda p: {**p, "submitted_at": "0001-01-01T00:00:00+14:00"}, "submitted_at"),
+    "consent as 0": (lambda p: with_participant(p, consent_to_contact=0), "participant.consent_to_contact"),
+    "consent as 1": (lambda p: with_participant(p, consent_to_contact=1), "participant.consent_to_contact"),
+    "consent as a string": (
+        lambda p: with_participant(p, consent_to_contact="false"),
+        "participant.consent_to_contact",
+    ),
 }
 
 
@@ -433,3 +453,45 @@ class TestUnstorableInput:
         response = intake_api.as_("case-system").post("/v1/contributions", json=body)
         assert response.status_code == 422
         assert "submitted_at" in response.json["errors"]
+
+
+class TestDeadLetterAnswers:
+    def test_a_record_that_is_no_cloudevent_is_listed_with_null_attributes_as_documented(self, intake, intake_api):
+        not_an_event = {"tenant": intake_api.tenant.slug, "note": "Jane Doe, 12 Elm Road"}
+        intake.processor.process([Message(SUBMISSIONS_TOPIC, 0, 0, None, dumps(not_an_event))])
+        document = intake_api.client.get("/openapi.json").get_json()
+        declared = document["components"]["schemas"]["DeadLetter"]["properties"]
+
+        [listed] = intake_api.get("/v1/dead-letters").get_json()["items"]
+
+        assert (listed["event_source"], listed["event_id"], listed["event_type"]) == (None, None, None)
+        assert {name for name, value in listed.items() if value is None} <= {
+            name for name, schema in declared.items() if schema.get("nullable")
+        }
+
+    def test_what_the_sender_wrote_in_an_attribute_is_not_shown_back(self, intake, intake_api):
+        event = factories.submission_event(intake_api.tenant.slug, factories.contribution_payload(str(uuid.uuid4())))
+        event["type"] = "Jane Doe <jane@example.org>"
+        intake.processor.process([Message(SUBMISSIONS_TOPIC, 0, 0, None, dumps(event))])
+
+        answer = intake_api.get("/v1/dead-letters")
+
+        [listed] = answer.get_json()["items"]
+        assert listed["event_type"] == "(not shown: not a valid event type)"
+        assert "jane" not in answer.get_data(as_text=True).lower()
+
+
+class TestExternalRef:
+    def test_a_case_systems_reference_finds_the_same_person_again(self, intake_api, intake):
+        person = factories.participant_payload(external_ref="CHILDREN-0042")
+
+        first = intake_api.post("/v1/participants", json=person)
+        again = intake_api.post("/v1/participants", json={**person, "language": "cy"})
+
+        assert (first.status_code, again.status_code) == (201, 200)
+        assert again.get_json()["id"] == first.get_json()["id"]
+        shown = intake_api.get(f"/v1/participants/{first.get_json()['id']}").get_json()
+        assert (shown["external_ref"], shown["language"]) == ("CHILDREN-0042", "cy")
+        with intake.engine.connect() as connection:
+            stored = " ".join(str(v) for row in connection.exec_driver_sql("SELECT * FROM participants") for v in row)
+        assert "CHILDREN-0042" not in stored

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from services.intake.bootstrap import create_app
 from shared.domain import UK
@@ -148,3 +150,36 @@ def test_only_staff_keys_read_the_json_report(council_loop):
     assert api.as_("board").get("/v1/reports/dashboard").status_code == 403
     assert api.as_("case-system").get("/v1/reports/dashboard").status_code == 403
     assert api.get("/v1/reports/dashboard", query_string={"from": "not a date"}).status_code == 422
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+def test_a_date_no_report_could_cover_is_refused_not_a_crash(loop, day):
+    api = loop.intake_api()
+
+    report = api.get("/v1/reports/dashboard", query_string={"to": day})
+    page = signed_in(loop).get(f"/dashboard?to={day}")
+
+    assert report.status_code == 422
+    assert report.content_type == "application/problem+json"
+    assert report.json["errors"] == {"to": ["Must be between 2000-01-01 and 2100-12-31."]}
+    assert page.status_code == 400
+    assert '<a href="#to">' in page.get_data(as_text=True)
+
+
+_query_values = st.one_of(
+    st.dates().map(dt.date.isoformat),
+    st.text(max_size=30),
+    st.from_regex(r"[0-9]{1,6}-[0-9]{1,3}-[0-9]{1,3}", fullmatch=True),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=st.dictionaries(st.sampled_from(["from", "to", "engagement_id", "service_area", "lang"]), _query_values))
+@example(query={"to": "9999-12-31"})
+@example(query={"from": "0001-01-01", "to": "0001-01-01"})
+def test_no_report_parameters_crash_the_report_or_the_page(loop, query):
+    report = loop.intake_api().get("/v1/reports/dashboard", query_string=query)
+    page = signed_in(loop).get("/dashboard", query_string=query)
+
+    assert report.status_code in (200, 404, 422), report.json
+    assert page.status_code in (200, 400)

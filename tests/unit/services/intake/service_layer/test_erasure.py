@@ -100,7 +100,7 @@ class TestWhatGoes:
 
         [row] = rows(intake, participants)
         assert row.erased_at is not None
-        assert row.external_ref is None
+        assert row.external_ref_lookup is None
         assert (row.preferred_channel, row.consent_to_contact) == ("none", False)
         assert intake.sealer.open(row.contact_sealed) == {
             "name": None,

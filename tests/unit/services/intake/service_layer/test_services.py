@@ -125,6 +125,18 @@ class TestParticipants:
         assert len(announced(intake, PARTICIPANTS_TOPIC, PARTICIPANT_REGISTERED)) == 1
         assert announced(intake, PARTICIPANTS_TOPIC, PARTICIPANT_UPDATED) == []
 
+    def test_the_external_ref_is_kept_only_sealed_and_found_by_its_keyed_hash(self, intake, council):
+        payload = factories.participant_payload(external_ref="ADULTS-4411")
+
+        first, _ = register(intake, council.slug, payload)
+        again, created = register(intake, council.slug, payload)
+
+        assert (again.id, created, again.external_ref) == (first.id, False, "ADULTS-4411")
+        with intake.engine.connect() as connection:  # every column the table has, whatever the ORM knows
+            stored = " ".join(str(v) for row in connection.exec_driver_sql("SELECT * FROM participants") for v in row)
+        assert "4411" not in stored
+        assert intake.sealer.lookup_key("participant.external_ref", "ADULTS-4411") in stored
+
     def test_new_details_for_a_known_person_are_saved_and_announced(self, intake, council):
         payload = factories.participant_payload(external_ref="ADULTS-4411")
         first, _ = register(intake, council.slug, payload)

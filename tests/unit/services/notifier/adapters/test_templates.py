@@ -138,3 +138,18 @@ def test_a_digest_has_one_footer_and_the_latest_reply_prompt():
 
     assert digest.text.count("Change how we contact you:") == 1
     assert digest.sms.count("Reply 1") == 1 and digest.sms.endswith(STATUS_URL)
+
+
+@pytest.mark.parametrize("language", ["en", "cy"])
+@pytest.mark.parametrize("format_", ["standard", "easy_read", "large_print"])
+@pytest.mark.parametrize("empty", ["can_change", "cannot_change"])
+def test_an_engagement_with_nothing_listed_says_nothing_about_it(language, format_, empty):
+    full = Renderer().render("acknowledgement", language=language, format_=format_, context=context())
+    rendered = Renderer().render("acknowledgement", language=language, format_=format_, context=context(**{empty: []}))
+
+    for part in (rendered.text, rendered.html):
+        assert ": ." not in part and ":</p>" not in part and ": </p>" not in part
+        assert "\n\n\n" not in part
+    kept = "opening hours" if empty == "cannot_change" else "the total budget"
+    assert kept in rendered.text
+    assert len(rendered.text.split("\n\n")) == len(full.text.split("\n\n")) - 1  # that one paragraph, gone
