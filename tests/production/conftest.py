@@ -28,6 +28,7 @@ RUNTIME_LOCK = Path("requirements") / "runtime.txt"  # in the checkout, when the
 PUBLIC_DOMAIN = "council.test"  # reserved (RFC 2606): resolved by tests/support/ingress.py
 TENANT = "ceredigion"
 CONSUMER_REPLICAS = 2
+CASE_SYSTEM = "https://case-system.ceredigion.example.gov.uk/adults"  # the CloudEvents source its case system sends as
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -84,6 +85,7 @@ def deployment(virtualenv, tmp_path_factory, postgres):
         install=Install.virtualenv(virtualenv),
         consumers=CONSUMER_REPLICAS,
         public_domain=PUBLIC_DOMAIN,
+        case_systems=(CASE_SYSTEM,),
         settings={
             "OUTCOMES_ENV": "production",
             # A sender killed with messages claimed gives them back when its lease runs out:

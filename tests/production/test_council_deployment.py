@@ -29,7 +29,7 @@ from bench.harness import Proc
 from shared.constants import CONTRIBUTIONS_TOPIC, SUBMISSIONS_TOPIC
 from shared.kafka import DEFAULT_PARTITIONS
 from shared.settings import SERVICES
-from tests.production.conftest import CONSUMER_REPLICAS, PUBLIC_DOMAIN, TENANT
+from tests.production.conftest import CASE_SYSTEM, CONSUMER_REPLICAS, PUBLIC_DOMAIN, TENANT
 from tests.support import factories
 from tests.support.council import Council
 from tests.support.ingress import public_web
@@ -37,7 +37,6 @@ from tests.support.stack import Stack
 
 pytestmark = [pytest.mark.production, pytest.mark.integration, pytest.mark.postgres]
 
-CASE_SYSTEM = "https://case-system.ceredigion.example.gov.uk/adults"
 LINK = re.compile(r"https?://[^\s<>\"']+")
 IMPLEMENTED_NOTE = "Saturday staff started on 6 December."
 # The topic whose partitions show which replica of each service reads what.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 
 import sqlalchemy as sa
 
@@ -97,9 +98,19 @@ def test_another_councils_contribution_cannot_be_linked_and_nothing_of_it_is_rev
     theirs = dorset.post("/v1/contributions", json=factories.contribution_payload(dorset_engagement["id"])).json
     feed_intake_events(intake, decisions)
 
-    attempt = decisions_api.post("/v1/decisions", json=decision_body(board(decisions_api)["id"], None, [theirs["id"]]))
-    assert attempt.status_code == 404
+    board_id = board(decisions_api)["id"]
+    attempt = decisions_api.post("/v1/decisions", json=decision_body(board_id, None, [theirs["id"]]))
+    unknown_id = str(uuid.uuid4())
+    guess = decisions_api.post("/v1/decisions", json=decision_body(board_id, None, [unknown_id]))
+
+    # Answered exactly as an id nobody has: a link left pending, so the id is not confirmed.
+    assert attempt.status_code == guess.status_code == 201
+    assert [link["state"] for link in attempt.json["links"]] == [link["state"] for link in guess.json["links"]]
+    assert [link["state"] for link in attempt.json["links"]] == ["pending"]
     assert theirs["reference"] not in attempt.get_data(as_text=True)
+    feed_intake_events(intake, decisions)  # their contribution's events again: still not linked to it
+    decision = decisions_api.get(f"/v1/decisions/{attempt.json['id']}").json
+    assert [link["state"] for link in decision["links"]] == ["pending"]
     assert decisions_api.get(f"/v1/contributions/{theirs['id']}/outcome-chain").status_code == 404
     unknown = decisions_api.get("/v1/contributions/00000000-0000-0000-0000-000000000000/outcome-chain")
     assert decisions_api.get(f"/v1/contributions/{theirs['id']}/outcome-chain").json == unknown.json
