@@ -13,7 +13,7 @@ LOCK_FLAGS ?=
 UV_COMPILE = $(VENV)/bin/uv pip compile pyproject.toml --quiet --universal --python-version 3.11 \
 	--generate-hashes --custom-compile-command "make lock" $(LOCK_FLAGS)
 
-.PHONY: run test test-unit test-integration test-deploy test-lowest bench lint lock clean screenshots soak chaos
+.PHONY: fuzz run test test-unit test-integration test-deploy test-lowest bench lint lock clean screenshots soak chaos
 
 # Exactly the locked versions (hash-checked), with the dev, test and lint extras; then this
 # checkout itself, editable and without resolving anything.
@@ -62,6 +62,13 @@ lock: $(STAMP)
 # The pages' pictures in docs/screenshots/ (README "Pages"), from the demo council in a real browser.
 screenshots: $(STAMP) $(NODE_STAMP)
 	SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest tests/browser -q -p no:cacheprovider -k screenshots
+
+# The adversarial checks at length: schemathesis over every operation of the three OpenAPI
+# documents with every role's key, and hostile CloudEvents against the consumer, with
+# FUZZ_EXAMPLES examples each (make test runs them with 25 and 50).
+FUZZ_EXAMPLES ?= 1000
+fuzz: $(STAMP)
+	OUTCOMES_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/fuzz tests/unit/services/intake/entrypoints/test_consumer_properties.py -q -p no:cacheprovider -n 2
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -8,6 +8,7 @@ event processors, so id-taking routes sometimes hit something that exists.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -51,9 +52,11 @@ from tests.support.api import ApiClient, Tenant, create_tenant
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
-# Bounded and reproducible: the same examples on every run and in CI.
+# Bounded and reproducible: the same examples on every run and in CI. `make fuzz` asks for
+# many more (OUTCOMES_FUZZ_EXAMPLES) and runs them for as long as that takes.
+FUZZ_EXAMPLES = int(os.environ.get("OUTCOMES_FUZZ_EXAMPLES") or 25)
 FUZZ_SETTINGS = settings(
-    max_examples=25,
+    max_examples=FUZZ_EXAMPLES,
     derandomize=True,
     deadline=None,
     database=None,
@@ -69,12 +72,13 @@ class World:
     known_ids: dict[str, str] = field(default_factory=dict)
     dead_letter_ids: dict[str, str] = field(default_factory=dict)
 
-    def headers_for(self, case: Case) -> dict[str, str]:
-        """A key of a role the operation allows (staff when it may), so the fuzzing gets past auth."""
+    def headers_for(self, case: Case, role: str | None = None) -> dict[str, str]:
+        """The key of `role` for an operation that takes a key; with no role, one the operation
+        allows (staff when it may), so the fuzzing gets past auth."""
         roles = case.operation.definition.raw.get("x-roles")
         if not roles:
             return {}
-        role = ROLE_STAFF if ROLE_STAFF in roles else roles[0]
+        role = role or (ROLE_STAFF if ROLE_STAFF in roles else roles[0])
         return {"Authorization": f"Bearer {self.tenant.keys[role]}"}
 
     def use_real_ids(self, case: Case, service: str) -> None:
@@ -88,8 +92,9 @@ class World:
                 if name in known:
                     case.body[name] = known[name]
 
-    def fuzz(self, service: str) -> list[str]:
-        """Every operation of `service`'s own document, with valid and invalid data; what failed, and why."""
+    def fuzz(self, service: str, role: str | None = None) -> list[str]:
+        """Every operation of `service`'s own document, with valid and invalid data, sent with
+        `role`'s key (a role an operation refuses must get its documented 403); what failed, and why."""
         schema = schemathesis.openapi.from_wsgi("/openapi.json", self.apps[service])
         failures = []
         for result in schema.get_all_operations():
@@ -101,14 +106,15 @@ class World:
                 def exercise(case: Case, real_ids: bool) -> None:
                     if real_ids:
                         self.use_real_ids(case, service)
-                    case.call_and_validate(headers=self.headers_for(case), checks=CHECKS)
+                    case.call_and_validate(headers=self.headers_for(case, role), checks=CHECKS)
 
                 try:
                     exercise()
                 except Unsatisfiable:  # no input to get wrong: there is no invalid request to make
                     continue
                 except (Exception, FailureGroup) as failure:  # every operation is tried; all that failed are reported
-                    failures.append(f"{operation.label} ({mode.value} data): {_explain(failure)}")
+                    as_role = f", {role} key" if role else ""
+                    failures.append(f"{operation.label} ({mode.value} data{as_role}): {_explain(failure)}")
         return failures
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
+from shared.constants import ROLES
 from tests.fuzz.conftest import World
 
 
-def test_intake_answers_every_request_as_documented(world: World):
-    failures = world.fuzz("intake")
+@pytest.mark.parametrize("role", ROLES)
+def test_intake_answers_every_request_as_documented_to_every_role(world: World, role: str):
+    failures = world.fuzz("intake", role)
     assert not failures, "\n\n".join(failures)

@@ -10,6 +10,7 @@ one prepared database, so examples cannot see each other's contributions.
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 import shutil
 import uuid
@@ -261,7 +262,7 @@ def pinned(test):
 
 
 @settings(
-    max_examples=50,
+    max_examples=int(os.environ.get("OUTCOMES_FUZZ_EXAMPLES") or 50),  # `make fuzz` asks for many more
     deadline=None,
     derandomize=True,  # CI reproduces exactly what a developer saw
     database=None,  # nothing written into the repository
