@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # axe-core (the browser tests' accessibility checker) from npm, pinned in package-lock.json.
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test test-unit test-integration test-deploy bench lint clean screenshots soak chaos
+.PHONY: run system-packages test test-clock test-unit test-integration test-deploy bench lint clean screenshots soak chaos
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,13 +24,33 @@ install: $(STAMP) $(NODE_STAMP)
 run: $(STAMP)
 	$(PY) -m shared.cli run
 
+# PostgreSQL, Chromium and npm from Debian: installed when missing if root, else the exact command.
+system-packages:
+	@bash tests/support/system-packages.sh postgresql chromium npm
+
+# A skipped test fails the run (tests/conftest.py): a missing part is an error, never a quiet skip.
+test test-clock screenshots: export OUTCOMES_NO_SKIPS := 1
+
 # Unit tests first (fast, no broker), then everything that needs real parts, in parallel.
-test: $(STAMP) $(NODE_STAMP)
+test: system-packages $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest tests/unit tests/deploy -q -p no:cacheprovider -n 2
 	$(PY) -m pytest tests/integration tests/e2e tests/fuzz tests/browser -q -p no:cacheprovider -n 2 --dist loadfile
 
+# The time-sensitive tests once more under libfaketime (Debian's `faketime`), its clock started at
+# 23:30 UK time today, then at 00:30 UK time and a minute before the change on the next day the UK
+# clocks change (tests/support/faketimes.py). The clock runs on from there and is shared by every
+# process the tests start (PostgreSQL, gunicorn, consumers); Tansu is statically linked, so the
+# broker alone keeps the real time. README "Tests".
+CLOCK_TESTS := tests/unit tests/integration/services/notifier tests/integration/services/decisions/test_overdue_and_scale.py tests/integration/shared/test_demo.py
+test-clock: $(STAMP)
+	@bash tests/support/system-packages.sh postgresql faketime
+	$(PY) -m tests.support.faketimes | while IFS='|' read -r label start; do \
+	  echo "== time-sensitive tests at $$label ($$start UTC)"; \
+	  TZ=UTC faketime -f "@$$start" $(PY) -m pytest $(CLOCK_TESTS) -q -p no:cacheprovider -n 2 --dist loadfile || exit 1; \
+	done
+
 # The pages' pictures in docs/screenshots/ (README "Pages"), from the demo council in a real browser.
-screenshots: $(STAMP) $(NODE_STAMP)
+screenshots: system-packages $(STAMP) $(NODE_STAMP)
 	SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest tests/browser -q -p no:cacheprovider -k screenshots
 
 bench: $(STAMP)
