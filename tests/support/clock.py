@@ -25,10 +25,15 @@ class ManualClock:
         self.now += dt.timedelta(seconds=seconds)
 
 
+def uk_today() -> dt.date:
+    """Today's date in the UK, as the services reckon it (not the machine's local date)."""
+    return dt.datetime.now(UK).date()
+
+
 def today_at(hour: int, minute: int = 0) -> dt.datetime:
     """Today (UK date) at that UK wall-clock time, in UTC. Only for hours every day has
     (not 01:00-02:00, which the spring change day skips)."""
-    return dt.datetime.combine(dt.datetime.now(UK).date(), dt.time(hour, minute), UK).astimezone(dt.UTC)
+    return dt.datetime.combine(uk_today(), dt.time(hour, minute), UK).astimezone(dt.UTC)
 
 
 class ShiftedClock:

@@ -1,7 +1,8 @@
 """The moments `make test-clock` starts libfaketime's clock at, one `label|YYYY-mm-dd HH:MM:SS` (UTC)
-a line: 23:30 UK time today, and on the next day the UK clocks change (last Sunday of March or
-October) 00:30 UK time and a minute before the change itself (01:00 UTC), so that the run crosses
-the skipped or repeated hour.
+a line: 23:30 UK time today, and 00:30 UK time on each of the next two days the UK clocks change
+(last Sunday of March and of October). 00:30 in October is still summer time (23:30 UTC the day
+before), so the UK date and the UTC date differ; in March it is the last half hour before the
+skipped hour.
 
     python -m tests.support.faketimes
 """
@@ -18,19 +19,17 @@ def last_sunday(year: int, month: int) -> dt.date:
     return last - dt.timedelta(days=(last.weekday() - 6) % 7)
 
 
-def next_change_day(today: dt.date) -> dt.date:
-    """The next day (today included) on which UK clocks change."""
+def next_change_days(today: dt.date, count: int = 2) -> list[dt.date]:
+    """The next days (today included) on which UK clocks change."""
     days = [last_sunday(year, month) for year in (today.year, today.year + 1) for month in (3, 10)]
-    return min(day for day in days if day >= today)
+    return sorted(day for day in days if day >= today)[:count]
 
 
 def moments(now: dt.datetime) -> list[tuple[str, dt.datetime]]:
     today = now.astimezone(UK).date()
-    change = next_change_day(today)
-    return [
-        ("23:30 UK time today", dt.datetime.combine(today, dt.time(23, 30), UK)),
-        (f"00:30 UK time on {change}, a clock-change day", dt.datetime.combine(change, dt.time(0, 30), UK)),
-        (f"a minute before the clocks change on {change}", dt.datetime.combine(change, dt.time(0, 59), dt.UTC)),
+    return [("23:30 UK time today", dt.datetime.combine(today, dt.time(23, 30), UK))] + [
+        (f"00:30 UK time on {day}, a clock-change day", dt.datetime.combine(day, dt.time(0, 30), UK))
+        for day in next_change_days(today)
     ]
 
 
