@@ -14,9 +14,15 @@ from services.intake.bootstrap import bootstrap as bootstrap_intake
 from services.intake.bootstrap import create_app as create_intake_app
 from shared import migrations
 from shared.settings import Settings
-from tests.support import factories
+from tests.support import factories, shifted_time
 from tests.support.api import ApiClient, create_tenant
 from tests.support.postgres import PostgresCluster
+
+
+def pytest_configure(config):
+    """Under `make test-clock`, this process (controller or xdist worker) on the run's shifted clock."""
+    shifted_time.travel()
+
 
 NO_SKIPS = "OUTCOMES_NO_SKIPS"  # set by the Makefile's test targets
 
