@@ -1,8 +1,8 @@
 """The moments `make test-clock` starts its shifted clock at (tests/support/shifted_time.py), one
 `label|YYYY-mm-dd HH:MM:SS` (UTC) a line: 23:30 UK time today, and 00:30 UK time on each of the
-next two days the UK clocks change (last Sunday of March and of October). 00:30 in October is still summer time (23:30 UTC the day
-before), so the UK date and the UTC date differ; in March it is the last half hour before the
-skipped hour.
+next two days the UK clocks change (last Sunday of March and of October). 00:30 in October is
+still summer time (23:30 UTC the day before), so the UK date and the UTC date differ; in March
+it is the last half hour before the skipped hour.
 
     python -m tests.support.faketimes
 """
