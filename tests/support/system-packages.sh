@@ -8,7 +8,7 @@ set -euo pipefail
 missing=()
 for need in "$@"; do
   case "$need" in
-    postgresql) ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql) ;;
+    postgresql) compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || missing+=(postgresql) ;;
     chromium) [ -x /usr/bin/chromium ] || missing+=(chromium) ;;
     npm) command -v npm >/dev/null || missing+=(npm) ;;
     faketime) command -v faketime >/dev/null || missing+=(faketime) ;;
@@ -17,7 +17,7 @@ for need in "$@"; do
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
-if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+if [ "$EUID" -eq 0 ] && command -v apt-get >/dev/null; then
   echo "Installing ${missing[*]} (needed by the tests)"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
