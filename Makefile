@@ -13,7 +13,7 @@ LOCK_FLAGS ?=
 UV_COMPILE = $(VENV)/bin/uv pip compile pyproject.toml --quiet --universal --python-version 3.11 \
 	--generate-hashes --custom-compile-command "make lock" $(LOCK_FLAGS)
 
-.PHONY: fuzz run test test-unit test-integration test-deploy test-lowest bench lint lock clean screenshots soak chaos
+.PHONY: fuzz run system-packages test test-clock test-unit test-integration test-deploy test-lowest bench lint lock clean screenshots soak chaos
 
 # Exactly the locked versions (hash-checked), with the dev, test and lint extras; then this
 # checkout itself, editable and without resolving anything.
@@ -34,11 +34,21 @@ install: $(STAMP) $(NODE_STAMP)
 run: $(STAMP)
 	$(PY) -m shared.cli run
 
+# PostgreSQL, Chromium and npm from Debian: installed when missing if root, else the exact command.
+system-packages:
+	@bash tests/support/system-packages.sh postgresql chromium npm
+
+# A skipped test fails the run (tests/conftest.py): a missing part is an error, never a quiet skip.
+test test-clock test-lowest fuzz screenshots: export OUTCOMES_NO_SKIPS := 1
+# Every test run under the reaper: stopped by Ctrl-C, SIGTERM or a closed terminal, or done,
+# it leaves none of the brokers, databases and services its tests started (tests/support/reaper.py).
+REAPED = $(PY) -m tests.support.reaper --
+
 # Unit tests first (fast, no broker), then everything that needs real parts, in parallel;
 # tests/production (about 2-3 minutes) builds the wheel and runs it as a council deploys it.
-test: $(STAMP) $(NODE_STAMP)
-	$(PY) -m pytest tests/unit tests/deploy -q -p no:cacheprovider -n 2
-	$(PY) -m pytest tests/integration tests/e2e tests/production tests/fuzz tests/browser -q -p no:cacheprovider -n 2 --dist loadfile
+test: system-packages $(STAMP) $(NODE_STAMP)
+	$(REAPED) $(PY) -m pytest tests/unit tests/deploy -q -p no:cacheprovider -n 2
+	$(REAPED) $(PY) -m pytest tests/integration tests/e2e tests/production tests/fuzz tests/browser -q -p no:cacheprovider -n 2 --dist loadfile
 
 # The unit tier against the lowest version of each direct dependency (runtime, dev and test
 # extras) that pyproject.toml allows: proves its floors. A venv of its own, outside the lock.
@@ -50,7 +60,7 @@ $(LOWEST)/.installed: pyproject.toml $(STAMP)
 	touch $@
 
 test-lowest: $(LOWEST)/.installed
-	$(LOWEST)/bin/python -m pytest tests/unit -q -p no:cacheprovider -n 2
+	$(REAPED) $(LOWEST)/bin/python -m pytest tests/unit -q -p no:cacheprovider -n 2
 
 # requirements/runtime.txt (the image) and requirements/dev.txt (make run, make test, CI: the
 # same runtime pins plus the dev, test and lint extras), from pyproject.toml. Keeps every pin
@@ -59,16 +69,30 @@ lock: $(STAMP)
 	$(UV_COMPILE) -o requirements/runtime.txt
 	$(UV_COMPILE) --all-extras -c requirements/runtime.txt -o requirements/dev.txt
 
+# The time-sensitive tests once more on a shifted clock that starts at 23:30 UK time today, then at
+# 00:30 UK time on the next two days the UK clocks change (tests/support/faketimes.py), and runs on
+# from there: Python through time-machine, PostgreSQL through libfaketime (Debian's `faketime`), both
+# from one offset (tests/support/shifted_time.py says why not libfaketime for Python). README "Tests".
+CLOCK_TESTS := tests/unit $(filter-out %/test_crash.py,$(wildcard tests/integration/services/notifier/test_*.py)) \
+	tests/integration/services/decisions/test_overdue_and_scale.py tests/integration/shared/test_demo.py
+test-clock: $(STAMP)
+	@bash tests/support/system-packages.sh postgresql faketime
+	$(PY) -m tests.support.faketimes | while IFS='|' read -r label start; do \
+	  echo "== time-sensitive tests at $$label ($$start UTC)"; \
+	  OUTCOMES_CLOCK_START="$$start" OUTCOMES_CLOCK_SINCE=$$(date +%s) \
+	    $(REAPED) $(PY) -m pytest $(CLOCK_TESTS) -q -p no:cacheprovider -n 2 --dist loadfile || exit 1; \
+	done
+
 # The pages' pictures in docs/screenshots/ (README "Pages"), from the demo council in a real browser.
-screenshots: $(STAMP) $(NODE_STAMP)
-	SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest tests/browser -q -p no:cacheprovider -k screenshots
+screenshots: system-packages $(STAMP) $(NODE_STAMP)
+	SCREENSHOTS_DIR=docs/screenshots $(REAPED) $(PY) -m pytest tests/browser -q -p no:cacheprovider -k screenshots
 
 # The adversarial checks at length: schemathesis over every operation of the three OpenAPI
 # documents with every role's key, and hostile CloudEvents against the consumer, with
 # FUZZ_EXAMPLES examples each (make test runs them with 25 and 50).
 FUZZ_EXAMPLES ?= 1000
 fuzz: $(STAMP)
-	OUTCOMES_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/fuzz tests/unit/services/intake/entrypoints/test_consumer_properties.py -q -p no:cacheprovider -n 2
+	OUTCOMES_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(REAPED) $(PY) -m pytest tests/fuzz tests/unit/services/intake/entrypoints/test_consumer_properties.py -q -p no:cacheprovider -n 2
 
 bench: $(STAMP)
 	$(PY) -m bench

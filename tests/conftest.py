@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -13,9 +14,50 @@ from services.intake.bootstrap import bootstrap as bootstrap_intake
 from services.intake.bootstrap import create_app as create_intake_app
 from shared import migrations
 from shared.settings import Settings
-from tests.support import factories
+from tests.support import factories, shifted_time
 from tests.support.api import METRICS_TOKEN, ApiClient, create_tenant
 from tests.support.postgres import PostgresCluster
+
+
+def pytest_configure(config):
+    """Under `make test-clock`, this process (controller or xdist worker) on the run's shifted clock."""
+    shifted_time.travel()
+
+
+NO_SKIPS = "OUTCOMES_NO_SKIPS"  # set by the Makefile's test targets
+
+
+def _skip_reason(report) -> str:
+    longrepr = report.longrepr
+    return longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+
+
+def _fail_if_skipped(report) -> None:
+    """With OUTCOMES_NO_SKIPS set, a skip is a failure that says what was missing: a run that
+    lacks a part (Chromium, PostgreSQL, ...) must never look green. Runs in xdist workers too."""
+    if os.environ.get(NO_SKIPS) and report.skipped and not hasattr(report, "wasxfail"):
+        reason = _skip_reason(report)
+        report.outcome = "failed"
+        report.longrepr = f"skipped, and {NO_SKIPS} forbids skips: {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    _fail_if_skipped(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    _fail_if_skipped(outcome.get_result())
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Whatever was still reported as skipped (by a plugin's own report) fails the session."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if os.environ.get(NO_SKIPS) and reporter is not None and reporter.stats.get("skipped"):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -21,6 +21,7 @@ from shared.constants import (
     PARTICIPANT_ERASED,
     RESOURCE_CHANGED,
 )
+from tests.support.clock import uk_today
 
 _counter = itertools.count(1)
 
@@ -38,7 +39,7 @@ def engagement_payload(**overrides) -> dict:
         "can_change": ["opening hours", "activities offered"],
         "cannot_change": ["the total budget", "closing the Elm Road site"],
         "decision_maker": "Adult Social Care Partnership Board",
-        "feedback_due": (dt.date.today() + dt.timedelta(days=60)).isoformat(),
+        "feedback_due": (uk_today() + dt.timedelta(days=60)).isoformat(),
     }
     payload.update(overrides)
     return payload
@@ -105,7 +106,7 @@ def paper_row(**overrides) -> dict:
         "type": "view",
         "text": f"Form {n}: the minibus comes too early for me to be ready.",
         "on_behalf_of": "1",
-        "submitted_at": (dt.date.today() - dt.timedelta(days=7)).isoformat(),
+        "submitted_at": (uk_today() - dt.timedelta(days=7)).isoformat(),
     }
     row.update(overrides)
     return row
@@ -166,7 +167,7 @@ def decision_payload(board_id: str, **overrides) -> dict:
         "board_id": board_id,
         "title": f"Saturday opening at the day centres {n}",
         "description": "Open the Elm Road and Riverside centres on Saturdays from April.",
-        "decided_on": dt.date.today().isoformat(),
+        "decided_on": uk_today().isoformat(),
         "outcome": "partly_adopted",
         "rationale": "Saturdays yes, Sundays not yet: the staff are not there for both.",
     }
@@ -180,7 +181,7 @@ def resource_change_payload(**overrides) -> dict:
         "description": "Two more support workers on Saturdays.",
         "amount": "48000.00",
         "currency": "GBP",
-        "effective_from": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+        "effective_from": (uk_today() + dt.timedelta(days=30)).isoformat(),
     }
     payload.update(overrides)
     return payload

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psycopg2
 
+from tests.support import shifted_time
 from tests.support.ports import free_port
 
 
@@ -34,7 +35,8 @@ class PostgresCluster:
         self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
     def _run(self, *command: str) -> None:
-        subprocess.run([*self.as_user, *command], check=True, capture_output=True)
+        # Under `make test-clock` the server runs on the run's shifted clock (libfaketime).
+        subprocess.run([*self.as_user, *shifted_time.faketime_prefix(), *command], check=True, capture_output=True)
 
     def start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)

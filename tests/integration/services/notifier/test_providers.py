@@ -14,17 +14,18 @@ from services.notifier.bootstrap import bootstrap, create_app
 from services.notifier.domain.model import UK
 from shared import migrations
 from shared.settings import Settings
-from tests.integration.services.notifier.test_messages import feed, send_all
+from tests.integration.services.notifier.test_messages import feed, make_due, send_all
 from tests.support import factories
 from tests.support.api import ApiClient
+from tests.support.clock import ShiftedClock, today_at
 from tests.support.providers import Behaviour, FakeNotify
 
 CALLBACK_TOKEN = "notify-callback-token-for-tests"
 
 
-def midday() -> dt.datetime:
-    """Now, but at noon UK time: outside the SMS quiet hours."""
-    return dt.datetime.now(UK).replace(hour=12).astimezone(dt.UTC)
+def midday() -> ShiftedClock:
+    """The real clock moved to noon UK time today: outside the SMS quiet hours."""
+    return ShiftedClock(today_at(12))
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def sms_notifier(settings, intake, notify, monkeypatch):
     monkeypatch.setenv("NOTIFY_SMS_TEMPLATE_ID", "f33517ff-2a88-4f6e-b855-c550268ce08a")
     monkeypatch.setenv("NOTIFY_CALLBACK_TOKEN", CALLBACK_TOKEN)
     migrations.upgrade_service("notifier", settings.database_url("notifier"))
-    platform = bootstrap(Settings.from_env(env_file=None), clock=midday)
+    platform = bootstrap(Settings.from_env(env_file=None), clock=midday())
     provider = platform.extensions["notifier"].sender.providers["sms"].provider
     assert isinstance(provider, NotifyProvider)
     provider.client.timeout = 1  # so a slow provider times out quickly in the test
@@ -67,11 +68,6 @@ def row(notifier) -> dict:
 def attempt_outcomes(notifier) -> list[str]:
     with notifier.engine.connect() as connection:
         return list(connection.execute(sa.select(attempts.c.outcome).order_by(attempts.c.id)).scalars())
-
-
-def make_due(notifier) -> None:
-    with notifier.engine.begin() as connection:
-        connection.execute(notifications.update().values(next_attempt_at=sa.func.current_timestamp()))
 
 
 def test_an_sms_goes_through_notify_with_a_signed_token_and_our_reference(
@@ -165,7 +161,7 @@ def test_delivery_receipts_are_authenticated_and_move_the_status(
 def test_an_sms_due_in_quiet_hours_waits_for_the_morning(
     settings, intake, intake_api, engagement, sms_notifier, notify
 ):
-    late_evening = dt.datetime.now(UK).replace(hour=22, minute=30).astimezone(dt.UTC)
+    late_evening = today_at(22, 30)
     sms_contribution(intake_api, engagement)
     feed(intake, sms_notifier)
     sender = sms_notifier.extensions["notifier"].sender

@@ -23,7 +23,7 @@ def twilio_notifier(settings, intake, twilio, monkeypatch):
     monkeypatch.setenv("TWILIO_FROM", "+447700900000")
     monkeypatch.setenv("TWILIO_BASE_URL", twilio.base_url)
     migrations.upgrade_service("notifier", settings.database_url("notifier"))
-    platform = bootstrap(Settings.from_env(env_file=None), clock=midday)
+    platform = bootstrap(Settings.from_env(env_file=None), clock=midday())
     yield platform
     platform.engine.dispose()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import uuid
 
@@ -10,6 +9,7 @@ import pytest
 
 from services.decisions.bootstrap import create_app
 from tests.support import factories
+from tests.support.clock import uk_today
 from tests.support.page_checks import assert_page_structure, visible_text
 from tests.unit.services.decisions.actions import move, rate, record
 
@@ -89,7 +89,7 @@ class TestYouSaidWeDid:
         assert "Saturday opening Decision Partly agreed Decided on 20 November 2026" in text
         assert "Why Saturdays yes, Sundays not yet." in text
         assert "Sunday opening Decision Put off for now" in text
-        today = dt.date.today()
+        today = uk_today()
         assert f"Under way since {today.day}" in text and "(40% done)" in text
         assert "£48,000.00" in text
 

@@ -10,7 +10,7 @@ from shared.constants import CONTRIBUTIONS_TOPIC, ERASED_TEXT, PARTICIPANT_ERASE
 from shared.consumer import Message
 from tests.support import factories
 from tests.unit.services.decisions.actions import link, record, stored
-from tests.unit.services.decisions.service_layer.test_views import TODAY, chain
+from tests.unit.services.decisions.service_layer.test_views import chain
 
 WORDS = "Hettie Brackenbury says the Elm Road minibus never comes on Thursdays."
 
@@ -82,7 +82,7 @@ def test_an_erasure_that_overtakes_the_contribution_still_leaves_no_words(
     feed.send(PARTICIPANTS_TOPIC, erasure_of(feed, contribution["participant_id"]))  # the erasure first
     decisions.processor.process([received])  # then the contribution, as it was published before
 
-    found = chain(decisions, council.slug, contribution["id"], TODAY)
+    found = chain(decisions, council.slug, contribution["id"])
     assert (found["contribution"]["text"], found["contribution"]["participant_erased"]) == (ERASED_TEXT, True)
     assert opened_texts(decisions) == [ERASED_TEXT]
 

@@ -22,6 +22,7 @@ from shared.consumer import Message
 from shared.events import dumps, make
 from shared.tables import outbox, utcnow
 from tests.support import factories
+from tests.support.clock import uk_today
 from tests.unit.services.decisions.actions import link, record, stored
 
 
@@ -82,7 +83,7 @@ class TestTenantMismatch:
         assert dead.tenant == other_council.slug
         [row] = stored(decisions, contributions_view)
         assert row.tenant == council.slug
-        assert views.outcome_chain(decisions.uow(), council.slug, contribution["id"], today=dt.date.today())
+        assert views.outcome_chain(decisions.uow(), council.slug, contribution["id"], today=uk_today())
 
     def test_their_contribution_to_our_engagement_is_dead_lettered_and_the_next_is_kept(
         self, decisions, feed, intake_api, known_engagement, council, other_council, new_contribution, dead_lettered
@@ -164,7 +165,7 @@ class TestTenantMismatch:
             other_council.slug, contribution["id"], "delivered", utcnow(), notification_id=str(uuid.uuid4())
         )
 
-        found = views.outcome_chain(decisions.uow(), council.slug, contribution["id"], today=dt.date.today())
+        found = views.outcome_chain(decisions.uow(), council.slug, contribution["id"], today=uk_today())
         assert found["messages"] == []
         assert [dead.reason for dead in dead_lettered()] == ["tenant does not match the contribution it refers to"]
 

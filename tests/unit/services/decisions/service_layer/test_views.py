@@ -12,13 +12,12 @@ from shared.constants import CONTRIBUTION_FEEDBACK_OVERDUE
 from shared.domain import NotFound
 from shared.tables import utcnow
 from tests.support import factories
+from tests.support.clock import uk_today
 from tests.unit.services.decisions.actions import add_change, amend, link, move, rate, record, unlink
 
-TODAY = dt.date.today()
 
-
-def chain(decisions, tenant: str, contribution_id: str, today: dt.date = TODAY) -> dict:
-    return views.outcome_chain(decisions.uow(), tenant, contribution_id, today=today)
+def chain(decisions, tenant: str, contribution_id: str, today: dt.date | None = None) -> dict:
+    return views.outcome_chain(decisions.uow(), tenant, contribution_id, today=today or uk_today())
 
 
 def moments(count: int) -> list[dt.datetime]:
@@ -164,7 +163,7 @@ class TestOutcomeChain:
             board_id,
             outcome="deferred",
             rationale="Waiting for the staffing review.",
-            revisit_on=(TODAY + dt.timedelta(days=90)).isoformat(),
+            revisit_on=(uk_today() + dt.timedelta(days=90)).isoformat(),
             links=[factories.link_payload(contribution["id"])],
         )
         due = dt.date.fromisoformat(engagement["feedback_due"])
@@ -282,7 +281,7 @@ class TestYouSaidWeDid:
             board_id,
             outcome="deferred",
             rationale="+ more evidence needed",
-            revisit_on=(TODAY + dt.timedelta(days=120)).isoformat(),
+            revisit_on=(uk_today() + dt.timedelta(days=120)).isoformat(),
             links=[factories.link_payload(complaint["id"])],
         )
         recorded_against, _, _ = record(
@@ -387,7 +386,7 @@ class TestOverdue:
     def due_soon(self, intake_api, feed) -> dict:
         response = intake_api.post(
             "/v1/engagements",
-            json=factories.engagement_payload(feedback_due=(TODAY + dt.timedelta(days=1)).isoformat()),
+            json=factories.engagement_payload(feedback_due=(uk_today() + dt.timedelta(days=1)).isoformat()),
         )
         assert response.status_code == 201, response.get_json()
         feed.deliver()
@@ -406,7 +405,7 @@ class TestOverdue:
             board_actor,
             board_id,
             outcome="deferred",
-            revisit_on=(TODAY + dt.timedelta(days=60)).isoformat(),
+            revisit_on=(uk_today() + dt.timedelta(days=60)).isoformat(),
             links=[factories.link_payload(deferred["id"])],
         )
         later, _, _ = record(decisions, board_actor, board_id, links=[factories.link_payload(unlinked["id"])])
@@ -465,7 +464,7 @@ class TestOverdue:
     ):
         """A board links an id decisions has not seen; it turns out to be another council's contribution."""
         theirs_api = intake_api.as_(tenant=other_council)
-        due = TODAY + dt.timedelta(days=1)
+        due = uk_today() + dt.timedelta(days=1)
         their_engagement = theirs_api.post(
             "/v1/engagements", json=factories.engagement_payload(feedback_due=due.isoformat())
         ).get_json()

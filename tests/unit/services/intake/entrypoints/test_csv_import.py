@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from services.intake.entrypoints import csv_import
 from shared import cli
 from shared.constants import CONTRIBUTION_RECEIVED
+from shared.domain import UK
 from shared.tables import outbox
 from tests.support import factories
 
@@ -55,8 +56,9 @@ def test_a_good_file_is_imported_and_each_contribution_announced_as_an_api_submi
     group = imported[rows[1]["text"]]
     assert (group["channel"], group["on_behalf_of"], group["type"]) == ("meeting", 14, "recommendation")
     assert imported[rows[0]["text"]]["channel"] == "paper"
-    # The date on the form, read as UK time, not the day it was typed in.
-    assert imported[rows[0]["text"]]["submitted_at"].startswith(rows[0]["submitted_at"])
+    # The date on the form, read as UK time (in summer, 23:00 UTC the day before), not the day it was typed in.
+    submitted_at = dt.datetime.fromisoformat(imported[rows[0]["text"]]["submitted_at"])
+    assert submitted_at.astimezone(UK).date().isoformat() == rows[0]["submitted_at"]
     assert all(c["reference"].startswith("WILTSHIRE-") for c in imported.values())
     assert len(announced_contributions(intake)) == 4
 

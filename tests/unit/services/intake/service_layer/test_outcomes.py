@@ -13,6 +13,7 @@ from shared.constants import DECISIONS_TOPIC, MESSAGE_ACKNOWLEDGEMENT, NOTIFICAT
 from shared.domain import UK
 from shared.tables import outbox, utcnow
 from tests.support import factories
+from tests.support.clock import uk_today
 
 
 def _decisions_messages(loop, after: int = 0):
@@ -83,7 +84,7 @@ def test_the_acknowledgement_alone_is_not_feedback(loop):
 
 def test_a_deferred_decision_is_under_consideration_until_amended_to_an_outcome(loop):
     contribution = loop.contribute(loop.engagement()["id"])
-    revisit = (dt.date.today() + dt.timedelta(days=90)).isoformat()
+    revisit = (uk_today() + dt.timedelta(days=90)).isoformat()
     decision = loop.decide([contribution["id"]], outcome="deferred", revisit_on=revisit)
     assert loop.status(contribution["id"]) == "under_consideration"
     assert loop.outcome(contribution["id"]).first_decided_at is None
@@ -121,7 +122,7 @@ def test_events_delivered_twice_or_out_of_order_leave_the_same_outcome(loop):
     before = _last_decisions_outbox_id(loop)
     # The board decides, then amends: decisions announces linked (v1) then amended (v2)...
     api = loop.decisions_api()
-    revisit = (dt.date.today() + dt.timedelta(days=90)).isoformat()
+    revisit = (uk_today() + dt.timedelta(days=90)).isoformat()
     decided = api.post(
         "/v1/decisions",
         json=factories.decision_payload(
