@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import os
 import platform
+import random
 import shutil
 import signal
 import socket
@@ -427,10 +428,28 @@ def run_context(options: Options, name: str) -> Iterator[RunContext]:
 # Small helpers -------------------------------------------------------------------------
 
 
+# Listening ports are chosen below Linux's ephemeral range (32768-60999): a port the kernel
+# hands out as the source of an outgoing connection (there are thousands, to Kafka, PostgreSQL
+# and HTTP) could otherwise be taken between choosing it and a child process binding it.
+_LISTEN_PORTS = range(20000, 32000)
+_handed_out: set[int] = set()
+_chooser = random.SystemRandom()  # not the global generator, which Hypothesis seeds alike in every worker
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port on 127.0.0.1 that nothing listens on, not handed out before by this process."""
+    for _ in range(1000):
+        port = _chooser.choice(_LISTEN_PORTS)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port in {_LISTEN_PORTS.start}-{_LISTEN_PORTS.stop - 1}")
 
 
 def wait_until(

@@ -1,7 +1,5 @@
-import socket
+"""Ports for the servers the tests start (one allocator for the tests and the benchmarks)."""
 
+from bench.harness import free_port
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+__all__ = ["free_port"]
