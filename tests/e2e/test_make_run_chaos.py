@@ -104,6 +104,22 @@ def kill_and_wait_for_restart(run: MakeRun, name: str) -> str:
     return f"SIGKILL {name} (pid {old}); started again as pid {run.children()[name]}"
 
 
+def told_and_known(run: MakeRun, staff: dict, expected: dict[str, str], in_decisions: set[str]):
+    """A check: every contribution of `expected` ({id: reference}) is in decisions' read model
+    (collected into `in_decisions`) and has its acknowledgement in the sink's directory."""
+
+    def check() -> bool:
+        for contribution_id in set(expected) - in_decisions:
+            chain = requests.get(
+                f"{run.url('decisions')}/v1/contributions/{contribution_id}/outcome-chain", headers=staff, timeout=10
+            )
+            if chain.status_code == 200:
+                in_decisions.add(contribution_id)
+        return in_decisions == set(expected) and set(expected.values()) <= set(acknowledgements(run.var / "mail"))
+
+    return check
+
+
 def test_every_process_killed_in_turn_under_load_loses_nothing(tmp_path):
     run = MakeRun(tmp_path / "var", free_ports(), {"OUTCOMES_DEMO": "0", "NOTIFIER_LEASE_SECONDS": str(LEASE_S)})
     try:
@@ -116,26 +132,20 @@ def test_every_process_killed_in_turn_under_load_loses_nothing(tmp_path):
         done = []
         try:
             processes.wait_for(lambda: len(load.accepted) >= 8, 60, "no contribution was accepted")
+            # A running system first: every consumer has joined its group and the first
+            # contributions went all the way through before anything is killed.
+            first = dict(list(load.accepted.copy().items())[:8])
+            processes.wait_for(told_and_known(run, staff, first, set()), 120, "the first contributions to go through")
             for name in KILLED_IN_TURN:
                 done.append(kill_and_wait_for_restart(run, name))
                 time.sleep(2)  # the load goes on a little before the next
         finally:
             load.finish()
         expected = dict(load.accepted)
-
-        # Wait until every contribution is acknowledged and decisions knows of it.
         in_decisions: set[str] = set()
 
-        def drained() -> bool:
-            for contribution_id in set(expected) - in_decisions:
-                chain = requests.get(
-                    f"{run.url('decisions')}/v1/contributions/{contribution_id}/outcome-chain",
-                    headers=staff,
-                    timeout=10,
-                )
-                if chain.status_code == 200:
-                    in_decisions.add(contribution_id)
-            return in_decisions == set(expected) and set(expected.values()) <= set(acknowledgements(run.var / "mail"))
+        # Wait until every contribution is acknowledged and decisions knows of it.
+        drained = told_and_known(run, staff, expected, in_decisions)
 
         def missing() -> str:
             acked = set(acknowledgements(run.var / "mail"))
