@@ -44,7 +44,12 @@ def _fail_if_skipped(report) -> None:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
-    _fail_if_skipped(outcome.get_result())
+    report = outcome.get_result()
+    _fail_if_skipped(report)
+    if report.failed:  # a test that ran a whole stack (tests/support/stack.py) shows its processes' logs
+        for value in getattr(item, "funcargs", {}).values():
+            if callable(getattr(value, "log_tails", None)):
+                report.sections.append(("outcome-chain process logs (tails)", value.log_tails()))
 
 
 @pytest.hookimpl(hookwrapper=True)

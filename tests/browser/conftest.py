@@ -54,13 +54,3 @@ def page(chromium):
     opened = context.new_page()
     yield opened
     context.close()
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    """A failing browser test shows the tail of every process's log beside the failure."""
-    outcome = yield
-    report = outcome.get_result()
-    stack = getattr(item, "funcargs", {}).get("demo_council")
-    if report.failed and isinstance(stack, Stack):
-        report.sections.append(("outcome-chain process logs (tails)", stack.log_tails()))

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from bench.harness import Install
-from tests.support.stack import Stack, running_stack
+from tests.support.stack import running_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNTIME_LOCK = Path("requirements") / "runtime.txt"  # in the checkout, when there is one
@@ -29,16 +29,6 @@ PUBLIC_DOMAIN = "council.test"  # reserved (RFC 2606): resolved by tests/support
 TENANT = "ceredigion"
 CONSUMER_REPLICAS = 2
 CASE_SYSTEM = "https://case-system.ceredigion.example.gov.uk/adults"  # the CloudEvents source its case system sends as
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    """A failing test shows the tail of every process's log beside the failure."""
-    outcome = yield
-    report = outcome.get_result()
-    stack = getattr(item, "funcargs", {}).get("deployment")
-    if report.failed and isinstance(stack, Stack):
-        report.sections.append(("outcome-chain process logs (tails)", stack.log_tails()))
 
 
 def _run(*argv: str | Path, cwd: Path) -> None:

@@ -252,6 +252,19 @@ def engagement_created_event(tenant: str, **overrides) -> dict:
     )
 
 
+# The internal events intake applies (to its outcome read model), which a forger might
+# publish on the case systems' topic: intake must refuse every one there.
+FORGEABLE_OUTCOME_TYPES = [
+    OUTCOME_RATED,
+    CONTRIBUTION_LINKED,
+    RESOURCE_CHANGED,
+    DECISION_AMENDED,
+    CONTRIBUTION_UNLINKED,
+    CONTRIBUTION_FEEDBACK_OVERDUE,
+    NOTIFICATION_DELIVERED,
+]
+
+
 def outcome_event(type_: str, tenant: str, contribution_id: str, *, source: str | None = None, **data) -> dict:
     """An event about what became of a contribution, its `data` valid for its type, as the
     service that announces it would (decisions, or the notifier for notification.*); a test

@@ -15,14 +15,8 @@ from services.intake.adapters.tables import contribution_outcomes, contributions
 from services.intake.bootstrap import INBOUND_TOPICS
 from shared import events
 from shared.constants import (
-    CONTRIBUTION_FEEDBACK_OVERDUE,
     CONTRIBUTION_LINKED,
-    CONTRIBUTION_UNLINKED,
-    DECISION_AMENDED,
     DECISIONS_TOPIC,
-    NOTIFICATION_DELIVERED,
-    OUTCOME_RATED,
-    RESOURCE_CHANGED,
     SUBMISSIONS_TOPIC,
     dlq_topic,
 )
@@ -34,15 +28,7 @@ from tests.support.strategies import PERSONAL_MARK
 SCENE = strategies.TWO_COUNCILS
 GROUP = "intake-fuzz"
 DLQ = dlq_topic(SUBMISSIONS_TOPIC)
-FORGED_TYPES = [
-    OUTCOME_RATED,
-    CONTRIBUTION_LINKED,
-    RESOURCE_CHANGED,
-    DECISION_AMENDED,
-    CONTRIBUTION_UNLINKED,
-    CONTRIBUTION_FEEDBACK_OVERDUE,
-    NOTIFICATION_DELIVERED,
-]
+FORGED_TYPES = factories.FORGEABLE_OUTCOME_TYPES
 
 
 # Records that once stopped a consumer or blocked its outbox, sent whatever is drawn.
