@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 
@@ -60,7 +61,7 @@ def story(decisions, feed, board_actor, board_id, new_contribution, known_engage
         title="Sunday opening",
         outcome="deferred",
         rationale="Not this year.",
-        revisit_on="2027-06-01",
+        revisit_on=str(uk_today() + dt.timedelta(days=180)),  # decided today (UK), looked at again later
         engagement_id=e,
     )
     move(decisions, board_actor, change.id, "in_progress", DISTINCT_NOTE, 40)
