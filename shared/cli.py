@@ -136,8 +136,7 @@ def cmd_keys(args, settings: Settings) -> int:
         try:
             key_id, key = keys.create_key(args.tenant, args.role, args.label)
         except UnknownTenant:
-            print(f"no tenant {args.tenant!r}: create it with `outcomes tenants create {args.tenant}`", file=sys.stderr)
-            return 2
+            return _no_tenant(args.tenant)
         print(f"key id: {key_id}\nkey:    {key}\nThe key is shown once; only its hash is stored.")
     elif args.action == "revoke":
         try:
@@ -152,6 +151,11 @@ def cmd_keys(args, settings: Settings) -> int:
     return 0
 
 
+def _no_tenant(slug: str) -> int:
+    print(f"no tenant {slug!r}: create it with `outcomes tenants create {slug}`", file=sys.stderr)
+    return 2
+
+
 def cmd_sources(args, settings: Settings) -> int:
     from shared.auth import UnknownSource, UnknownTenant
 
@@ -160,8 +164,7 @@ def cmd_sources(args, settings: Settings) -> int:
         try:
             _, created = keys.add_source(args.tenant, args.uri)
         except UnknownTenant:
-            print(f"no tenant {args.tenant!r}: create it with `outcomes tenants create {args.tenant}`", file=sys.stderr)
-            return 2
+            return _no_tenant(args.tenant)
         except ValueError as invalid:
             print(f"not registered: {invalid}", file=sys.stderr)
             return 2

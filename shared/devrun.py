@@ -342,7 +342,7 @@ def run(settings: Settings) -> int:
             security=kafka.security(settings),
         )
         for failure in topics.failed:
-            print(f"topics: {failure}", file=sys.stderr)
+            say(f"topics: {failure}", error=True)
         migrations.upgrade_auth(settings.auth_database_url)
         for service in SERVICES:
             migrations.upgrade_service(service, settings.database_url(service), settings.data_encryption_keys)
