@@ -134,6 +134,8 @@ CONTRIBUTION_STATUSES = (
     "overdue",
 )
 CONTRIBUTION_TEXT_MAX = 10_000
+# Who sent a contribution through intake's public "have your say" form (no key, no account).
+SUBMITTED_BY_PUBLIC_FORM = "public-form"
 
 # Decisions ---------------------------------------------------------------------------
 OUTCOMES = ("adopted", "partly_adopted", "not_adopted", "deferred", "out_of_scope")

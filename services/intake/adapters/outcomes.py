@@ -239,7 +239,7 @@ class OutcomeRepository:
 
     def dashboard_rows(self, where: DashboardFilter) -> list[sa.Row]:
         """One row per contribution in scope: what it is, its outcome so far, and its
-        author's equality-monitoring answers (None if they gave none)."""
+        author's equality-monitoring answers, sealed (None if they gave none)."""
         query = (
             sa.select(
                 contributions.c.id,
@@ -255,7 +255,7 @@ class OutcomeRepository:
                 contribution_outcomes.c.decision_count,
                 contribution_outcomes.c.feedback_delivered_at,
                 contribution_outcomes.c.rating,
-                equality_answers.c.answers,
+                equality_answers.c.answers_sealed,
             )
             .select_from(
                 contributions.join(engagements, engagements.c.id == contributions.c.engagement_id)

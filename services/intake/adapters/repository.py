@@ -41,6 +41,20 @@ class EngagementRepository:
             self._seen[key] = Engagement(**row) if row else None
         return self._seen[key]
 
+    def find(self, engagement_id: str) -> Engagement | None:
+        """Any council's engagement, for the public form (whose address names no council)."""
+        row = self.session.execute(sa.select(engagements).where(engagements.c.id == engagement_id)).mappings().first()
+        return Engagement(**row) if row else None
+
+    def taking_views(self, tenant: str, today) -> list[Engagement]:
+        """The council's engagements whose feedback date is today or later, soonest first."""
+        rows = self.session.execute(
+            sa.select(engagements)
+            .where(engagements.c.tenant == tenant, engagements.c.feedback_due >= today)
+            .order_by(engagements.c.feedback_due, engagements.c.title, engagements.c.id)
+        ).mappings()
+        return [Engagement(**row) for row in rows]
+
     def list(self, tenant: str, *, offset: int, limit: int) -> tuple[list[Engagement], int]:
         where = engagements.c.tenant == tenant
         rows = self.session.execute(
@@ -151,12 +165,17 @@ class ParticipantRepository:
         self.session.execute(equality_answers.delete().where(equality_answers.c.participant_id == participant.id))
         self.session.execute(
             equality_answers.insert(),
-            dict(participant_id=participant.id, tenant=participant.tenant, answers=answers, recorded_at=now),
+            dict(
+                participant_id=participant.id,
+                tenant=participant.tenant,
+                answers_sealed=self.sealer.seal(answers),
+                recorded_at=now,
+            ),
         )
 
     def equality_answer_sets(self, tenant: str, engagement_id: str | None) -> list[dict]:
         """Everyone's answers (one dict each), optionally only those who contributed to one engagement."""
-        query = sa.select(equality_answers.c.answers).where(equality_answers.c.tenant == tenant)
+        query = sa.select(equality_answers.c.answers_sealed).where(equality_answers.c.tenant == tenant)
         if engagement_id:
             query = query.where(
                 sa.exists().where(
@@ -164,7 +183,7 @@ class ParticipantRepository:
                     contributions.c.engagement_id == engagement_id,
                 )
             )
-        return list(self.session.execute(query).scalars())
+        return [self.sealer.open(sealed) for sealed in self.session.execute(query).scalars()]
 
 
 class ContributionRepository:

@@ -52,13 +52,14 @@ participants = sa.Table(
     sa.Index("uq_participants_external_ref_lookup", "tenant", "external_ref_lookup", unique=True),
 )
 
-# Voluntary equality-monitoring answers: their own table, reported only in aggregate.
+# Voluntary equality-monitoring answers: their own table, reported only in aggregate, and
+# sealed like contact details ({question: answer} as one token).
 equality_answers = sa.Table(
     "equality_answers",
     metadata,
     sa.Column("participant_id", sa.String(36), sa.ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("tenant", sa.String(63), nullable=False, index=True),
-    sa.Column("answers", sa.JSON, nullable=False),
+    sa.Column("answers_sealed", sa.Text, nullable=False, info=SEALED),
     sa.Column("recorded_at", UTCDateTime, nullable=False),
 )
 

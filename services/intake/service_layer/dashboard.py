@@ -52,7 +52,7 @@ def dashboard(
             latest_outcome=row.latest_outcome,
             feedback_delivered_at=row.feedback_delivered_at,
             rating=row.rating,
-            equality=row.answers or {},
+            equality=uow.sealer.open(row.answers_sealed) if row.answers_sealed else {},
         )
         for row in rows
     ]
