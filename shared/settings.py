@@ -490,6 +490,21 @@ DEFINITION: tuple[Setting, ...] = (
         "RATE_LIMIT_BURST", _whole(1), 120, "120", "requests a key may send at once before the per-minute rate applies"
     ),
     Setting(
+        "PUBLIC_FORM_BURST",
+        _whole(1),
+        10,
+        "10",
+        "intake: views one address may send at once through the public form (then one a minute, per web process)",
+    ),
+    Setting(
+        "PROXY_HOPS",
+        _whole(0, 5),
+        0,
+        "0",
+        "intake: reverse proxies in front that add X-Forwarded-For; the public form limits the address the "
+        "first of them saw (0: the connection's own address)",
+    ),
+    Setting(
         "KAFKA_SECURITY_PROTOCOL",
         _choice("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"),
         "PLAINTEXT",
@@ -612,6 +627,9 @@ class Settings:
     # then `rate_limit_per_minute` a minute; beyond that it is answered 429 with Retry-After.
     rate_limit_per_minute: int = 600
     rate_limit_burst: int = 120
+    # The public "have your say" form, per address (a keyed hash of it) and per web process.
+    public_form_burst: int = 10
+    proxy_hops: int = 0  # X-Forwarded-For entries to trust (werkzeug's ProxyFix x_for)
     # `outcomes topics create`: 1/1 for the embedded broker; 3/2 for a council's cluster.
     kafka_replication_factor: int = 1
     kafka_min_insync_replicas: int = 1

@@ -7,10 +7,12 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.intake.entrypoints.api import api
 from services.intake.entrypoints.consumer import outcome_handlers, submission_handler
 from services.intake.entrypoints.pages import pages_blueprints
+from services.intake.entrypoints.public_pages import public_form
 from services.intake.service_layer.unit_of_work import IntakeUnitOfWork
 from shared import pages, web
 from shared.auth import KeyStore
@@ -50,7 +52,9 @@ def bootstrap(
 
 def create_app(platform: Platform | None = None) -> Flask:
     platform = platform or bootstrap()
-    app = web.create_app(platform, [api, pages.assets_blueprint(), *pages_blueprints(platform)])
+    app = web.create_app(platform, [api, pages.assets_blueprint(), *pages_blueprints(platform), public_form])
+    if platform.settings.proxy_hops:  # the public form limits per address: the one the first proxy saw
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=platform.settings.proxy_hops)
     # Staff sign in to the dashboard; the cookie is HTTPS-only wherever the deployment is.
     pages.install_sessions(
         app,

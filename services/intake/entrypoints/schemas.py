@@ -26,6 +26,7 @@ EQUALITY_QUESTIONS = (
     "marriage_or_civil_partnership",
     "pregnancy_or_maternity",
     "carer",
+    "welsh_speaker",  # asked on the public form (services/intake/domain/public_form.py)
 )
 
 
