@@ -91,6 +91,7 @@ COPY = {
         "question.marriage_or_civil_partnership": "Marriage or civil partnership",
         "question.pregnancy_or_maternity": "Pregnancy or maternity",
         "question.carer": "Caring for someone",
+        "question.welsh_speaker": "Welsh speaker",
     },
     # Welsh: a Welsh speaker should review these before they go live.
     "cy": {
@@ -177,5 +178,6 @@ COPY = {
         "question.marriage_or_civil_partnership": "Priodas neu bartneriaeth sifil",
         "question.pregnancy_or_maternity": "Beichiogrwydd neu famolaeth",
         "question.carer": "Gofalu am rywun",
+        "question.welsh_speaker": "Siaradwr Cymraeg",
     },
 }

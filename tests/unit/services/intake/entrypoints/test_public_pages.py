@@ -126,7 +126,11 @@ class TestSending:
 
     def test_the_same_words_from_the_same_address_the_same_day_are_kept_once(self, intake, client, engagement):
         first = send(client, engagement["id"], view_form())
-        again = send(client, engagement["id"], view_form(text="  please keep the SATURDAY session; it is the only day my dad gets out."))
+        again = send(
+            client,
+            engagement["id"],
+            view_form(text="  please keep the SATURDAY session; it is the only day my dad gets out."),
+        )
         elsewhere = send(client, engagement["id"], view_form(), address="198.51.100.20")
 
         [kept, other] = sorted(rows(intake, contributions), key=lambda row: row.reference)
@@ -201,7 +205,7 @@ class TestTheCouncilsList:
         html = response.get_data(as_text=True)
         assert response.status_code == 200
         assert_page_structure(html, "cy")
-        assert f'/engagements/{engagement["id"]}/have-your-say?lang=cy' in html
+        assert f"/engagements/{engagement['id']}/have-your-say?lang=cy" in html
 
     def test_an_unknown_council_is_404(self, client):
         assert client.get("/councils/nowhere/engagements").status_code == 404
