@@ -14,7 +14,6 @@ from services.intake.bootstrap import bootstrap, create_app
 from services.intake.entrypoints.public_copy import PUBLIC_COPY
 from shared.constants import CONTRIBUTIONS_TOPIC, PARTICIPANTS_TOPIC, SUBMITTED_BY_PUBLIC_FORM
 from shared.tables import outbox, utcnow
-from tests.support import factories
 from tests.support.page_checks import assert_page_structure, visible_text
 
 FORM_HEADERS = {"Sec-Fetch-Site": "same-origin"}
