@@ -23,6 +23,7 @@ import requests
 
 from services.decisions.entrypoints.copy import COPY as DECISIONS_COPY
 from services.intake.entrypoints.copy import COPY as INTAKE_COPY
+from services.intake.entrypoints.public_copy import PUBLIC_COPY
 from services.notifier.entrypoints.copy import COPY as NOTIFIER_COPY
 from shared.domain import UK
 from shared.pages import SHARED_COPY
@@ -483,3 +484,111 @@ def test_screenshots_show_the_pages_they_are_named_for(demo_council, page, file_
         path = directory / f"{file_name}.png"
         page.screenshot(path=str(path), full_page=True)
         assert path.stat().st_size > 0
+
+
+# The public "have your say" form (intake) -------------------------------------------------
+
+
+def public_copy(lang: str, key: str, **values) -> str:
+    return copy({lang: {**INTAKE_COPY[lang], **PUBLIC_COPY[lang]}}, lang, key, **values)
+
+
+def form_path(stack: Stack, title_start: str = "Day services") -> str:
+    return f"/engagements/{engagement_id(stack, title_start)}/have-your-say"
+
+
+def test_a_person_has_their_say_in_welsh_easy_read_with_the_keyboard_alone_and_staff_count_it(demo_council, page):
+    stack = demo_council
+    address = "bethan.rhys@example.org"
+    page.goto(with_query(f"{stack.urls['intake']}/councils/{stack.tenant}/engagements", lang="cy", format="easy_read"))
+    title = engagement_title(stack, "Day services")
+    press_button(page, f"a[href^='{form_path(stack)}']")
+    assert page.locator("h1").inner_text() == title
+    assert "easy-read" in page.locator("body").get_attribute("class")
+    text = page.locator("main").inner_text()  # what is asked, and when they will hear, before the form
+    assert text.index(public_copy("cy", "form.asking")) < text.index(public_copy("cy", "form.your_view"))
+
+    type_into(page, "#text", "Mae angen bws i'r ganolfan ddydd ar ddydd Sadwrn.")
+    tab_to(page, "#channel-email")
+    page.keyboard.press("Space")
+    type_into(page, "#email", address)
+    tab_to(page, "#consent")
+    page.keyboard.press("Space")
+    assert page.locator("#format-easy_read").is_checked()  # the layout they read in, for their messages
+    tab_to(page, "#equality_age_band-under_16")
+    for _ in range(6):  # to 65 to 74
+        page.keyboard.press("ArrowDown")
+    tab_to(page, "#equality_welsh_speaker-yes")
+    page.keyboard.press("Space")
+    press_button(page, "button[type=submit]")
+
+    thanks = page.get_by_role("status")
+    assert public_copy("cy", "thanks.title.easy") in thanks.inner_text()
+    reference = page.locator(".reference").inner_text()
+    assert reference.startswith(stack.tenant.upper())
+    assert_accessible(page)
+
+    def acknowledged() -> bool:
+        return any(address in str(m["To"]) and reference in plain_text(m) for m in stack.smtp.messages())
+
+    stack.wait_for(acknowledged, "the acknowledgement of the form's view", timeout=30)
+
+    engagement = engagement_id(stack, "Day services")
+    sign_in(page, stack, "intake", "staff", "/dashboard", "en")
+    page.goto(f"{stack.urls['intake']}/dashboard?engagement_id={engagement}&lang=en")
+    table = page.locator(
+        "table", has=page.locator("caption", has_text=copy(INTAKE_COPY, "en", "question.welsh_speaker"))
+    )
+    row = table.locator("tr", has=page.locator("th", has_text="Yes"))
+    assert copy(INTAKE_COPY, "en", "dashboard.fewer_than_5") in row.inner_text()
+    age = page.locator("table", has=page.locator("caption", has_text=copy(INTAKE_COPY, "en", "question.age_band")))
+    assert "65 to 74" in age.inner_text()
+
+
+def test_a_view_sent_empty_shows_the_error_summary_and_the_keyboard_reaches_the_field(demo_council, page):
+    stack = demo_council
+    page.goto(stack.urls["intake"] + form_path(stack))
+    press_button(page, "button[type=submit]")
+
+    summary = page.locator(".error-summary")
+    assert public_copy("en", "form.error.text", max="10,000") in summary.inner_text()
+    tab_to(page, ".error-summary a[href='#text']")
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.activeElement.id") == "text"
+
+
+def open_form_page(kind: str):
+    def opener(stack: Stack, page, lang: str, easy_read: bool) -> None:
+        paths = {
+            "list": lambda: f"/councils/{stack.tenant}/engagements",
+            "form": lambda: form_path(stack),
+            "refused": lambda: form_path(stack),
+            "closed": lambda: form_path(stack, "Seibiant"),
+            "unknown": lambda: "/engagements/no-such-engagement/have-your-say",
+        }
+        page.goto(
+            with_query(stack.urls["intake"] + paths[kind](), lang=lang, format="easy_read" if easy_read else None)
+        )
+        if kind == "refused":
+            page.locator("#consent").check()
+            page.locator("#equality_sex-male").check()
+            page.locator("button[type=submit]").click()
+            page.locator(".error-summary").wait_for()
+
+    return opener
+
+
+FORM_PAGES = ("list", "form", "refused", "closed", "unknown")
+
+
+@pytest.mark.parametrize(("kind", "lang", "easy_read"), [(k, *v) for k in FORM_PAGES for v in VARIANTS])
+def test_every_public_form_page_meets_wcag_2_2_aa_and_the_keyboard_reaches_every_control(
+    demo_council, page, kind, lang, easy_read
+):
+    open_form_page(kind)(demo_council, page, lang, easy_read)
+    assert page.locator("html").get_attribute("lang") == lang
+    assert page.locator("h1").count() == 1
+
+    assert_accessible(page)
+    if lang == "en":
+        tab_through(page)
