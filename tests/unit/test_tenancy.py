@@ -73,6 +73,8 @@ PUBLIC = {
     "/assets/<path:name>": "the pages' stylesheet",
     "/engagements/<engagement_id>/you-said-we-did": "published for everyone: counts, small ones hidden, no personal data",
     "/councils/<tenant>/you-said-we-did": "a council's published list of its engagements' outcomes",
+    "/councils/<tenant>/engagements": "a council's published list of the engagements taking views",
+    "/engagements/<engagement_id>/have-your-say": "the public form: anyone may have their say, no account",
 }
 
 
