@@ -39,6 +39,7 @@ EASY_READ = "easy_read"
 LIMITER = "public_form_limiter"  # its app.extensions key
 ADDRESS_PURPOSE = "public_form.address"
 REFILL_PER_MINUTE = 1
+ADDRESSES_KEPT = 50_000  # buckets per web process; anyone can make up addresses
 
 # The form field each refusal is about -> (the element its summary link leads to, copy key).
 FIELD_ERRORS = {
@@ -66,7 +67,9 @@ public_form = Blueprint("have_your_say", __name__)
 @public_form.record_once
 def _rate_limiter(state) -> None:
     p = state.app.extensions["platform"]
-    state.app.extensions[LIMITER] = RateLimiter(REFILL_PER_MINUTE, p.settings.public_form_burst, p.clock)
+    state.app.extensions[LIMITER] = RateLimiter(
+        REFILL_PER_MINUTE, p.settings.public_form_burst, p.clock, max_keys=ADDRESSES_KEPT
+    )
 
 
 def _easy_read() -> bool:

@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import string
 
 import pytest
 import sqlalchemy as sa
 
 from services.intake.adapters.tables import contributions, equality_answers, idempotency_keys, participants
 from services.intake.bootstrap import bootstrap, create_app
+from services.intake.domain.public_form import EQUALITY_QUESTIONS, PREFER_NOT_TO_SAY
 from services.intake.entrypoints.public_copy import PUBLIC_COPY
-from shared.constants import CONTRIBUTIONS_TOPIC, PARTICIPANTS_TOPIC, SUBMITTED_BY_PUBLIC_FORM
+from shared.constants import (
+    CONTACT_CHANNELS,
+    CONTRIBUTIONS_TOPIC,
+    MESSAGE_FORMATS,
+    PARTICIPANTS_TOPIC,
+    SUBMITTED_BY_PUBLIC_FORM,
+)
 from shared.tables import outbox, utcnow
 from tests.support.page_checks import assert_page_structure, visible_text
 
@@ -208,3 +216,18 @@ class TestTheCouncilsList:
 
     def test_an_unknown_council_is_404(self, client):
         assert client.get("/councils/nowhere/engagements").status_code == 404
+
+
+class TestTheWords:
+    def test_every_message_is_in_english_and_welsh_with_the_same_placeholders(self):
+        assert set(PUBLIC_COPY["en"]) == set(PUBLIC_COPY["cy"])
+        for key, english in PUBLIC_COPY["en"].items():
+            names = {f[1] for f in string.Formatter().parse(english) if f[1]}
+            assert names == {f[1] for f in string.Formatter().parse(PUBLIC_COPY["cy"][key]) if f[1]}, key
+
+    def test_every_channel_format_and_equality_answer_has_words(self):
+        wanted = [f"form.channel.{c}" for c in CONTACT_CHANNELS] + [f"form.format.{f}" for f in MESSAGE_FORMATS]
+        for question, answers in EQUALITY_QUESTIONS.items():
+            wanted.append(f"form.equality.{question}")
+            wanted += [f"form.equality.{question}.{a.code}" for a in answers if a.code != PREFER_NOT_TO_SAY]
+        assert [key for key in wanted if key not in PUBLIC_COPY["en"]] == []
