@@ -72,13 +72,17 @@ EQUALITY_QUESTIONS: dict[str, tuple[Answer, ...]] = {
 class EngagementClosed(Exception):
     """The engagement no longer takes views: its feedback date has passed."""
 
+    def __init__(self, engagement):
+        super().__init__(engagement.id)
+        self.engagement = engagement  # what the closed page tells people about
+
 
 def check_open(engagement, today: dt.date) -> None:
     """An engagement takes views from the public until its feedback date, that day included."""
     if engagement is None:
         raise NotFound("engagement")
     if engagement.feedback_due < today:
-        raise EngagementClosed(engagement.id)
+        raise EngagementClosed(engagement)
 
 
 def equality_answers(chosen: dict[str, str]) -> dict[str, str]:

@@ -119,9 +119,8 @@ def _engagement_or_page(engagement_id: str):
         return use_cases.engagement_to_answer(reads(), engagement_id, today=_today()), None
     except NotFound:
         return None, _message(404, "form.unknown.title", ("form.unknown.text", {}))
-    except EngagementClosed:
-        with reads() as uow:
-            engagement = uow.engagements.find(engagement_id)
+    except EngagementClosed as closed_one:
+        engagement = closed_one.engagement
         council = _council(engagement.tenant)
         closed = (
             "form.closed.text",
@@ -200,19 +199,22 @@ def have_your_say(engagement_id: str):
     sent = request.form.to_dict()
     if sent.get(HONEYPOT):  # a bot: thanked, and nothing kept
         return _thanks(engagement, receipt=None, contact=False)
+    try:
+        form = form_schema.load({**sent, "language": language()})
+    except ValidationError as invalid:  # putting mistakes right costs nothing from the allowance
+        return _form_page(engagement, status=400, form=sent, problems=_problems(list(invalid.messages)))
     allowance = current_app.extensions[LIMITER].take(_address_key())
     if not allowance.allowed:
         response = _message(429, "form.busy.title", ("form.busy.text", {"minutes": -(-allowance.retry_after // 60)}))
         response.headers["Retry-After"] = str(allowance.retry_after)
         return response
+    p = platform()
     try:
-        form = form_schema.load({**sent, "language": language()})
-        p = platform()
         receipt = use_cases.have_your_say(
             p.uow(), engagement.id, form, address=request.remote_addr or "", now=p.clock(), source=p.source
         )
-    except ValidationError as invalid:
-        return _form_page(engagement, status=400, form=sent, problems=_problems(list(invalid.messages)))
+    except (NotFound, EngagementClosed):  # closed (or gone) since the page above was checked
+        return _engagement_or_page(engagement_id)[1]
     except InvalidInput as invalid:
         fields = [USE_CASE_FIELDS.get(name, "text") for name in invalid.errors]
         return _form_page(engagement, status=400, form=sent, problems=_problems(fields))

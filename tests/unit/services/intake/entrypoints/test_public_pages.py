@@ -205,6 +205,16 @@ class TestRefusals:
         assert send(stingy, engagement["id"], view_form(), address="198.51.100.20").status_code == 200
 
 
+    def test_putting_mistakes_right_does_not_count_against_the_address(self, intake, engagement, settings):
+        stingy = create_app(bootstrap(settings.__class__(**{**vars(settings), "public_form_burst": 1}))).test_client()
+
+        mistakes = [send(stingy, engagement["id"], view_form(email=None)) for _ in range(3)]
+        put_right = send(stingy, engagement["id"], view_form())
+
+        assert [m.status_code for m in mistakes] == [400] * 3
+        assert put_right.status_code == 200
+
+
 class TestTheCouncilsList:
     def test_lists_open_engagements_with_links_to_their_forms(self, client, engagement, council):
         response = client.get(f"/councils/{council.slug}/engagements?lang=cy")
