@@ -25,7 +25,14 @@ from marshmallow import ValidationError
 from services.intake.domain.public_form import EQUALITY_QUESTIONS, PREFER_NOT_TO_SAY, EngagementClosed
 from services.intake.entrypoints.copy import COPY
 from services.intake.entrypoints.public_copy import PUBLIC_COPY
-from services.intake.entrypoints.public_schemas import CHANNEL_FIELDS, EQUALITY_PREFIX, HONEYPOT, HaveYourSayFormSchema
+from services.intake.entrypoints.public_schemas import (
+    CHANNEL_FIELDS,
+    EQUALITY_PREFIX,
+    FIELD_INPUTS,
+    HONEYPOT,
+    PLAIN_INPUT,
+    HaveYourSayFormSchema,
+)
 from services.intake.service_layer import public_form as use_cases
 from shared.constants import CONTACT_CHANNELS, CONTRIBUTION_TEXT_MAX, MESSAGE_FORMATS
 from shared.domain import UK, InvalidInput, NotFound
@@ -150,6 +157,8 @@ def _form_page(engagement, *, status: int = 200, form: dict | None = None, probl
         failed={field for field, _ in problems},
         channels=CONTACT_CHANNELS,
         channel_fields=CHANNEL_FIELDS,
+        field_inputs=FIELD_INPUTS,
+        plain_input=PLAIN_INPUT,
         formats=MESSAGE_FORMATS,
         questions=EQUALITY_QUESTIONS,
         prefer_not_to_say=PREFER_NOT_TO_SAY,

@@ -15,6 +15,9 @@ HONEYPOT = "website"  # hidden from people; a bot that fills every field fills i
 # What each channel needs from the person, by form field. A channel added to
 # CONTACT_CHANNELS without an entry here is offered with nothing more to fill in.
 CHANNEL_FIELDS = {"email": ("email",), "sms": ("phone",)}
+# How each of those fields is typed in (any other: plain text); its label is `form.<field>`.
+FIELD_INPUTS = {"email": {"type": "email", "autocomplete": "email"}, "phone": {"type": "tel", "autocomplete": "tel"}}
+PLAIN_INPUT = {"type": "text", "autocomplete": "on"}
 _participant = ParticipantSchema._declared_fields
 
 
