@@ -123,7 +123,9 @@ AUDIT_ACTIONS = (AUDIT_READ, AUDIT_CREATE, AUDIT_UPDATE, AUDIT_DELETE)
 
 # Contributions -----------------------------------------------------------------------
 CONTRIBUTION_TYPES = ("view", "recommendation", "complaint", "compliment", "question")
-CONTRIBUTION_CHANNELS = ("web", "case_system", "meeting", "paper", "phone", "email", "sms")
+CONTRIBUTION_CHANNELS = ("web", "case_system", "meeting", "paper", "phone", "email", "sms", "letter", "visit")
+# How staff record a contribution on someone's behalf in the workspace.
+WORKSPACE_CHANNELS = ("phone", "letter", "meeting", "visit")
 CONTRIBUTION_RECEIVED_STATUS = "received"
 CONTRIBUTION_STATUSES = (
     "received",

@@ -361,6 +361,13 @@ def check_import(
     return problems, done
 
 
+def check_contribution(uow: IntakeUnitOfWork, tenant: str, data: dict, *, now: dt.datetime) -> None:
+    """The rules submit_contribution keeps beyond the schema, checked without writing
+    anything (to read a contribution back to the person before it is saved)."""
+    with uow:
+        _check_acceptable(uow, tenant, data, now)
+
+
 def _check_acceptable(uow: IntakeUnitOfWork, tenant: str, data: dict, now: dt.datetime) -> None:
     """The rules `_accept` keeps, checked without writing anything."""
     if uow.engagements.get(tenant, data["engagement_id"]) is None:
