@@ -45,6 +45,7 @@ def engagement_form(**overrides) -> dict:
     payload = factories.engagement_payload()
     form = {**payload, "can_change": "\n".join(payload["can_change"])}
     form["cannot_change"] = "\n".join(payload["cannot_change"])
+    form["languages"] = ["en"]  # the boxes ticked
     form.update(overrides)
     return form
 

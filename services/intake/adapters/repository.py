@@ -34,12 +34,30 @@ class EngagementRepository:
     )
 
     def get(self, tenant: str, engagement_id: str) -> Engagement | None:
-        """Engagements never change once created, so one unit of work asks once."""
+        """One unit of work asks once (changes go through get_for_update)."""
         key = (tenant, engagement_id)
         if key not in self._seen:
             row = self.session.execute(self._by_id, {"tenant": tenant, "id": engagement_id}).mappings().first()
             self._seen[key] = Engagement(**row) if row else None
         return self._seen[key]
+
+    def get_for_update(self, tenant: str, engagement_id: str) -> Engagement | None:
+        """Read afresh and locked (on PostgreSQL) to be changed: two edits take turns."""
+        row = (
+            self.session.execute(self._by_id.with_for_update(), {"tenant": tenant, "id": engagement_id})
+            .mappings()
+            .first()
+        )
+        self._seen.pop((tenant, engagement_id), None)
+        return Engagement(**row) if row else None
+
+    def update(self, engagement: Engagement) -> None:
+        values = {k: v for k, v in vars(engagement).items() if k not in ("id", "tenant", "created_at")}
+        self.session.execute(
+            engagements.update()
+            .where(engagements.c.tenant == engagement.tenant, engagements.c.id == engagement.id)
+            .values(**values)
+        )
 
     def list(self, tenant: str, *, offset: int, limit: int) -> tuple[list[Engagement], int]:
         where = engagements.c.tenant == tenant

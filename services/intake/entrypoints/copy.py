@@ -186,6 +186,16 @@ COPY = {
 WORKSPACE_COPY = {
     "en": {
         "workspace.nav.label": "Workspace",
+        "workspace.field.languages": "Languages offered",
+        "workspace.hint.languages": "People can take part and hear back in these languages.",
+        "workspace.engagement.edit": "Change the details",
+        "workspace.engagement.edit.title": "Change the engagement",
+        "workspace.engagement.edit.button": "Save the changes",
+        "workspace.engagement.saved": "Changes saved",
+        "workspace.engagement.closed": "Engagement closed",
+        "workspace.engagement.closed_on": "Closed on",
+        "workspace.engagement.close": "Close the engagement",
+        "workspace.engagement.close_hint": "Close it when no more views are being gathered. A closed engagement cannot be changed.",
         "workspace.nav.engagements": "Engagements",
         "workspace.nav.record": "Record a contribution",
         "workspace.nav.contributions": "Find contributions",
@@ -372,6 +382,17 @@ WORKSPACE_COPY = {
     # Welsh: a Welsh speaker should review these before they go live.
     "cy": {
         "workspace.nav.label": "Man gwaith",
+        "workspace.field.languages": "Ieithoedd a gynigir",
+        "workspace.hint.languages": "Gall pobl gymryd rhan a chael ateb yn yr ieithoedd hyn.",
+        "workspace.engagement.edit": "Newid y manylion",
+        "workspace.engagement.edit.title": "Newid yr ymgysylltiad",
+        "workspace.engagement.edit.button": "Cadw'r newidiadau",
+        "workspace.engagement.saved": "Newidiadau wedi'u cadw",
+        "workspace.engagement.closed": "Ymgysylltiad wedi cau",
+        "workspace.engagement.closed_on": "Caewyd ar",
+        "workspace.engagement.close": "Cau'r ymgysylltiad",
+        "workspace.engagement.close_hint": "Caewch ef pan na fydd rhagor o farn yn cael ei chasglu. "
+        "Ni ellir newid ymgysylltiad sydd wedi cau.",
         "workspace.nav.engagements": "Ymgysylltiadau",
         "workspace.nav.record": "Cofnodi cyfraniad",
         "workspace.nav.contributions": "Dod o hyd i gyfraniadau",

@@ -17,17 +17,30 @@ ENGAGEMENT_FIELDS = (
     "cannot_change",
     "decision_maker",
     "feedback_due",
+    "languages",
 )
 LIST_FIELDS = ("can_change", "cannot_change")  # one item a line in the form
+OFFERED_LANGUAGES = ("en", "cy")  # the languages the form offers as checkboxes
 CONTRIBUTION_FIELDS = ("engagement_id", "channel", "type", "text", "on_behalf_of")
 PARTICIPANT_FIELDS = ("name", "email", "phone", "preferred_channel", "consent_to_contact", "language", "format")
 # What the person said yes or no to, as a radio button sends it.
 ANSWERS = {"yes": True, "no": False}
 
 
-def values_of(form: Mapping[str, str], names: tuple[str, ...]) -> dict[str, str]:
-    """The form's fields as typed, for showing them again."""
-    return {name: form.get(name, "") for name in names}
+def values_of(form: Mapping[str, str], names: tuple[str, ...]) -> dict:
+    """The form's fields as typed, for showing them again (languages: the boxes ticked)."""
+    values = {name: form.get(name, "") for name in names}
+    if "languages" in names:
+        values["languages"] = form.getlist("languages") if hasattr(form, "getlist") else form.get("languages", [])
+    return values
+
+
+def engagement_form(engagement) -> dict:
+    """An engagement as its edit form shows it."""
+    values = {name: getattr(engagement, name) for name in ENGAGEMENT_FIELDS}
+    values.update({name: "\n".join(values[name]) for name in LIST_FIELDS})
+    values["feedback_due"] = engagement.feedback_due.isoformat()
+    return values
 
 
 def _lines(text: str) -> list[str]:
@@ -36,8 +49,10 @@ def _lines(text: str) -> list[str]:
 
 def engagement_body(form: Mapping[str, str]) -> dict:
     """An engagement as POST /v1/engagements takes it; fields left empty are left out."""
-    body: dict = {}
+    body: dict = {"languages": form.getlist("languages") if hasattr(form, "getlist") else []}
     for name in ENGAGEMENT_FIELDS:
+        if name == "languages":
+            continue
         value = form.get(name, "").strip()
         if name in LIST_FIELDS:
             body[name] = _lines(value)

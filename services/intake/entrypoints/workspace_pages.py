@@ -37,13 +37,15 @@ from shared.constants import (
 )
 from shared.domain import UK, Conflict, InvalidInput, NotFound
 from shared.events import flatten_errors, unstorable_text
-from shared.pages import Pages, long_date, signed_in
+from shared.openapi import documented
+from shared.pages import HTML_PAGE, Pages, long_date, signed_in
 from shared.schemas import PageSchema
 from shared.web import platform, reads
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "pages"
 HOME = "/workspace"
 PER_PAGE = 25
+CSV_FILE = {"text/csv": {"type": "string", "description": "The header row of an import file."}}
 IMPORT_MAX_BYTES = 5 * 1024 * 1024
 SEARCH_FIELDS = ("engagement_id", "status", "type", "channel", "language", "overdue")
 ENGAGEMENT_ORDER = forms.ENGAGEMENT_FIELDS
@@ -105,6 +107,7 @@ def _load(schema, body: dict) -> dict:
 
 
 @workspace.get(HOME)
+@documented(responses={200: HTML_PAGE}, page=True)
 @staff_only
 def engagements():
     rows = use_cases.engagements_at_a_glance(reads(), _tenant(), today=_today())
@@ -112,12 +115,19 @@ def engagements():
 
 
 @workspace.get(f"{HOME}/engagements/new")
+@documented(responses={200: HTML_PAGE}, page=True)
 @staff_only
 def new_engagement():
-    return _render("workspace_engagement_form.html.j2", form=forms.values_of({}, ENGAGEMENT_ORDER))
+    return _render(
+        "workspace_engagement_form.html.j2",
+        form={**forms.values_of({}, ENGAGEMENT_ORDER), "languages": ["en"]},
+        engagement_id=None,
+        languages=forms.OFFERED_LANGUAGES,
+    )
 
 
 @workspace.post(f"{HOME}/engagements/new")
+@documented(responses={200: HTML_PAGE, 303: None}, page=True)
 @staff_only
 def create_engagement():
     p = platform()
@@ -125,23 +135,80 @@ def create_engagement():
         data = _load(_engagement, forms.engagement_body(request.form))
         engagement = services.create_engagement(p.uow(), _tenant(), data, now=p.clock(), source=p.source)
     except InvalidInput as invalid:
-        return _render(
-            "workspace_engagement_form.html.j2",
-            status=400,
-            form=forms.values_of(request.form, ENGAGEMENT_ORDER),
-            problems=forms.problems(invalid.errors, ENGAGEMENT_ORDER),
-        )
+        return _engagement_form_again(invalid)
     return redirect(_with_lang(f"{HOME}/engagements/{engagement.id}"), 303)
 
 
+def _engagement_form_again(invalid: InvalidInput, engagement_id: str | None = None) -> Response:
+    return _render(
+        "workspace_engagement_form.html.j2",
+        status=400,
+        form=forms.values_of(request.form, ENGAGEMENT_ORDER),
+        problems=forms.problems(invalid.errors, ENGAGEMENT_ORDER),
+        engagement_id=engagement_id,
+        languages=forms.OFFERED_LANGUAGES,
+    )
+
+
+@workspace.get(f"{HOME}/engagements/<engagement_id>/edit")
+@documented(responses={200: HTML_PAGE}, page=True)
+@staff_only
+def edit_engagement(engagement_id: str):
+    try:
+        found = services.get_engagement(reads(), _tenant(), engagement_id)
+    except NotFound:
+        return pages.not_found()
+    return _render(
+        "workspace_engagement_form.html.j2",
+        form=forms.engagement_form(found),
+        engagement_id=found.id,
+        languages=forms.OFFERED_LANGUAGES,
+    )
+
+
+@workspace.post(f"{HOME}/engagements/<engagement_id>/edit")
+@documented(responses={200: HTML_PAGE, 303: None}, page=True)
+@staff_only
+def update_engagement(engagement_id: str):
+    p = platform()
+    try:
+        data = _load(_engagement, forms.engagement_body(request.form))
+        services.update_engagement(p.uow(), _tenant(), engagement_id, data, now=p.clock(), source=p.source)
+    except NotFound:
+        return pages.not_found()
+    except InvalidInput as invalid:
+        return _engagement_form_again(invalid, engagement_id)
+    return redirect(_with_lang(f"{HOME}/engagements/{engagement_id}?saved=1"), 303)
+
+
+@workspace.post(f"{HOME}/engagements/<engagement_id>/close")
+@documented(responses={303: None}, page=True)
+@staff_only
+@audits_as(AUDIT_UPDATE)
+def close_engagement(engagement_id: str):
+    p = platform()
+    try:
+        services.close_engagement(p.uow(), _tenant(), engagement_id, now=p.clock(), source=p.source)
+    except NotFound:
+        return pages.not_found()
+    return redirect(_with_lang(f"{HOME}/engagements/{engagement_id}?closed=1"), 303)
+
+
 @workspace.get(f"{HOME}/engagements/<engagement_id>")
+@documented(responses={200: HTML_PAGE}, page=True)
 @staff_only
 def engagement(engagement_id: str):
     try:
         found = services.get_engagement(reads(), _tenant(), engagement_id)
     except NotFound:
         return pages.not_found()
-    return _render("workspace_engagement.html.j2", engagement=found, state=use_cases.engagement_state(found, _today()))
+    return _render(
+        "workspace_engagement.html.j2",
+        engagement=found,
+        state=use_cases.engagement_state(found, _today()),
+        saved=request.args.get("saved") == "1",
+        closed=request.args.get("closed") == "1",
+    )
 
 
 # Recording a contribution on someone's behalf -------------------------------------------
@@ -163,6 +230,7 @@ def _contribution_form(form, *, status: int = 200, problems=()) -> Response:
 
 
 @workspace.get(f"{HOME}/contributions/new")
+@documented(responses={200: HTML_PAGE}, page=True)
 @staff_only
 def new_contribution():
     defaults = {"on_behalf_of": "1", "language": "en", "format": "standard", "channel": "phone", "type": "view"}
@@ -170,6 +238,7 @@ def new_contribution():
 
 
 @workspace.post(f"{HOME}/contributions/new")
+@documented(responses={200: HTML_PAGE, 303: None}, page=True)
 @staff_only
 @handles_personal_data
 def record_contribution():
@@ -232,6 +301,7 @@ def _page_number() -> int:
 
 
 @workspace.get(f"{HOME}/contributions")
+@documented(responses={200: HTML_PAGE}, page=True)
 @staff_only
 def contributions():
     page = _page_number()
@@ -259,6 +329,7 @@ def contributions():
 
 
 @workspace.get(f"{HOME}/contributions/<contribution_id>")
+@documented(responses={200: HTML_PAGE}, page=True)
 @staff_only
 @handles_personal_data
 def contribution_chain(contribution_id: str):
@@ -273,6 +344,7 @@ def contribution_chain(contribution_id: str):
 
 
 @workspace.get(f"{HOME}/import")
+@documented(responses={200: HTML_PAGE}, page=True)
 @staff_only
 def import_form():
     choices = use_cases.filter_choices(reads(), _tenant())
@@ -280,6 +352,7 @@ def import_form():
 
 
 @workspace.get(f"{HOME}/import/template.csv")
+@documented(responses={200: CSV_FILE}, page=True)
 @staff_only
 def import_template():
     return Response(
@@ -292,6 +365,7 @@ def import_template():
 
 
 @workspace.post(f"{HOME}/import")
+@documented(responses={200: HTML_PAGE, 303: None}, page=True)
 @staff_only
 @handles_personal_data
 def import_upload():
@@ -336,6 +410,7 @@ def import_upload():
 
 
 @workspace.get(f"{HOME}/dead-letters")
+@documented(responses={200: HTML_PAGE}, page=True)
 @staff_only
 def dead_letter_list():
     status = request.args.get("status")
@@ -364,12 +439,14 @@ def _dead_letter_page(dead_letter_id: str, *, status: int = 200, **context) -> R
 
 
 @workspace.get(f"{HOME}/dead-letters/<dead_letter_id>")
+@documented(responses={200: HTML_PAGE}, page=True)
 @staff_only
 def dead_letter(dead_letter_id: str):
     return _dead_letter_page(dead_letter_id, outcome=request.args.get("outcome"))
 
 
 @workspace.post(f"{HOME}/dead-letters/<dead_letter_id>/replay")
+@documented(responses={200: HTML_PAGE, 303: None}, page=True)
 @staff_only
 @audits_as(AUDIT_UPDATE)
 def replay_dead_letter(dead_letter_id: str):

@@ -60,7 +60,9 @@ def test_a_board_members_session_cannot_open_the_workspace(loop):
 
 class TestEngagements:
     def test_an_engagement_opened_in_the_form_is_listed_and_shown(self, staff):
-        opened = staff.post("/workspace/engagements/new", engagement_form(title="Library opening hours"))
+        opened = staff.post(
+            "/workspace/engagements/new", {**engagement_form(title="Library opening hours"), "languages": "en"}
+        )
         assert opened.status_code == 303
 
         shown = text_of(staff.get(opened.headers["Location"]))
@@ -72,7 +74,7 @@ class TestEngagements:
     def test_the_form_shows_the_apis_own_messages_in_an_error_summary(self, staff, loop):
         without_title = {k: v for k, v in factories.engagement_payload().items() if k != "title"}
         api = loop.intake_api().post("/v1/engagements", json=without_title)
-        page = staff.post("/workspace/engagements/new", engagement_form(title=""))
+        page = staff.post("/workspace/engagements/new", {**engagement_form(title=""), "languages": "en"})
 
         assert page.status_code == 400
         assert problems_on(page.get_data(as_text=True)) == {
@@ -82,7 +84,7 @@ class TestEngagements:
     def test_a_feedback_date_in_the_past_is_refused_as_the_api_refuses_it(self, staff):
         yesterday = (dt.datetime.now(UK).date() - dt.timedelta(days=1)).isoformat()
 
-        page = staff.post("/workspace/engagements/new", engagement_form(feedback_due=yesterday))
+        page = staff.post("/workspace/engagements/new", {**engagement_form(feedback_due=yesterday), "languages": "en"})
 
         assert problems_on(page.get_data(as_text=True)) == {"feedback_due": "Feedback due: Must not be in the past."}
 
@@ -300,3 +302,43 @@ class TestDeadLetters:
         theirs = StaffBrowser(create_app(loop.chain.intake).test_client(), loop.other.keys["staff"])
 
         assert theirs.get(f"/workspace/dead-letters/{letter.id}").status_code == 404
+
+
+class TestChangingAndClosing:
+    def test_an_engagement_is_changed_in_its_form_and_the_other_services_hear_of_it(self, staff, loop):
+        engagement = loop.engagement(title="Old title")
+        form = staff.get(f"/workspace/engagements/{engagement['id']}/edit")
+        assert "Old title" in form.get_data(as_text=True)
+
+        saved = staff.post(
+            f"/workspace/engagements/{engagement['id']}/edit",
+            {**engagement_form(title="New title"), "languages": ["en", "cy"]},
+        )
+        loop.relay.deliver()
+
+        assert saved.status_code == 303
+        shown = text_of(staff.get(saved.headers["Location"]))
+        assert "New title" in shown and "Welsh (Cymraeg)" in shown
+        assert loop.intake_api().get(f"/v1/engagements/{engagement['id']}").get_json()["languages"] == ["en", "cy"]
+
+    def test_no_language_offered_is_refused_with_the_apis_message(self, staff):
+        page = staff.post("/workspace/engagements/new", engagement_form(languages=[]))
+
+        assert page.status_code == 400
+        assert problems_on(page.get_data(as_text=True)) == {
+            "languages": "Languages offered: Length must be between 1 and 20."
+        }
+
+    def test_a_closed_engagement_is_listed_last_and_can_no_longer_be_changed(self, staff, loop):
+        closing = loop.engagement(title="Closing soon")
+        loop.engagement(title="Still open")
+
+        closed = staff.post(f"/workspace/engagements/{closing['id']}/close", {})
+        changed = staff.post(f"/workspace/engagements/{closing['id']}/edit", {**engagement_form(), "languages": "en"})
+
+        assert closed.status_code == 303
+        listed = text_of(staff.get("/workspace"))
+        assert listed.index("Still open") < listed.index("Closing soon")
+        assert problems_on(changed.get_data(as_text=True)) == {
+            "engagement_id": "Engagement: This engagement is closed."
+        }
