@@ -169,6 +169,7 @@ def edit_engagement(engagement_id: str):
 @workspace.post(f"{HOME}/engagements/<engagement_id>/edit")
 @documented(responses={200: HTML_PAGE, 303: None}, page=True)
 @staff_only
+@audits_as(AUDIT_UPDATE)
 def update_engagement(engagement_id: str):
     p = platform()
     try:
