@@ -22,7 +22,7 @@ class EngagementRow:
 
 
 def engagement_state(engagement: model.Engagement, today: dt.date) -> str:
-    if getattr(engagement, "closed_at", None) is not None:
+    if engagement.closed_at is not None:
         return "closed"
     return "overdue" if engagement.feedback_due < today else "open"
 
