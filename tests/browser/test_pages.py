@@ -320,11 +320,15 @@ def test_staff_record_a_phone_call_with_sms_consent_and_find_its_chain_with_the_
 
     assert staff_copy("en", "workspace.chain.recorded") in page.get_by_role("status").inner_text()
     reference = re.search(r"[A-Z]+-\d{4}-\d{6}", page.locator("h1").inner_text())[0]
+    contribution_id = re.search(r"/workspace/contributions/([0-9a-f-]{36})", page.url)[1]
 
     press_button(page, "nav a[href^='/workspace/contributions?']")
     choose_option(page, "#channel", staff_copy("en", "workspace.channel.phone"))
     press_button(page, "form[method=get] button[type=submit]")
-    press_button(page, f"a:text('{reference}')")
+    press_button(
+        page,
+        f"td a[href^='/workspace/contributions/{contribution_id}'], th a[href^='/workspace/contributions/{contribution_id}']",
+    )
     assert reference in page.locator("h1").inner_text()
     assert "A minibus stop outside the surgery" in page.locator("main").inner_text()
 

@@ -60,6 +60,12 @@ _contribution = ContributionSchema()
 _page = PageSchema()
 
 
+@workspace.errorhandler(NotFound)
+def _not_found(_unknown: NotFound) -> Response:
+    """Another council's id, or none: the same page either way."""
+    return pages.not_found()
+
+
 def _tenant() -> str:
     return g.page_principal.tenant
 
@@ -154,10 +160,7 @@ def _engagement_form_again(invalid: InvalidInput, engagement_id: str | None = No
 @documented(responses={200: HTML_PAGE}, page=True)
 @staff_only
 def edit_engagement(engagement_id: str):
-    try:
-        found = services.get_engagement(reads(), _tenant(), engagement_id)
-    except NotFound:
-        return pages.not_found()
+    found = services.get_engagement(reads(), _tenant(), engagement_id)
     return _render(
         "workspace_engagement_form.html.j2",
         form=forms.engagement_form(found),
@@ -175,8 +178,6 @@ def update_engagement(engagement_id: str):
     try:
         data = _load(_engagement, forms.engagement_body(request.form))
         services.update_engagement(p.uow(), _tenant(), engagement_id, data, now=p.clock(), source=p.source)
-    except NotFound:
-        return pages.not_found()
     except InvalidInput as invalid:
         return _engagement_form_again(invalid, engagement_id)
     return redirect(_with_lang(f"{HOME}/engagements/{engagement_id}?saved=1"), 303)
@@ -188,10 +189,7 @@ def update_engagement(engagement_id: str):
 @audits_as(AUDIT_UPDATE)
 def close_engagement(engagement_id: str):
     p = platform()
-    try:
-        services.close_engagement(p.uow(), _tenant(), engagement_id, now=p.clock(), source=p.source)
-    except NotFound:
-        return pages.not_found()
+    services.close_engagement(p.uow(), _tenant(), engagement_id, now=p.clock(), source=p.source)
     return redirect(_with_lang(f"{HOME}/engagements/{engagement_id}?closed=1"), 303)
 
 
@@ -199,10 +197,7 @@ def close_engagement(engagement_id: str):
 @documented(responses={200: HTML_PAGE}, page=True)
 @staff_only
 def engagement(engagement_id: str):
-    try:
-        found = services.get_engagement(reads(), _tenant(), engagement_id)
-    except NotFound:
-        return pages.not_found()
+    found = services.get_engagement(reads(), _tenant(), engagement_id)
     return _render(
         "workspace_engagement.html.j2",
         engagement=found,
@@ -334,10 +329,7 @@ def contributions():
 @staff_only
 @handles_personal_data
 def contribution_chain(contribution_id: str):
-    try:
-        chain = use_cases.contribution_chain(reads(), _tenant(), contribution_id)
-    except NotFound:
-        return pages.not_found()
+    chain = use_cases.contribution_chain(reads(), _tenant(), contribution_id)
     return _render("workspace_chain.html.j2", chain=chain, recorded=request.args.get("recorded") == "1")
 
 
@@ -431,10 +423,7 @@ def dead_letter_list():
 
 
 def _dead_letter_page(dead_letter_id: str, *, status: int = 200, **context) -> Response:
-    try:
-        letter = dead_letters.get_for_tenant(platform().engine, _tenant(), dead_letter_id)
-    except NotFound:
-        return pages.not_found()
+    letter = dead_letters.get_for_tenant(platform().engine, _tenant(), dead_letter_id)
     context.setdefault("problems", [])
     return _render("workspace_dead_letter.html.j2", status=status, letter=letter, **context)
 
@@ -453,8 +442,6 @@ def dead_letter(dead_letter_id: str):
 def replay_dead_letter(dead_letter_id: str):
     try:
         outcome = platform().processor.replay(dead_letter_id, tenant=_tenant())
-    except NotFound:
-        return pages.not_found()
     except (InvalidInput, Conflict) as refused:
         return _dead_letter_page(dead_letter_id, status=422, outcome=None, problems=[("replay", [str(refused)])])
     outcome = outcome if outcome in ("accepted", "duplicate") else "accepted"
