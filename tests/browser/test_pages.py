@@ -37,6 +37,7 @@ from tests.support.browser import (
     type_into,
 )
 from tests.support.stack import Stack
+from tests.support.workspace import read_chain_in_browser, record_phone_call_in_browser
 
 STATUS_LINK = re.compile(r"https?://\S+/status/[\w.-]+(?:\?[\w=&%.-]*)?")
 UNSUBSCRIBE_LINK = re.compile(r"https?://\S+/v1/unsubscribe/[\w.-]+")
@@ -255,17 +256,6 @@ def sign_in_to_workspace(page, stack: Stack, path: str) -> None:
     press_button(page, "form button[type=submit]")
 
 
-def choose_radio(page, name: str, value: str, *, limit: int = 10) -> None:
-    """Tab into a radio group and arrow to `value` (arrows select; Space selects the first)."""
-    tab_to(page, f"input[name={name}]")
-    page.keyboard.press("Space")
-    for _ in range(limit):
-        if page.evaluate("() => document.activeElement.value") == value:
-            return
-        page.keyboard.press("ArrowDown")
-    raise AssertionError(f"{page.url}: no {value!r} in the {name} radios")
-
-
 def test_staff_open_change_and_close_an_engagement_with_the_keyboard_alone(demo_council, page):
     stack = demo_council
     sign_in_to_workspace(page, stack, "/workspace/engagements/new")
@@ -301,36 +291,28 @@ def test_staff_open_change_and_close_an_engagement_with_the_keyboard_alone(demo_
 
 def test_staff_record_a_phone_call_with_sms_consent_and_find_its_chain_with_the_keyboard_alone(demo_council, page):
     stack = demo_council
-    sign_in_to_workspace(page, stack, "/workspace/contributions/new")
+    sign_in_to_workspace(page, stack, "/workspace")
 
-    choose_option(page, "#engagement_id", "Day services for older people in Trowbridge")
-    choose_radio(page, "channel", "phone")
-    choose_radio(page, "type", "recommendation")
-    type_into(page, "#text", "A minibus stop outside the surgery would help people who phone in.")
-    type_into(page, "#name", "Caller Keyboard")
-    type_into(page, "#phone", "+44 7700 900555")
-    choose_radio(page, "consent_to_contact", "yes")
-    choose_radio(page, "preferred_channel", "sms")
-    press_button(page, "form button[type=submit]")
-
-    assert page.locator("h1").inner_text() == staff_copy("en", "workspace.check.title")
-    read_back = page.locator("main").inner_text()
-    assert "+44 7700 900555" in read_back and staff_copy("en", "workspace.contact.sms") in read_back
-    press_button(page, "button[value=save]")
+    contribution_id = record_phone_call_in_browser(
+        page,
+        stack.urls["intake"],
+        engagement_title="Day services for older people in Trowbridge",
+        text="A minibus stop outside the surgery would help people who phone in.",
+        name="Caller Keyboard",
+        phone="+44 7700 900555",
+    )
 
     assert staff_copy("en", "workspace.chain.recorded") in page.get_by_role("status").inner_text()
     reference = re.search(r"[A-Z]+-\d{4}-\d{6}", page.locator("h1").inner_text())[0]
-    contribution_id = re.search(r"/workspace/contributions/([0-9a-f-]{36})", page.url)[1]
 
     press_button(page, "nav a[href^='/workspace/contributions?']")
     choose_option(page, "#channel", staff_copy("en", "workspace.channel.phone"))
     press_button(page, "form[method=get] button[type=submit]")
-    press_button(
-        page,
-        f"td a[href^='/workspace/contributions/{contribution_id}'], th a[href^='/workspace/contributions/{contribution_id}']",
-    )
+    press_button(page, f"main a[href^='/workspace/contributions/{contribution_id}']")
     assert reference in page.locator("h1").inner_text()
-    assert "A minibus stop outside the surgery" in page.locator("main").inner_text()
+    chain = read_chain_in_browser(page, stack.urls["intake"], contribution_id)
+    assert "A minibus stop outside the surgery" in chain and "+44 7700 900555" in chain
+    assert staff_copy("en", "workspace.contact.sms") in chain
 
 
 def test_staff_import_a_file_and_read_the_dead_letters_with_the_keyboard_alone(demo_council, page, tmp_path):

@@ -95,3 +95,48 @@ def problems_on(html: str) -> dict[str, str]:
     return {
         target: visible_text(message) for target, message in re.findall(r'<a href="#([^"]+)">(.*?)</a>', summary[0])
     }
+
+
+# In a real browser (Playwright), keyboard only -------------------------------------------
+
+
+def choose_radio(page, name: str, value: str, *, limit: int = 10) -> None:
+    """Tab into a radio group and arrow to `value` (arrows select; Space selects the first)."""
+    from tests.support.browser import tab_to
+
+    tab_to(page, f"input[name={name}]")
+    page.keyboard.press("Space")
+    for _ in range(limit):
+        if page.evaluate("() => document.activeElement.value") == value:
+            return
+        page.keyboard.press("ArrowDown")
+    raise AssertionError(f"{page.url}: no {value!r} in the {name} radios")
+
+
+def record_phone_call_in_browser(
+    page, intake_url: str, *, engagement_title: str, text: str, name: str, phone: str
+) -> str:
+    """A signed-in member of staff records a phone call with consent to a text message,
+    reads the answers back and saves; the new contribution's id (its chain page is open)."""
+    from tests.support.browser import choose_option, press_button, type_into
+
+    page.goto(f"{intake_url}/workspace/contributions/new")
+    choose_option(page, "#engagement_id", engagement_title)
+    choose_radio(page, "channel", "phone")
+    type_into(page, "#text", text)
+    type_into(page, "#name", name)
+    type_into(page, "#phone", phone)
+    choose_radio(page, "consent_to_contact", "yes")
+    choose_radio(page, "preferred_channel", "sms")
+    press_button(page, "form button[type=submit]")
+    read_back = page.locator("main").inner_text()
+    assert page.locator("button[value=save]").count() == 1, read_back  # the check-your-answers page
+    assert phone in read_back and text in read_back, read_back
+    press_button(page, "button[value=save]")
+    return re.search(r"/workspace/contributions/([0-9a-f-]{36})", page.url)[1]
+
+
+def read_chain_in_browser(page, intake_url: str, contribution_id: str) -> str:
+    """The contribution's chain page, as its words: decisions, messages and receipts."""
+    page.goto(f"{intake_url}/workspace/contributions/{contribution_id}")
+    return page.locator("main").inner_text()
