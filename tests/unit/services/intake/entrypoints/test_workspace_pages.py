@@ -320,6 +320,12 @@ class TestChangingAndClosing:
         shown = text_of(staff.get(saved.headers["Location"]))
         assert "New title" in shown and "Welsh (Cymraeg)" in shown
         assert loop.intake_api().get(f"/v1/engagements/{engagement['id']}").get_json()["languages"] == ["en", "cy"]
+        for service in (loop.chain.decisions, loop.chain.notifier):  # their copies, by engagement.updated
+            with service.engine.connect() as connection:
+                title = connection.execute(
+                    sa.text("SELECT title FROM engagements_view WHERE id = :id"), {"id": engagement["id"]}
+                ).scalar_one()
+            assert title == "New title"
 
     def test_no_language_offered_is_refused_with_the_apis_message(self, staff):
         page = staff.post("/workspace/engagements/new", engagement_form(languages=[]))
