@@ -9,6 +9,7 @@ as they do for the dashboard (shared/pages.py), and every action is audited like
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 from flask import Blueprint, Response, g, redirect, request
@@ -117,7 +118,7 @@ def _load(schema, body: dict) -> dict:
 @staff_only
 def engagements():
     rows = use_cases.engagements_at_a_glance(reads(), _tenant(), today=_today())
-    return _render("workspace_engagements.html.j2", rows=rows, created=request.args.get("created"))
+    return _render("workspace_engagements.html.j2", rows=rows)
 
 
 @workspace.get(f"{HOME}/engagements/new")
@@ -253,14 +254,18 @@ def record_contribution():
                 form=forms.values_of(request.form, CONTRIBUTION_ORDER),
                 engagement=services.get_engagement(reads(), _tenant(), data["engagement_id"]),
                 duplicates=duplicates,
+                save_key=secrets.token_urlsafe(16),
             )
         who = g.page_principal
+        save_key = request.form.get("save_key", "")[:64]  # pressing Save twice records it once
         contribution, _ = services.submit_contribution(
             p.uow(),
             services.Submitter(tenant=who.tenant, role=who.role, identity=who.key_id),
             data,
             now=p.clock(),
             source=p.source,
+            idempotency_key=f"workspace:{save_key}" if save_key else None,
+            request_fingerprint=services.fingerprint(data) if save_key else None,
         )
     except InvalidInput as invalid:
         return _contribution_form(request.form, status=400, problems=forms.problems(invalid.errors, CONTRIBUTION_ORDER))

@@ -4,6 +4,7 @@ chain a contribution made, imports that are all or nothing, dead letters replaye
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 
 import pytest
@@ -162,6 +163,19 @@ class TestRecordingOnSomeonesBehalf:
                 )
             ).all()
         assert len(rows) == 2 and {row.status for row in rows} == {200, 303}
+
+
+    def test_pressing_save_twice_records_it_once(self, staff, loop):
+        engagement = loop.engagement()
+        form = phone_contribution_form(engagement["id"])
+        checked = staff.post("/workspace/contributions/new", {**form, "action": "check"}).get_data(as_text=True)
+        save_key = re.search(r'name="save_key" value="([^"]+)"', checked)[1]
+
+        first = staff.post("/workspace/contributions/new", {**form, "save_key": save_key, "action": "save"})
+        second = staff.post("/workspace/contributions/new", {**form, "save_key": save_key, "action": "save"})
+
+        assert first.headers["Location"] == second.headers["Location"]
+        assert "1 contributions found" in text_of(staff.get("/workspace/contributions"))
 
 
 class TestFindingContributions:
