@@ -26,6 +26,7 @@ from shared import dead_letters
 from shared.audit import audits_as, handles_personal_data
 from shared.constants import (
     AUDIT_UPDATE,
+    BULK_MAX_BODY_BYTES,
     CONTACT_CHANNELS,
     CONTRIBUTION_CHANNELS,
     CONTRIBUTION_STATUSES,
@@ -41,13 +42,13 @@ from shared.events import flatten_errors, unstorable_text
 from shared.openapi import documented
 from shared.pages import HTML_PAGE, Pages, long_date, signed_in
 from shared.schemas import PageSchema
-from shared.web import platform, reads
+from shared.web import allows_bulk_body, platform, reads
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "pages"
 HOME = "/workspace"
 PER_PAGE = 25
 CSV_FILE = {"text/csv": {"type": "string", "description": "The header row of an import file."}}
-IMPORT_MAX_BYTES = 5 * 1024 * 1024
+IMPORT_MAX_BYTES = BULK_MAX_BODY_BYTES - 64 * 1024  # the file, and room for the form around it
 SEARCH_FIELDS = ("engagement_id", "status", "type", "channel", "language", "overdue")
 ENGAGEMENT_ORDER = forms.ENGAGEMENT_FIELDS
 CONTRIBUTION_ORDER = (*forms.CONTRIBUTION_FIELDS, *forms.PARTICIPANT_FIELDS)
@@ -364,6 +365,7 @@ def import_template():
 
 @workspace.post(f"{HOME}/import")
 @documented(responses={200: HTML_PAGE, 303: None}, page=True)
+@allows_bulk_body  # before the session's CSRF check reads the form
 @staff_only
 @handles_personal_data
 def import_upload():
@@ -379,7 +381,7 @@ def import_upload():
             raise InvalidInput.on("channel", "Must be one of the choices.")
         content = upload.read(IMPORT_MAX_BYTES + 1) if upload else b""
         if not content or len(content) > IMPORT_MAX_BYTES:
-            raise InvalidInput.on("file", "Choose a CSV file of up to 5 MB.")
+            raise InvalidInput.on("file", "Choose a CSV file of up to 4 MB.")
         report = csv_import.import_content(
             platform(),
             content,

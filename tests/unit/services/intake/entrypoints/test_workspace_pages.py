@@ -280,6 +280,16 @@ class TestImport:
         assert "File imported" in text_of(page) and text_of(page).count("Accepted") == 2
         assert "2 contributions found" in text_of(staff.get("/workspace/contributions", engagement_id=engagement["id"]))
 
+    def test_a_file_larger_than_an_api_body_is_imported(self, staff, loop):
+        engagement = loop.engagement()
+        rows = [factories.paper_row(text=f"Row {n}: " + "the bus is late again. " * 300) for n in range(12)]
+        content = self.csv(*rows)
+        assert len(content) > 64 * 1024
+
+        page = self.upload(staff, engagement["id"], content)
+
+        assert page.status_code == 200 and "File imported" in text_of(page)
+
     def test_one_bad_row_imports_nothing_and_says_why(self, staff, loop):
         engagement = loop.engagement()
 
