@@ -32,6 +32,7 @@ ALL_TOPICS = CONSUMED_TOPICS + tuple(dlq_topic(topic) for topic in CONSUMED_TOPI
 # Event types -------------------------------------------------------------------------
 CONTRIBUTION_SUBMITTED = "contribution.submitted"
 ENGAGEMENT_CREATED = "engagement.created"
+ENGAGEMENT_UPDATED = "engagement.updated"  # edited or closed: the whole engagement as it now is
 PARTICIPANT_REGISTERED = "participant.registered"
 PARTICIPANT_UPDATED = "participant.updated"
 PARTICIPANT_ERASED = "participant.erased"
@@ -69,7 +70,7 @@ CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json"
 # a dead letter, never a change.
 TOPIC_EVENT_TYPES: dict[str, frozenset[str]] = {
     SUBMISSIONS_TOPIC: frozenset({CONTRIBUTION_SUBMITTED}),
-    ENGAGEMENTS_TOPIC: frozenset({ENGAGEMENT_CREATED}),
+    ENGAGEMENTS_TOPIC: frozenset({ENGAGEMENT_CREATED, ENGAGEMENT_UPDATED}),
     PARTICIPANTS_TOPIC: frozenset({PARTICIPANT_REGISTERED, PARTICIPANT_UPDATED, PARTICIPANT_ERASED}),
     CONTRIBUTIONS_TOPIC: frozenset({CONTRIBUTION_RECEIVED}),
     DECISIONS_TOPIC: frozenset(
@@ -123,7 +124,9 @@ AUDIT_ACTIONS = (AUDIT_READ, AUDIT_CREATE, AUDIT_UPDATE, AUDIT_DELETE)
 
 # Contributions -----------------------------------------------------------------------
 CONTRIBUTION_TYPES = ("view", "recommendation", "complaint", "compliment", "question")
-CONTRIBUTION_CHANNELS = ("web", "case_system", "meeting", "paper", "phone", "email", "sms")
+CONTRIBUTION_CHANNELS = ("web", "case_system", "meeting", "paper", "phone", "email", "sms", "letter", "visit")
+# How staff record a contribution on someone's behalf in the workspace.
+WORKSPACE_CHANNELS = ("phone", "letter", "meeting", "visit")
 CONTRIBUTION_RECEIVED_STATUS = "received"
 CONTRIBUTION_STATUSES = (
     "received",

@@ -38,6 +38,7 @@ from tests.support.browser import (
     type_into,
 )
 from tests.support.stack import Stack
+from tests.support.workspace import read_chain_in_browser, record_phone_call_in_browser
 
 STATUS_LINK = re.compile(r"https?://\S+/status/[\w.-]+(?:\?[\w=&%.-]*)?")
 UNSUBSCRIBE_LINK = re.compile(r"https?://\S+/v1/unsubscribe/[\w.-]+")
@@ -242,6 +243,115 @@ def test_a_board_member_records_a_decision_with_the_keyboard_alone_and_the_peopl
     stack.wait_for(tom_told, "the person whose question was answered to be told, by email")
 
 
+# The staff workspace, keyboard only -----------------------------------------------------
+
+
+def staff_copy(lang: str, key: str, **values) -> str:
+    return copy(INTAKE_COPY, lang, key, **values)
+
+
+def sign_in_to_workspace(page, stack: Stack, path: str) -> None:
+    """Not signed in: the sign-in page first, then where the link led (keyboard only)."""
+    page.goto(f"{stack.urls['intake']}{path}")
+    type_into(page, "#key", stack.keys["staff"])
+    press_button(page, "form button[type=submit]")
+
+
+def test_staff_open_change_and_close_an_engagement_with_the_keyboard_alone(demo_council, page):
+    stack = demo_council
+    sign_in_to_workspace(page, stack, "/workspace/engagements/new")
+    assert page.locator("h1").inner_text() == staff_copy("en", "workspace.engagement.new.title")
+
+    type_into(page, "#title", "Keyboard engagement about bus stops")
+    type_into(page, "#service_area", "Highways")
+    type_into(page, "#description", "Where should the new bus shelters go?")
+    type_into(page, "#can_change", "where the shelters go")
+    type_into(page, "#cannot_change", "the number of shelters")
+    type_into(page, "#decision_maker", "Highways Committee")
+    type_date(page, "#feedback_due", dt.datetime.now(UK).date() + dt.timedelta(days=30))
+    tab_to(page, "#languages-cy")
+    page.keyboard.press("Space")
+    press_button(page, "form button[type=submit]")
+    assert page.locator("h1").inner_text() == "Keyboard engagement about bus stops"
+    assert staff_copy("en", "workspace.language.cy") in page.locator("main").inner_text()
+
+    press_button(page, "a[href*='/edit']")
+    tab_to(page, "#title")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Keyboard engagement about bus shelters")
+    press_button(page, "form button[type=submit]")
+    assert staff_copy("en", "workspace.engagement.saved") in page.get_by_role("status").inner_text()
+
+    press_button(page, "form[action*='/close'] button")
+    assert staff_copy("en", "workspace.engagement.closed") in page.get_by_role("status").inner_text()
+    press_button(page, "nav a[href^='/workspace?']")
+    last_row = page.locator("tbody tr").last.inner_text()
+    assert "Keyboard engagement about bus shelters" in last_row
+    assert staff_copy("en", "workspace.state.closed") in last_row
+
+
+def test_staff_record_a_phone_call_with_sms_consent_and_find_its_chain_with_the_keyboard_alone(demo_council, page):
+    stack = demo_council
+    sign_in_to_workspace(page, stack, "/workspace")
+
+    contribution_id = record_phone_call_in_browser(
+        page,
+        stack.urls["intake"],
+        engagement_title="Day services for older people in Trowbridge",
+        text="A minibus stop outside the surgery would help people who phone in.",
+        name="Caller Keyboard",
+        phone="+44 7700 900555",
+    )
+
+    assert staff_copy("en", "workspace.chain.recorded") in page.get_by_role("status").inner_text()
+    reference = re.search(r"[A-Z]+-\d{4}-\d{6}", page.locator("h1").inner_text())[0]
+
+    press_button(page, "nav a[href^='/workspace/contributions?']")
+    choose_option(page, "#channel", staff_copy("en", "workspace.channel.phone"))
+    press_button(page, "form[method=get] button[type=submit]")
+    press_button(page, f"main a[href^='/workspace/contributions/{contribution_id}']")
+    assert reference in page.locator("h1").inner_text()
+    chain = read_chain_in_browser(page, stack.urls["intake"], contribution_id)
+    assert "A minibus stop outside the surgery" in chain and "+44 7700 900555" in chain
+    assert staff_copy("en", "workspace.contact.sms") in chain
+
+
+def test_staff_import_a_file_and_read_the_dead_letters_with_the_keyboard_alone(demo_council, page, tmp_path):
+    stack = demo_council
+    sign_in_to_workspace(page, stack, "/workspace/import")
+
+    tab_to(page, "a[href='/workspace/import/template.csv']")
+    with page.expect_download() as download:
+        page.keyboard.press("Enter")
+    template = tmp_path / "template.csv"
+    download.value.save_as(template)
+    header = template.read_text().strip()
+    rows = [
+        "Paper Keyboard,,,,none,no,en,standard,view,The library steps are too steep.,1,,",
+        "Paper Keyboard Two,,,,email,yes,en,standard,view,No email given but consent.,1,,",
+    ]
+    refused_file, good_file = tmp_path / "refused.csv", tmp_path / "good.csv"
+    refused_file.write_text("\n".join([header, *rows]) + "\n")
+    good_file.write_text("\n".join([header, rows[0]]) + "\n")
+
+    choose_option(page, "#engagement_id", "Day services for older people in Trowbridge")
+    tab_to(page, "#file")
+    page.locator("#file").set_input_files(str(refused_file))  # the file chooser is the system's own
+    press_button(page, "form button[type=submit]")
+    report = page.locator("main").inner_text()
+    assert staff_copy("en", "workspace.import.refused") in report
+    assert "Required when the preferred channel is email." in report
+
+    choose_option(page, "#engagement_id", "Day services for older people in Trowbridge")
+    tab_to(page, "#file")
+    page.locator("#file").set_input_files(str(good_file))
+    press_button(page, "form button[type=submit]")
+    assert staff_copy("en", "workspace.import.done") in page.get_by_role("status").inner_text()
+
+    press_button(page, "nav a[href^='/workspace/dead-letters']")
+    assert page.locator("h1").inner_text() == staff_copy("en", "workspace.dead_letters.title")
+
+
 # Every page, in both languages and both formats: axe-core and the keyboard -----------
 
 
@@ -354,6 +464,26 @@ def open_preferences(stack: Stack, page, lang: str, easy_read: bool) -> None:
     page.locator("main form").wait_for()
 
 
+def submit_empty(page) -> None:
+    """A workspace form sent with nothing filled in: the error summary and each field's message."""
+    page.locator("main form button[type=submit]").first.click()
+    page.locator(".error-summary").wait_for()
+
+
+def fill_and_check(page) -> None:
+    """A phone call typed in and read back: the check-your-answers page."""
+    page.locator("#engagement_id").select_option(label="Day services for older people in Trowbridge")
+    page.locator("#text").fill("The bus to the day centre is often late.")
+    page.locator("#consent_to_contact-no").check()
+    page.locator("#preferred_channel-none").check()
+    page.locator("main form button[type=submit]").click()
+    page.locator("button[value=save]").wait_for()
+
+
+def demo_contribution_id(stack: Stack) -> str:
+    return demo_decision(stack)["links"][0]["contribution_id"]
+
+
 # name: (opens the page in a state, has an easy-read format)
 PAGES = {
     "status": (open_status(MARGARET), True),
@@ -402,6 +532,36 @@ PAGES = {
         open_signed_in("intake", "staff", lambda s: "/dashboard?from=2027-03-31&to=2026-01-01"),
         False,
     ),
+    "workspace": (open_signed_in("intake", "staff", lambda s: "/workspace"), False),
+    "workspace-new-engagement": (open_signed_in("intake", "staff", lambda s: "/workspace/engagements/new"), False),
+    "workspace-new-engagement-refused": (
+        open_signed_in("intake", "staff", lambda s: "/workspace/engagements/new", then=submit_empty),
+        False,
+    ),
+    "workspace-engagement": (
+        open_signed_in("intake", "staff", lambda s: f"/workspace/engagements/{engagement_id(s, 'Day services')}"),
+        False,
+    ),
+    "workspace-edit-engagement": (
+        open_signed_in("intake", "staff", lambda s: f"/workspace/engagements/{engagement_id(s, 'Day services')}/edit"),
+        False,
+    ),
+    "workspace-record": (open_signed_in("intake", "staff", lambda s: "/workspace/contributions/new"), False),
+    "workspace-record-refused": (
+        open_signed_in("intake", "staff", lambda s: "/workspace/contributions/new", then=submit_empty),
+        False,
+    ),
+    "workspace-check": (
+        open_signed_in("intake", "staff", lambda s: "/workspace/contributions/new", then=fill_and_check),
+        False,
+    ),
+    "workspace-contributions": (open_signed_in("intake", "staff", lambda s: "/workspace/contributions"), False),
+    "workspace-chain": (
+        open_signed_in("intake", "staff", lambda s: f"/workspace/contributions/{demo_contribution_id(s)}"),
+        False,
+    ),
+    "workspace-import": (open_signed_in("intake", "staff", lambda s: "/workspace/import"), False),
+    "workspace-dead-letters": (open_signed_in("intake", "staff", lambda s: "/workspace/dead-letters"), False),
     "intake-sign-in": (open_sign_in("intake"), False),
     "intake-sign-in-refused": (open_sign_in("intake", refused=True), False),
     "preferences": (open_preferences, False),
@@ -458,6 +618,16 @@ SCREENSHOTS = {
     "board-new-decision": ("board-new-decision-picked", "en", False, heading(DECISIONS_COPY, "board.new.title")),
     "board-decision": ("board-decision", "en", False, lambda s: demo_decision(s)["title"]),
     "dashboard": ("dashboard", "en", False, heading(INTAKE_COPY, "dashboard.title")),
+    "workspace": ("workspace", "en", False, heading(INTAKE_COPY, "workspace.engagements.title")),
+    "workspace-record": ("workspace-record", "en", False, heading(INTAKE_COPY, "workspace.record.title")),
+    "workspace-check": ("workspace-check", "en", False, heading(INTAKE_COPY, "workspace.check.title")),
+    "workspace-contributions": (
+        "workspace-contributions",
+        "en",
+        False,
+        heading(INTAKE_COPY, "workspace.contributions.title"),
+    ),
+    "workspace-import": ("workspace-import", "en", False, heading(INTAKE_COPY, "workspace.import.title")),
     "preferences": ("preferences", "en", False, heading(NOTIFIER_COPY, "preferences.title")),
     "unsubscribe": ("unsubscribe", "en", False, heading(NOTIFIER_COPY, "unsubscribe.title")),
     "sign-in": ("decisions-sign-in", "en", False, heading(DECISIONS_COPY, "sign_in.title")),

@@ -365,6 +365,8 @@ ROUTE_VALUES: dict[tuple[str, str], Callable[[World, str, str], dict[str, str]]]
 # A valid body for each write, by (method, rule); None for a write that takes none.
 BODIES: dict[tuple[str, str], Callable[[World, str, str], object] | None] = {
     ("POST", "/v1/engagements"): lambda world, service, tenant: factories.engagement_payload(),
+    ("PUT", "/v1/engagements/<engagement_id>"): lambda world, service, tenant: factories.engagement_payload(),
+    ("POST", "/v1/engagements/<engagement_id>/close"): None,
     ("POST", "/v1/participants"): lambda world, service, tenant: factories.participant_payload(),
     ("DELETE", "/v1/participants/<participant_id>"): None,
     ("POST", "/v1/contributions"): lambda world, service, tenant: factories.contribution_payload(

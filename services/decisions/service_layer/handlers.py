@@ -7,6 +7,7 @@ from services.decisions.service_layer.unit_of_work import DecisionsUnitOfWork
 from shared.constants import (
     CONTRIBUTION_RECEIVED,
     ENGAGEMENT_CREATED,
+    ENGAGEMENT_UPDATED,
     ERASED_TEXT,
     MESSAGE_STATUS_RANK,
     NOTIFICATION_DELIVERED,
@@ -93,6 +94,7 @@ def handlers(platform: Platform) -> dict:
         PARTICIPANT_UPDATED: participant_details,
         PARTICIPANT_ERASED: participant_erased,
         ENGAGEMENT_CREATED: engagement_created,
+        ENGAGEMENT_UPDATED: engagement_created,  # the whole engagement again: the same upsert
         CONTRIBUTION_RECEIVED: contribution_received,
         NOTIFICATION_SENT: notification_status,
         NOTIFICATION_DELIVERED: notification_status,

@@ -34,7 +34,7 @@ class EngagementRepository:
     )
 
     def get(self, tenant: str, engagement_id: str) -> Engagement | None:
-        """Engagements never change once created, so one unit of work asks once."""
+        """One unit of work asks once (changes go through get_for_update)."""
         key = (tenant, engagement_id)
         if key not in self._seen:
             row = self.session.execute(self._by_id, {"tenant": tenant, "id": engagement_id}).mappings().first()
@@ -47,13 +47,35 @@ class EngagementRepository:
         return Engagement(**row) if row else None
 
     def taking_views(self, tenant: str, today) -> list[Engagement]:
-        """The council's engagements whose feedback date is today or later, soonest first."""
+        """The council's engagements still open whose feedback date is today or later, soonest first."""
         rows = self.session.execute(
             sa.select(engagements)
-            .where(engagements.c.tenant == tenant, engagements.c.feedback_due >= today)
+            .where(
+                engagements.c.tenant == tenant,
+                engagements.c.closed_at.is_(None),
+                engagements.c.feedback_due >= today,
+            )
             .order_by(engagements.c.feedback_due, engagements.c.title, engagements.c.id)
         ).mappings()
         return [Engagement(**row) for row in rows]
+
+    def get_for_update(self, tenant: str, engagement_id: str) -> Engagement | None:
+        """Read afresh and locked (on PostgreSQL) to be changed: two edits take turns."""
+        row = (
+            self.session.execute(self._by_id.with_for_update(), {"tenant": tenant, "id": engagement_id})
+            .mappings()
+            .first()
+        )
+        self._seen.pop((tenant, engagement_id), None)
+        return Engagement(**row) if row else None
+
+    def update(self, engagement: Engagement) -> None:
+        values = {k: v for k, v in vars(engagement).items() if k not in ("id", "tenant", "created_at")}
+        self.session.execute(
+            engagements.update()
+            .where(engagements.c.tenant == engagement.tenant, engagements.c.id == engagement.id)
+            .values(**values)
+        )
 
     def list(self, tenant: str, *, offset: int, limit: int) -> tuple[list[Engagement], int]:
         where = engagements.c.tenant == tenant

@@ -22,6 +22,9 @@ engagements = sa.Table(
     sa.Column("decision_maker", sa.String(200), nullable=False),
     sa.Column("feedback_due", sa.Date, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # The languages people may take part in (BCP 47 tags), and when staff closed it.
+    sa.Column("languages", sa.JSON, nullable=False, server_default='["en"]'),
+    sa.Column("closed_at", UTCDateTime, nullable=True),
     sa.Index("ix_engagements_tenant_created", "tenant", "created_at"),
 )
 

@@ -27,6 +27,28 @@ class Engagement:
     decision_maker: str
     feedback_due: dt.date
     created_at: dt.datetime
+    languages: list[str] = field(default_factory=lambda: ["en"])
+    closed_at: dt.datetime | None = None
+
+    def check_open(self) -> None:
+        """A closed engagement is kept as it was closed."""
+        if self.closed_at is not None:
+            raise InvalidInput.on("engagement_id", "This engagement is closed.")
+
+    def revise(self, data: dict, today: dt.date) -> None:
+        """Staff correct or extend what people are told; the feedback date may not move into the past."""
+        self.check_open()
+        if data["feedback_due"] != self.feedback_due:
+            check_feedback_due(data["feedback_due"], today)
+        for name, value in data.items():
+            setattr(self, name, value)
+
+    def close(self, now: dt.datetime) -> bool:
+        """Close it (False if it was closed already: closing twice changes nothing)."""
+        if self.closed_at is not None:
+            return False
+        self.closed_at = now
+        return True
 
 
 @dataclass

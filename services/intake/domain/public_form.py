@@ -70,7 +70,7 @@ EQUALITY_QUESTIONS: dict[str, tuple[Answer, ...]] = {
 
 
 class EngagementClosed(Exception):
-    """The engagement no longer takes views: its feedback date has passed."""
+    """The engagement no longer takes views: staff closed it, or its feedback date has passed."""
 
     def __init__(self, engagement):
         super().__init__(engagement.id)
@@ -78,10 +78,11 @@ class EngagementClosed(Exception):
 
 
 def check_open(engagement, today: dt.date) -> None:
-    """An engagement takes views from the public until its feedback date, that day included."""
+    """An engagement takes views from the public until staff close it or its feedback date
+    passes, that day included."""
     if engagement is None:
         raise NotFound("engagement")
-    if engagement.feedback_due < today:
+    if engagement.closed_at is not None or engagement.feedback_due < today:
         raise EngagementClosed(engagement)
 
 

@@ -7,8 +7,8 @@ from flask import Blueprint, request
 from services.intake.entrypoints import schemas
 from services.intake.service_layer import dashboard, services
 from shared import dead_letters
-from shared.audit import handles_personal_data
-from shared.constants import ROLE_BOARD, ROLE_CASE_SYSTEM, ROLE_STAFF
+from shared.audit import audits_as, handles_personal_data
+from shared.constants import AUDIT_UPDATE, ROLE_BOARD, ROLE_CASE_SYSTEM, ROLE_STAFF
 from shared.domain import UK, InvalidInput
 from shared.openapi import documented, header
 from shared.schemas import PageSchema, page_of, page_response
@@ -46,6 +46,30 @@ def create_engagement():
     p = platform()
     engagement = services.create_engagement(p.uow(), principal().tenant, data, now=p.clock(), source=p.source)
     return engagement_schema.dump(engagement), 201, {"Location": f"/v1/engagements/{engagement.id}"}
+
+
+@api.put("/engagements/<engagement_id>")
+@documented(body=schemas.EngagementSchema, responses={200: schemas.EngagementSchema}, errors=(404,))
+@requires(ROLE_STAFF)
+def update_engagement(engagement_id: str):
+    """Replace an open engagement's details (a closed one is 422); announced as engagement.updated."""
+    data = json_body(engagement_schema)
+    p = platform()
+    engagement = services.update_engagement(
+        p.uow(), principal().tenant, engagement_id, data, now=p.clock(), source=p.source
+    )
+    return engagement_schema.dump(engagement)
+
+
+@api.post("/engagements/<engagement_id>/close")
+@documented(responses={200: schemas.EngagementSchema}, errors=(404,))
+@requires(ROLE_STAFF)
+@audits_as(AUDIT_UPDATE)
+def close_engagement(engagement_id: str):
+    """Close an engagement (closing a closed one changes nothing); announced as engagement.updated."""
+    p = platform()
+    engagement = services.close_engagement(p.uow(), principal().tenant, engagement_id, now=p.clock(), source=p.source)
+    return engagement_schema.dump(engagement)
 
 
 @api.get("/engagements/<engagement_id>")

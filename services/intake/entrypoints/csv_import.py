@@ -147,7 +147,28 @@ def import_file(
     """Check every row, then import them all (or, with any problem, none).
 
     `progress(total)` returns what to call after each row imported."""
-    rows, problems = parse(path.read_bytes(), engagement_id=engagement_id, channel=channel)
+    return import_content(
+        platform, path.read_bytes(), tenant=tenant, engagement_id=engagement_id, channel=channel, progress=progress
+    )
+
+
+def template() -> str:
+    """An empty file to fill in: the header row, every column named."""
+    return ",".join(COLUMNS) + "\r\n"
+
+
+def import_content(
+    platform: Platform,
+    content: bytes,
+    *,
+    tenant: str,
+    engagement_id: str,
+    channel: str = "paper",
+    identity: str = "csv-import",
+    progress: Callable[[int], Callable[[], None]] = lambda total: lambda: None,
+) -> ImportReport:
+    """import_file's work on a file's bytes (an upload); `identity` is who imported it."""
+    rows, problems = parse(content, engagement_id=engagement_id, channel=channel)
     checked, done = services.check_import(platform.uow(read_only=True), tenant, rows, now=platform.clock())
     problems.update({number: _by_column(errors) for number, errors in checked.items()})
     report = ImportReport(rows=len(rows) + len(problems), already_imported=len(done))
@@ -157,7 +178,7 @@ def import_file(
     to_import = [row for row in rows if row.number not in done]
     report.imported = services.import_contributions(
         platform.uow(),
-        services.Submitter(tenant=tenant, role=ROLE_STAFF, identity="csv-import"),
+        services.Submitter(tenant=tenant, role=ROLE_STAFF, identity=identity),
         to_import,
         clock=platform.clock,
         source=platform.source,

@@ -13,6 +13,7 @@ from marshmallow import ValidationError
 
 from services.intake.entrypoints.copy import COPY
 from services.intake.entrypoints.schemas import DashboardQuerySchema
+from services.intake.entrypoints.workspace_pages import workspace
 from services.intake.service_layer import dashboard as dashboards
 from shared.constants import CONTRIBUTION_TYPES, OUTCOMES, ROLE_STAFF
 from shared.domain import UK, NotFound
@@ -35,7 +36,7 @@ _query = DashboardQuerySchema()
 
 
 def pages_blueprints(platform: Platform) -> list[Blueprint]:
-    """The dashboard and the sign-in it needs."""
+    """The dashboard, the staff workspace and the sign-in they need."""
     pages = Pages(TEMPLATES, COPY)
     staff_pages = Blueprint("intake_pages", __name__)
 
@@ -44,7 +45,7 @@ def pages_blueprints(platform: Platform) -> list[Blueprint]:
     def dashboard():
         return _dashboard(pages, platform)
 
-    return [sign_in_blueprint(pages, platform.keys.authenticate, HOME), staff_pages]
+    return [sign_in_blueprint(pages, platform.keys.authenticate, HOME), staff_pages, workspace]
 
 
 def _dashboard(pages: Pages, platform: Platform):

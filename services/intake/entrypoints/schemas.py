@@ -39,7 +39,14 @@ class EngagementSchema(Schema):
     cannot_change = fields.List(text(500), required=True, validate=validate.Length(max=50))
     decision_maker = text(200, required=True)
     feedback_due = date(required=True)
+    languages = fields.List(
+        language_tag(),
+        load_default=lambda: ["en"],
+        validate=validate.Length(min=1, max=20),
+        metadata={"description": "The languages people may take part in (default English only)."},
+    )
     created_at = fields.AwareDateTime(dump_only=True)
+    closed_at = fields.AwareDateTime(dump_only=True, allow_none=True, metadata={"description": "Set once closed."})
 
 
 class ParticipantSchema(Schema):

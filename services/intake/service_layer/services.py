@@ -17,6 +17,7 @@ from shared.constants import (
     CONTRIBUTION_RECEIVED_STATUS,
     CONTRIBUTIONS_TOPIC,
     ENGAGEMENT_CREATED,
+    ENGAGEMENT_UPDATED,
     ENGAGEMENTS_TOPIC,
     ERASED_TEXT,
     PARTICIPANT_ERASED,
@@ -43,6 +44,20 @@ def fingerprint(document: object) -> str:
 # Engagements -------------------------------------------------------------------------
 
 
+def _announce_engagement(
+    uow: IntakeUnitOfWork, engagement: model.Engagement, type_: str, *, now: dt.datetime, source: str
+) -> None:
+    uow.announce(
+        ENGAGEMENTS_TOPIC,
+        type=type_,
+        source=source,
+        tenant=engagement.tenant,
+        subject=engagement.id,
+        time=now,
+        data={k: v for k, v in vars(engagement).items() if k != "tenant"},
+    )
+
+
 def create_engagement(
     uow: IntakeUnitOfWork, tenant: str, data: dict, *, now: dt.datetime, source: str
 ) -> model.Engagement:
@@ -50,16 +65,35 @@ def create_engagement(
     model.check_feedback_due(engagement.feedback_due, now.astimezone(UK).date())
     with uow:
         uow.engagements.add(engagement)
-        uow.announce(
-            ENGAGEMENTS_TOPIC,
-            type=ENGAGEMENT_CREATED,
-            source=source,
-            tenant=tenant,
-            subject=engagement.id,
-            time=now,
-            data={k: v for k, v in vars(engagement).items() if k != "tenant"},
-        )
+        _announce_engagement(uow, engagement, ENGAGEMENT_CREATED, now=now, source=source)
         uow.commit()
+    return engagement
+
+
+def update_engagement(
+    uow: IntakeUnitOfWork, tenant: str, engagement_id: str, data: dict, *, now: dt.datetime, source: str
+) -> model.Engagement:
+    """Replace what people are told about an open engagement; `engagement.updated` tells
+    the other services, which keep their copy."""
+    with uow:
+        engagement = required(uow.engagements.get_for_update(tenant, engagement_id), "engagement")
+        engagement.revise(data, now.astimezone(UK).date())
+        uow.engagements.update(engagement)
+        _announce_engagement(uow, engagement, ENGAGEMENT_UPDATED, now=now, source=source)
+        uow.commit()
+    return engagement
+
+
+def close_engagement(
+    uow: IntakeUnitOfWork, tenant: str, engagement_id: str, *, now: dt.datetime, source: str
+) -> model.Engagement:
+    """Close an engagement (idempotent: closing a closed one changes nothing)."""
+    with uow:
+        engagement = required(uow.engagements.get_for_update(tenant, engagement_id), "engagement")
+        if engagement.close(now):
+            uow.engagements.update(engagement)
+            _announce_engagement(uow, engagement, ENGAGEMENT_UPDATED, now=now, source=source)
+            uow.commit()
     return engagement
 
 
@@ -359,6 +393,13 @@ def check_import(
             except InvalidInput as invalid:
                 problems[row.number] = invalid.errors
     return problems, done
+
+
+def check_contribution(uow: IntakeUnitOfWork, tenant: str, data: dict, *, now: dt.datetime) -> None:
+    """The rules submit_contribution keeps beyond the schema, checked without writing
+    anything (to read a contribution back to the person before it is saved)."""
+    with uow:
+        _check_acceptable(uow, tenant, data, now)
 
 
 def _check_acceptable(uow: IntakeUnitOfWork, tenant: str, data: dict, now: dt.datetime) -> None:

@@ -8,6 +8,7 @@ from services.intake.adapters.repository import (
     EngagementRepository,
     ParticipantRepository,
 )
+from services.intake.adapters.workspace import WorkspaceQueries
 from shared import outbox
 from shared.db import UnitOfWork
 
@@ -17,12 +18,14 @@ class IntakeUnitOfWork(UnitOfWork):
     participants: ParticipantRepository
     contributions: ContributionRepository
     outcomes: OutcomeRepository
+    workspace: WorkspaceQueries
 
     def _start(self, session: Session) -> None:
         self.engagements = EngagementRepository(session)
         self.participants = ParticipantRepository(session, self.sealer)
         self.contributions = ContributionRepository(session)
         self.outcomes = OutcomeRepository(session)
+        self.workspace = WorkspaceQueries(session)
 
     def withdraw_announcements(self, topic: str, keys: list[str], *, rewrite=None) -> None:
         """What the outbox still holds about these aggregates goes (see outbox.withdraw)."""

@@ -20,6 +20,7 @@ from shared.constants import (
     DECISION_AMENDED,
     DECISION_RECORDED,
     ENGAGEMENT_CREATED,
+    ENGAGEMENT_UPDATED,
     MESSAGE_ACKNOWLEDGEMENT,
     MESSAGE_DECISION_AMENDED,
     MESSAGE_DECISION_LINKED,
@@ -201,6 +202,7 @@ def handlers(platform: Platform) -> dict:
         PARTICIPANT_UPDATED: participant_changed,
         PARTICIPANT_ERASED: participant_erased,
         ENGAGEMENT_CREATED: engagement_created,
+        ENGAGEMENT_UPDATED: engagement_created,  # the whole engagement again: the same upsert
         CONTRIBUTION_RECEIVED: contribution_received,
         DECISION_RECORDED: decision_recorded,
         OUTCOME_RATED: outcome_rated,

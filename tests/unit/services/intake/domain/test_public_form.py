@@ -37,6 +37,12 @@ class TestTakingViews:
         with pytest.raises(rules.EngagementClosed):
             rules.check_open(engagement(TODAY - dt.timedelta(days=1)), TODAY)
 
+    def test_closed_by_staff_before_its_feedback_date(self):
+        closed = engagement(TODAY + dt.timedelta(days=30))
+        closed.close(dt.datetime(2027, 2, 27, tzinfo=dt.UTC))
+        with pytest.raises(rules.EngagementClosed):
+            rules.check_open(closed, TODAY)
+
     def test_an_unknown_engagement_is_not_found(self):
         with pytest.raises(NotFound):
             rules.check_open(None, TODAY)

@@ -495,3 +495,37 @@ class TestExternalRef:
         with intake.engine.connect() as connection:
             stored = " ".join(str(v) for row in connection.exec_driver_sql("SELECT * FROM participants") for v in row)
         assert "CHILDREN-0042" not in stored
+
+
+class TestChangingAndClosingEngagements:
+    def test_an_engagement_offers_english_unless_told_otherwise(self, intake_api):
+        engagement = new_engagement(intake_api)
+
+        assert (engagement["languages"], engagement["closed_at"]) == (["en"], None)
+
+    def test_put_replaces_the_details_and_close_closes_it_once(self, intake_api):
+        engagement = new_engagement(intake_api)
+        changed = intake_api.put(
+            f"/v1/engagements/{engagement['id']}", json=factories.engagement_payload(title="New", languages=["cy"])
+        )
+        closed = intake_api.post(f"/v1/engagements/{engagement['id']}/close")
+        again = intake_api.post(f"/v1/engagements/{engagement['id']}/close")
+
+        assert changed.status_code == 200 and (changed.json["title"], changed.json["languages"]) == ("New", ["cy"])
+        assert closed.status_code == again.status_code == 200
+        assert closed.json["closed_at"] == again.json["closed_at"] is not None
+
+    def test_a_closed_engagement_cannot_be_changed(self, intake_api):
+        engagement = new_engagement(intake_api)
+        intake_api.post(f"/v1/engagements/{engagement['id']}/close")
+
+        refused = intake_api.put(f"/v1/engagements/{engagement['id']}", json=factories.engagement_payload())
+
+        assert assert_problem(refused, 422, "engagement_id")["errors"]["engagement_id"] == [
+            "This engagement is closed."
+        ]
+
+    def test_a_language_that_is_not_a_tag_is_refused(self, intake_api):
+        refused = intake_api.post("/v1/engagements", json=factories.engagement_payload(languages=["Welsh!"]))
+
+        assert_problem(refused, 422, "languages[0]")

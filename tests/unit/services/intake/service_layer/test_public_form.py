@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from services.intake.domain.public_form import EngagementClosed
-from services.intake.service_layer import dashboard, public_form
+from services.intake.service_layer import dashboard, public_form, services
 from shared.domain import UK
 from shared.tables import utcnow
 
@@ -96,6 +96,20 @@ def test_a_closed_engagement_takes_no_views(loop):
 
     with pytest.raises(EngagementClosed):
         send(loop, engagement, form(1), now=utcnow() + dt.timedelta(days=61))
+
+
+def test_an_engagement_staff_closed_takes_no_views_and_leaves_the_list(loop):
+    engagement = loop.engagement()
+    services.close_engagement(
+        loop.chain.intake.uow(), loop.council.slug, engagement["id"], now=utcnow(), source="staff"
+    )
+
+    with pytest.raises(EngagementClosed):
+        send(loop, engagement, form(1))
+    listed = public_form.open_engagements(
+        loop.chain.intake.uow(read_only=True), loop.council.slug, today=utcnow().astimezone(UK).date()
+    )
+    assert engagement["id"] not in [e.id for e in listed]
 
 
 def test_the_councils_list_has_only_engagements_still_taking_views(loop):
