@@ -141,7 +141,7 @@ def start(pages, tenant: str, target: str):
         )
     except (requests.RequestException, ValueError, RuntimeError):
         log.warning("identity provider unreachable", extra={"tenant": tenant})
-        return _failed(pages, "sign_in.unavailable", 502)
+        return _failed(pages, "sign_in.unavailable", 503)
     session[PENDING_NEXT] = target
     return response
 

@@ -264,10 +264,12 @@ def sign_in_blueprint(pages: Pages, authenticate: Callable[[str], Principal | No
         return redirect(target, 303)
 
     @signing.get("/sign-in/<tenant>")
+    @documented(responses={303: None}, errors=(503,), page=True)
     def start(tenant: str):
         return oidc.start(pages, tenant, safe_next(request.args.get("next"), home))
 
     @signing.get("/sign-in/<tenant>/callback")
+    @documented(responses={303: None}, errors=(400, 403), page=True)
     def callback(tenant: str):
         return oidc.finish(pages, tenant, home)
 
@@ -280,6 +282,7 @@ def sign_in_blueprint(pages: Pages, authenticate: Callable[[str], Principal | No
         return oidc.sign_out_redirect(stored, home)
 
     @signing.get("/signed-out")
+    @documented(responses={200: HTML_PAGE}, page=True)
     def signed_out():
         return pages.render(
             "message.html.j2", title_key="signed_out.title", text_key="signed_out.text", link="/sign-in"
