@@ -3,12 +3,14 @@ node-oidc-provider), against every service running as an operator runs it."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 import requests
 
 from bench import stack as bench_stack
+from tests.support import factories
 from tests.support.oidc_provider import account, configure, sign_in, sign_out, start_provider, with_query
 from tests.support.stack import outcomes_cli, running_stack
 
@@ -175,3 +177,23 @@ def test_access_keys_no_longer_open_the_pages_of_a_council_with_a_provider(counc
     assert refused.status_code == 401
     # The API still takes the council's keys: they are for its machines.
     assert requests.get(intake + "/v1/engagements", headers=stack.headers("staff"), timeout=30).status_code == 200
+
+
+def test_an_api_call_from_a_persons_session_is_theirs_in_the_audit_log(councils, browser):
+    stack, provider, _ = councils
+    intake, staff = stack.urls["intake"], account(COUNCIL_A, "staff")
+    page = sign_in(browser, intake, COUNCIL_A, provider, staff, next_page="/dashboard")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)[1]
+    body = factories.engagement_payload()
+
+    forged = browser.post(intake + "/v1/engagements", json=body, timeout=30)
+    created = browser.post(intake + "/v1/engagements", json=body, headers={"X-CSRF-Token": token}, timeout=30)
+
+    assert (forged.status_code, created.status_code) == (403, 201)
+    entries = requests.get(
+        intake + "/v1/audit", headers=stack.headers("admin"), params={"route": "/v1/engagements"}, timeout=30
+    ).json()["items"]
+    assert [(e["status"], e["person_subject"], e["person_issuer"]) for e in entries] == [
+        (201, staff, provider.issuer),
+        (403, staff, provider.issuer),
+    ]
