@@ -144,10 +144,22 @@ class Pages:
             csrf_token=session.get("csrf", "") if g.get("page_principal") else "",
             **context,
         )
-        return Response(page, status, {"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": PAGE_CSP})
+        return Response(
+            page, status, {"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": _page_csp()}
+        )
 
     def not_found(self) -> Response:
         return self.render("message.html.j2", status=404, title_key="not_found.title", text_key="not_found.text")
+
+
+def _page_csp() -> str:
+    """PAGE_CSP; a person's pages may also send the sign-out form on to their provider's sign-out
+    (browsers apply `form-action` to a form's redirects too)."""
+    person = getattr(g.get("page_principal"), "person", None)
+    if person is None:
+        return PAGE_CSP
+    issuer = urlsplit(person.issuer)
+    return PAGE_CSP.replace("form-action 'self'", f"form-action 'self' {issuer.scheme}://{issuer.netloc}")
 
 
 def assets_blueprint() -> Blueprint:
@@ -174,8 +186,14 @@ def install_sessions(app: Flask, secret: str, *, secure: bool) -> None:
         SESSION_COOKIE_NAME="outcomes_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=secure,
+        # HTTPS-only wherever the service is served so, and always in production (TLS may end at the ingress).
+        SESSION_COOKIE_SECURE=secure or _in_production(app),
     )
+
+
+def _in_production(app: Flask) -> bool:
+    platform = app.extensions.get("platform")
+    return platform is not None and not platform.settings.development
 
 
 def safe_next(target: str | None, default: str) -> str:
