@@ -51,6 +51,7 @@ SIGN_IN_COPY: dict[str, dict[str, str]] = {
         "sign_in.unavailable.title": "Sign-in is not available",
         "sign_in.unavailable.text": "Your council's sign-in service could not be reached. Try again in a few minutes.",
         "sign_in.again": "Go to the sign-in page",
+        "forbidden.person_text": "Your role in your council's account does not allow this page.",
         "signed_out.title": "You have signed out",
         "signed_out.text": "You have signed out of these pages.",
         "session_ended": "Your session ended. Sign in again to carry on.",
@@ -69,6 +70,7 @@ SIGN_IN_COPY: dict[str, dict[str, str]] = {
         "sign_in.unavailable.text": "Nid oedd modd cyrraedd gwasanaeth mewngofnodi eich cyngor. "
         "Rhowch gynnig arall arni ymhen ychydig funudau.",
         "sign_in.again": "Ewch i'r dudalen fewngofnodi",
+        "forbidden.person_text": "Nid yw eich rôl yng nghyfrif eich cyngor yn caniatáu'r dudalen hon.",
         "signed_out.title": "Rydych wedi allgofnodi",
         "signed_out.text": "Rydych wedi allgofnodi o'r tudalennau hyn.",
         "session_ended": "Daeth eich sesiwn i ben. Mewngofnodwch eto i barhau.",

@@ -331,9 +331,8 @@ def signed_in(pages: Pages, principal_for: Callable[[str], Principal | None], *r
                 return redirect(f"/sign-in?{urlencode(query)}", 303)
             g.page_principal = found
             if found.role not in roles:
-                return pages.render(
-                    "message.html.j2", status=403, title_key="forbidden.title", text_key="forbidden.text"
-                )
+                text_key = "forbidden.person_text" if found.person else "forbidden.text"
+                return pages.render("message.html.j2", status=403, title_key="forbidden.title", text_key=text_key)
             if request.method == "POST":
                 check_csrf()
             return view(*args, **kwargs)

@@ -59,6 +59,7 @@ def test_the_role_comes_from_the_group_claim(councils, browser):
     board = account(COUNCIL_A, "board")
     dashboard = sign_in(browser, stack.urls["intake"], COUNCIL_A, provider, board, next_page="/dashboard")
     assert dashboard.status_code == 403  # the dashboard is staff's
+    assert "account does not allow this page" in dashboard.text and "Your role in your council" in dashboard.text
     with requests.Session() as other:
         board_page = sign_in(other, stack.urls["decisions"], COUNCIL_A, provider, board, next_page="/board")
     assert (board_page.status_code, board_page.url) == (200, stack.urls["decisions"] + "/board")
