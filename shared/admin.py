@@ -65,6 +65,11 @@ class AuditEntrySchema(Schema):
     )
     status = fields.Integer(dump_only=True)
     personal_data = fields.Boolean(dump_only=True)
+    person_issuer = fields.String(
+        dump_only=True, allow_none=True, metadata={"description": "A person's identity provider; null for an API key"}
+    )
+    person_subject = fields.String(dump_only=True, allow_none=True, metadata={"description": "Their subject there"})
+    person_name = fields.String(dump_only=True, allow_none=True, metadata={"description": "The name it gave"})
 
 
 class AuditQuerySchema(PageSchema):

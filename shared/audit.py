@@ -1,4 +1,4 @@
-"""The audit log: who (key id and role) read or changed what, in every service database.
+"""The audit log: who (key id, or the person signed in, and role) read or changed what, in every service database.
 
 The web layer appends one row for every authenticated `/v1` request, or request to a
 signed-in page, that changes something and for every read of personal data, refused
@@ -48,6 +48,11 @@ audit_log = sa.Table(
     sa.Column("resource_ids", sa.Text, nullable=False),
     sa.Column("status", sa.Integer, nullable=False),
     sa.Column("personal_data", sa.Boolean, nullable=False),
+    # A person signed in with their council's identity provider (NULL for an API key):
+    # the provider, their subject there and the name it gave; `key_id` is then their reference.
+    sa.Column("person_issuer", sa.String(1024), nullable=True),
+    sa.Column("person_subject", sa.String(255), nullable=True),
+    sa.Column("person_name", sa.String(200), nullable=True),
     sa.Index("ix_audit_log_tenant_id", "tenant", "id"),
 )
 
@@ -99,6 +104,9 @@ def entry_for(request: Request, view: Callable, who: Principal, status: int, at:
         "resource_ids": json.dumps(resource_ids),
         "status": status,
         "personal_data": getattr(view, "handles_personal_data", False),
+        "person_issuer": who.person.issuer if who.person else None,
+        "person_subject": who.person.subject if who.person else None,
+        "person_name": who.person.name if who.person else None,
     }
 
 

@@ -62,10 +62,30 @@ _LISTED = (api_keys.c.id, api_keys.c.role, api_keys.c.label, api_keys.c.created_
 
 
 @dataclass(frozen=True)
+class Person:
+    """Who signed in with their council's identity provider: its issuer and their subject
+    there (stable), and the name it gave (shared/identity.py)."""
+
+    issuer: str
+    subject: str
+    name: str
+
+    @property
+    def reference(self) -> str:
+        """A short stable id for the person (31 characters), where a key id goes."""
+        digest = hashlib.sha256(f"{self.issuer}\x1f{self.subject}".encode()).hexdigest()
+        return f"person-{digest[:24]}"
+
+
+@dataclass(frozen=True)
 class Principal:
+    """Who makes a request: an API key (machines, `make run`), or a person signed in with
+    their council's identity provider, whose `key_id` is then `person.reference`."""
+
     key_id: str
     tenant: str
     role: str
+    person: Person | None = None
 
 
 class UnknownTenant(LookupError):

@@ -14,6 +14,13 @@ outcomes sources add --tenant SLUG URI  register a CloudEvents `source` the coun
                                         publish submissions as (others on intake.submissions are refused)
 outcomes sources remove --tenant SLUG URI
 outcomes sources list --tenant SLUG
+outcomes identity-provider set --tenant SLUG --issuer URL --client-id ID --client-secret-file FILE
+                       [--role-claim groups] [--scope "openid profile"]
+                       [--staff-group G]... [--board-group G]... [--admin-group G]...
+                                        the council's OpenID Connect provider: its people sign in there,
+                                        their role from the groups in the claim; access keys no longer
+                                        open its pages
+outcomes identity-provider show|remove --tenant SLUG
 outcomes reencrypt --all | SERVICE...   move every sealed value in the databases onto the first key
 outcomes consume SERVICE                run a service's idempotent consumer
 outcomes relay SERVICE                  run a service's outbox relay
@@ -50,6 +57,7 @@ import re
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import ModuleType
 
 from shared import kafka, metrics, rekey
@@ -179,6 +187,49 @@ def cmd_sources(args, settings: Settings) -> int:
     else:
         for source in keys.list_sources(args.tenant):
             print(json.dumps(source, default=str))
+    return 0
+
+
+def cmd_identity_provider(args, settings: Settings) -> int:
+    from shared.auth import UnknownTenant
+    from shared.identity import DEFAULT_ROLE_CLAIM, DEFAULT_SCOPE, IdentityProvider, IdentityProviders, issuer_problem
+
+    keys = _keystore(settings)
+    if args.action == "show":
+        found = IdentityProviders(keys.engine, Sealer(settings.data_encryption_keys)).listed(args.tenant)
+        print(json.dumps(found) if found else f"{args.tenant!r} has no identity provider: its pages take access keys")
+        return 0
+    if args.action == "remove":
+        removed = IdentityProviders(keys.engine, None).remove(args.tenant)
+        print(f"{'removed' if removed else 'none to remove'}: {args.tenant} signs in with access keys")
+        return 0
+    problem = issuer_problem(args.issuer, production=not settings.development)
+    if problem:
+        print(f"not set: {problem}", file=sys.stderr)
+        return 2
+    secret = Path(args.client_secret_file).read_text(encoding="utf-8").strip()
+    if not secret or not (args.staff_group or args.board_group or args.admin_group):
+        print(
+            "not set: it needs a client secret and at least one --staff-group, --board-group or --admin-group",
+            file=sys.stderr,
+        )
+        return 2
+    provider = IdentityProvider(
+        tenant=args.tenant,
+        issuer=args.issuer,
+        client_id=args.client_id,
+        client_secret=secret,
+        role_claim=args.role_claim or DEFAULT_ROLE_CLAIM,
+        staff_groups=tuple(args.staff_group or ()),
+        board_groups=tuple(args.board_group or ()),
+        admin_groups=tuple(args.admin_group or ()),
+        scope=args.scope or DEFAULT_SCOPE,
+    )
+    try:
+        created = IdentityProviders(keys.engine, Sealer(settings.data_encryption_keys)).set(provider)
+    except UnknownTenant:
+        return _no_tenant(args.tenant)
+    print(f"{'set' if created else 'updated'}: {args.tenant} signs in with {args.issuer}")
     return 0
 
 
@@ -511,6 +562,23 @@ def parser() -> argparse.ArgumentParser:
         if action != "list":
             a.add_argument("uri", metavar="URI")
         a.set_defaults(func=cmd_sources)
+
+    p = sub.add_parser("identity-provider", help="a council's OpenID Connect provider for its staff and board")
+    actions = p.add_subparsers(dest="action", required=True)
+    a = actions.add_parser("set", help="sign the council's people in with this provider (keys stop opening pages)")
+    a.add_argument("--tenant", required=True)
+    a.add_argument("--issuer", required=True, metavar="URL")
+    a.add_argument("--client-id", required=True)
+    a.add_argument("--client-secret-file", required=True, metavar="FILE", help="a file holding only the secret")
+    a.add_argument("--role-claim", help="the ID token claim listing the person's groups or roles (default groups)")
+    a.add_argument("--scope", help='scopes asked for (default "openid profile")')
+    for role in ("staff", "board", "admin"):
+        a.add_argument(f"--{role}-group", action="append", metavar="GROUP", help=f"members are {role} (repeatable)")
+    a.set_defaults(func=cmd_identity_provider)
+    for action, helped in (("show", "the provider's settings (never the secret)"), ("remove", "back to access keys")):
+        a = actions.add_parser(action, help=helped)
+        a.add_argument("--tenant", required=True)
+        a.set_defaults(func=cmd_identity_provider)
 
     for name, func in (("consume", cmd_consume), ("relay", cmd_relay)):
         p = sub.add_parser(name)

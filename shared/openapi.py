@@ -83,6 +83,7 @@ PAGE_ERRORS = {
     404: "No such page, or the link is not valid (expired or altered links answer the same).",
     413: "The form is larger than the limit.",
     422: "The form is shown again with what to correct.",
+    503: "The council's identity provider could not be reached; try again shortly.",
 }
 
 

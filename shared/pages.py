@@ -5,10 +5,13 @@ served by the service itself), so the Content-Security-Policy stays strict. Copy
 in catalogs keyed by message id, one per language, so a Welsh page is never an English
 page with gaps: `tests/unit/shared/test_pages.py` checks every key exists in both.
 
-Staff and board members who do not use the API sign in with their API key once; the
-session cookie (signed, HttpOnly, SameSite=Strict) holds only the key id, which is
-checked on every request, so a revoked key is signed out at once. Every form carries a
-per-session CSRF token.
+Staff and board members sign in with their council's OpenID Connect provider
+(shared/oidc.py), or, where their council has none (and in `make run`), with an API key
+once. The session cookie (signed, HttpOnly, SameSite=Lax so the provider's redirect back
+carries it, Secure over HTTPS) holds the person (issuer, subject, name, role) or only the
+key id, which is checked on every request, so a revoked key is signed out at once. A
+session ends after SESSION_IDLE_TIMEOUT without a request and SESSION_ABSOLUTE_TIMEOUT in
+all. Every form carries a per-session CSRF token.
 """
 
 from __future__ import annotations
@@ -17,13 +20,15 @@ import datetime as dt
 import functools
 import hmac
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import jinja2
-from flask import Blueprint, Flask, Response, abort, g, redirect, request, send_from_directory, session
+from flask import Blueprint, Flask, Response, abort, current_app, g, redirect, request, send_from_directory, session
 
+from shared import oidc, sessions
 from shared.auth import Principal
 from shared.openapi import documented
 
@@ -111,7 +116,7 @@ class Pages:
     """Renders a service's page templates with the shared layout and its copy catalogs."""
 
     def __init__(self, template_dir: Path, copy: Mapping[str, Mapping[str, str]]):
-        self.copy = {lang: {**SHARED_COPY[lang], **copy.get(lang, {})} for lang in LANGUAGES}
+        self.copy = {lang: {**SHARED_COPY[lang], **oidc.SIGN_IN_COPY[lang], **copy.get(lang, {})} for lang in LANGUAGES}
         self.environment = jinja2.Environment(
             loader=jinja2.ChoiceLoader(
                 [jinja2.FileSystemLoader(template_dir), jinja2.FileSystemLoader(SHARED_TEMPLATES)]
@@ -139,10 +144,22 @@ class Pages:
             csrf_token=session.get("csrf", "") if g.get("page_principal") else "",
             **context,
         )
-        return Response(page, status, {"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": PAGE_CSP})
+        return Response(
+            page, status, {"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": _page_csp()}
+        )
 
     def not_found(self) -> Response:
         return self.render("message.html.j2", status=404, title_key="not_found.title", text_key="not_found.text")
+
+
+def _page_csp() -> str:
+    """PAGE_CSP; a person's pages may also send the sign-out form on to their provider's sign-out
+    (browsers apply `form-action` to a form's redirects too)."""
+    person = getattr(g.get("page_principal"), "person", None)
+    if person is None:
+        return PAGE_CSP
+    issuer = urlsplit(person.issuer)
+    return PAGE_CSP.replace("form-action 'self'", f"form-action 'self' {issuer.scheme}://{issuer.netloc}")
 
 
 def assets_blueprint() -> Blueprint:
@@ -161,16 +178,22 @@ def assets_blueprint() -> Blueprint:
 
 
 def install_sessions(app: Flask, secret: str, *, secure: bool) -> None:
-    """Signed session cookies for signed-in pages (the cookie holds a key id, nothing else)."""
+    """Signed session cookies for signed-in pages (a key id, or the person signed in, and CSRF token)."""
     if not secret:
         raise ValueError("LINK_SIGNING_SECRET is not set")
     app.secret_key = secret
     app.config.update(
         SESSION_COOKIE_NAME="outcomes_session",
         SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Strict",
-        SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_SAMESITE="Lax",
+        # HTTPS-only wherever the service is served so, and always in production (TLS may end at the ingress).
+        SESSION_COOKIE_SECURE=secure or _in_production(app),
     )
+
+
+def _in_production(app: Flask) -> bool:
+    platform = app.extensions.get("platform")
+    return platform is not None and not platform.settings.development
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -204,53 +227,112 @@ def check_csrf() -> None:
         abort(400)
 
 
+def _settings():
+    return current_app.extensions["platform"].settings
+
+
+def session_principal(principal_for: Callable[[str], Principal | None]) -> Principal | None:
+    """The principal of this request's page session, while it lasts; the session is renewed."""
+    settings = _settings()
+    now = time.time()
+    if sessions.ended(session, now, idle=settings.session_idle_timeout, absolute=settings.session_absolute_timeout):
+        return None
+    if "person" in session:
+        found = oidc.person_principal(session)
+    else:
+        key_id = session.get("key_id")
+        found = principal_for(key_id) if key_id else None
+        if found is not None and not oidc.keys_allowed(found.tenant):
+            found = None  # the council has signed in with its provider since
+    if found is not None:
+        sessions.touch(session, now)
+    return found
+
+
+def _sign_in_page(pages: Pages, target: str, *, status: int = 200, refused: bool = False) -> Response:
+    p = current_app.extensions["platform"]
+    councils = oidc.providers().configured()
+    return pages.render(
+        "sign_in.html.j2",
+        status=status,
+        next=target,
+        refused=refused,
+        councils=councils,
+        keys_allowed=len(p.keys.list_tenants()) > len(councils),
+        ended=request.args.get("ended") == "1",
+    )
+
+
 def sign_in_blueprint(pages: Pages, authenticate: Callable[[str], Principal | None], home: str) -> Blueprint:
-    """`/sign-in` (an API key, once) and `/sign-out` for the pages staff and boards use."""
+    """`/sign-in` (the council's identity provider, or an API key once) and `/sign-out`."""
     signing = Blueprint("sign_in", __name__)
 
     @signing.get("/sign-in")
     def sign_in_form():
-        return pages.render("sign_in.html.j2", next=safe_next(request.args.get("next"), home), refused=False)
+        return _sign_in_page(pages, safe_next(request.args.get("next"), home))
 
     @signing.post("/sign-in")
     def sign_in():
         target = safe_next(request.form.get("next"), home)
         found = authenticate(request.form.get("key", "").strip())
-        if found is None:
-            return pages.render("sign_in.html.j2", status=401, next=target, refused=True)
+        if found is None or not oidc.keys_allowed(found.tenant):
+            return _sign_in_page(pages, target, status=401, refused=True)
         session.clear()
-        session.update(key_id=found.key_id, csrf=secrets.token_urlsafe(32))
+        session.update(key_id=found.key_id, csrf=secrets.token_urlsafe(32), **sessions.stamps(time.time()))
         return redirect(target, 303)
+
+    @signing.get("/sign-in/<tenant>")
+    @documented(responses={303: None}, errors=(503,), page=True)
+    def start(tenant: str):
+        return oidc.start(pages, tenant, safe_next(request.args.get("next"), home))
+
+    @signing.get("/sign-in/<tenant>/callback")
+    @documented(responses={303: None}, errors=(400, 403), page=True)
+    def callback(tenant: str):
+        return oidc.finish(pages, tenant, home)
 
     @signing.post("/sign-out")
     def sign_out():
+        if session.get("csrf"):
+            check_csrf()
+        stored = dict(session)
         session.clear()
-        return redirect(home, 303)
+        return oidc.sign_out_redirect(stored, home)
+
+    @signing.get("/signed-out")
+    @documented(responses={200: HTML_PAGE}, page=True)
+    def signed_out():
+        return pages.render(
+            "message.html.j2", title_key="signed_out.title", text_key="signed_out.text", link="/sign-in"
+        )
 
     sign_in_form.public_reason = sign_in.public_reason = "the sign-in form itself"
+    start.public_reason = callback.public_reason = "signing in with the council's identity provider"
     sign_out.public_reason = "ends a page session; needs none"
+    signed_out.public_reason = "says the session has ended"
     return signing
 
 
 def signed_in(pages: Pages, principal_for: Callable[[str], Principal | None], *roles: str) -> Callable:
-    """Guard a page: signed in with an unrevoked key of one of `roles`; forms carry the CSRF token."""
+    """Guard a page: a live session (a person, or an unrevoked key) of one of `roles`; forms carry the CSRF token."""
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def guarded(*args, **kwargs):
-            key_id = session.get("key_id")
-            found = principal_for(key_id) if key_id else None
+            had_session = bool(session.get("csrf"))
+            found = session_principal(principal_for)
             if found is None:
                 session.clear()
                 asked = {"next": request.full_path.rstrip("?"), "lang": request.args.get("lang")}
                 # The sign-in page in the language the reader chose, not the browser's.
-                query = urlencode({k: v for k, v in asked.items() if k == "next" or v in LANGUAGES})
-                return redirect(f"/sign-in?{query}", 303)
+                query = {k: v for k, v in asked.items() if k == "next" or v in LANGUAGES}
+                if had_session:
+                    query["ended"] = "1"
+                return redirect(f"/sign-in?{urlencode(query)}", 303)
             g.page_principal = found
             if found.role not in roles:
-                return pages.render(
-                    "message.html.j2", status=403, title_key="forbidden.title", text_key="forbidden.text"
-                )
+                text_key = "forbidden.person_text" if found.person else "forbidden.text"
+                return pages.render("message.html.j2", status=403, title_key="forbidden.title", text_key=text_key)
             if request.method == "POST":
                 check_csrf()
             return view(*args, **kwargs)

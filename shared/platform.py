@@ -17,6 +17,7 @@ from shared.auth import KeyStore
 from shared.constants import service_source
 from shared.consumer import EventProcessor
 from shared.crypto import Sealer
+from shared.identity import IdentityProviders
 from shared.ratelimit import RateLimiter
 from shared.settings import Settings
 from shared.tables import utcnow
@@ -31,6 +32,7 @@ class Platform:
     keys: KeyStore
     sealer: Sealer
     rate_limiter: RateLimiter  # per API key, on the platform's clock
+    identity: IdentityProviders  # each council's OpenID Connect provider, beside its keys
     clock: Callable[[], dt.datetime] = utcnow
     kafka_reachable: Callable[[], bool] = field(default=lambda: True)
     # Applies inbound events; set by services that consume. Also replays dead letters.
@@ -58,13 +60,15 @@ def build_platform(
     engine = engine or db.create_engine(settings.database_url(service))
     session_factory = db.session_factory(engine)
     sealer = Sealer(settings.data_encryption_keys)
+    keys = keys or KeyStore(db.create_engine(settings.auth_database_url))
     return Platform(
         service=service,
         settings=settings,
         engine=engine,
         uow=lambda read_only=False: uow_class(session_factory, sealer, read_only=read_only),
-        keys=keys or KeyStore(db.create_engine(settings.auth_database_url)),
+        keys=keys,
         sealer=sealer,
+        identity=IdentityProviders(keys.engine, sealer),
         rate_limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst, clock),
         clock=clock,
         kafka_reachable=lambda: kafka.reachable(settings.kafka_bootstrap_servers),

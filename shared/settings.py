@@ -339,6 +339,20 @@ DEFINITION: tuple[Setting, ...] = (
         secret=True,
     ),
     Setting(
+        "SESSION_IDLE_TIMEOUT",
+        _seconds(zero_allowed=False),
+        1800.0,
+        "1800 (30 minutes)",
+        "seconds a signed-in page session lasts without a request before its person must sign in again",
+    ),
+    Setting(
+        "SESSION_ABSOLUTE_TIMEOUT",
+        _seconds(zero_allowed=False),
+        28800.0,
+        "28800 (8 hours)",
+        "seconds a signed-in page session lasts at most, however busy",
+    ),
+    Setting(
         "PUBLIC_BASE_URL",
         URL,
         "http://127.0.0.1:8002",
@@ -623,6 +637,8 @@ class Settings:
     consumer_max_poll_records: int = 500
     metrics_port: int | None = None  # consumers, relays and senders answer /metrics here when set
     link_signing_secret: str = ""  # signs participants' links and page sessions
+    session_idle_timeout: float = 1800.0  # a page session ends after this long without a request
+    session_absolute_timeout: float = 28800.0  # and after this long whatever happens
     # Per API key and per web process: a key may send `rate_limit_burst` requests at once,
     # then `rate_limit_per_minute` a minute; beyond that it is answered 429 with Retry-After.
     rate_limit_per_minute: int = 600

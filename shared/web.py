@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterable
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request, session
 from marshmallow import Schema
 from werkzeug.exceptions import NotFound
 
@@ -25,6 +25,7 @@ from shared.constants import (
 )
 from shared.errors import ApiError
 from shared.events import unstorable_text
+from shared.pages import session_principal
 from shared.platform import Platform
 from shared.tables import dead_letters
 
@@ -54,8 +55,24 @@ def principal() -> Principal:
     return g.principal
 
 
+def _personal_session() -> Principal | None:
+    """A person signed in to the pages, calling the API from that browser session (a key
+    session does not count: keys are sent as keys). A change must carry the session's CSRF
+    token in `X-CSRF-Token`, which only the service's own pages can read."""
+    if "person" not in session:
+        return None
+    found = session_principal(lambda key_id: None)
+    if found is not None and request.method not in audit.READ_METHODS:
+        sent, expected = request.headers.get("X-CSRF-Token", ""), session.get("csrf", "")
+        if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+            g.principal = found  # refused, and recorded as theirs
+            raise ApiError(403, "Send the page session's CSRF token as 'X-CSRF-Token' with a change.")
+    return found
+
+
 def requires(*roles: str) -> Callable:
-    """Let through only a valid, unrevoked key whose role is one of `roles`, within its rate limit."""
+    """Let through only a valid, unrevoked key (or a person's page session) whose role is one
+    of `roles`, within its rate limit."""
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -64,6 +81,8 @@ def requires(*roles: str) -> Callable:
             scheme, _, token = header.partition(" ")
             token = token.strip() if scheme.lower() == "bearer" else ""
             found = platform().keys.authenticate(token) if token else None
+            if found is None and not header:
+                found = _personal_session()
             if found is None:
                 g.refused_key = token  # whose it was, if anyone's, is looked up only for the audit log
                 raise ApiError(

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from shared.identity import IdentityProvider
+from shared.oidc import SIGN_IN_COPY
 from shared.pages import LANGUAGES, SHARED_COPY, safe_next
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def _catalogs() -> dict[str, dict]:
-    found = {"shared": SHARED_COPY}
+    found = {"shared": SHARED_COPY, "sign_in": SIGN_IN_COPY}
     for path in sorted(ROOT.glob("services/*/entrypoints/copy.py")):
         module = importlib.import_module(f"services.{path.parts[-3]}.entrypoints.copy")
         found[path.parts[-3]] = module.COPY
@@ -48,3 +50,58 @@ def test_every_message_exists_in_english_and_welsh_with_the_same_placeholders(ow
 )
 def test_after_sign_in_only_a_page_of_this_site_is_opened(asked, expected):
     assert safe_next(asked, "/home") == expected
+
+
+# Page sessions ------------------------------------------------------------------------------
+
+
+def key_session(apps, tenant, role: str = "staff"):
+    client = apps["intake"].test_client()
+    response = client.post("/sign-in", data={"key": tenant.keys[role], "next": "/dashboard"})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return client
+
+
+def test_a_session_left_idle_is_sent_to_sign_in_again(apps, wiltshire):
+    client = key_session(apps, wiltshire)
+    with client.session_transaction() as stored:
+        stored["seen"] -= apps["intake"].extensions["platform"].settings.session_idle_timeout + 1
+
+    response = client.get("/dashboard")
+
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/sign-in?next=%2Fdashboard&ended=1"
+    assert "Your session ended" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_a_session_in_use_ends_at_the_absolute_timeout(apps, wiltshire):
+    client = key_session(apps, wiltshire)
+    with client.session_transaction() as stored:
+        stored["started"] -= apps["intake"].extensions["platform"].settings.session_absolute_timeout
+
+    assert client.get("/dashboard").status_code == 303
+
+
+def test_signing_out_needs_the_pages_form_token(apps, wiltshire):
+    client = key_session(apps, wiltshire)
+
+    assert client.post("/sign-out", data={}).status_code == 400
+    assert client.get("/dashboard").status_code == 200
+
+
+def test_a_council_with_an_identity_provider_no_longer_signs_in_with_keys(apps, platforms, wiltshire):
+    client = key_session(apps, wiltshire)
+    platforms["intake"].identity.set(
+        IdentityProvider(
+            tenant=wiltshire.slug,
+            issuer="https://login.example.gov.uk",
+            client_id="outcomes",
+            client_secret="secret",
+            staff_groups=("staff",),
+        )
+    )
+
+    assert client.get("/dashboard").status_code == 303  # the key session ends
+    refused = apps["intake"].test_client().post("/sign-in", data={"key": wiltshire.keys["staff"]})
+    assert refused.status_code == 401
+    assert "Sign in with Wiltshire Council" in refused.get_data(as_text=True)
