@@ -182,7 +182,9 @@ MESSAGE_STATUS_RANK = {STATUS_WITHHELD: 1, STATUS_SENT: 1, STATUS_DELIVERED: 2, 
 OUTCOME_MESSAGE_KINDS = (MESSAGE_DECISION_LINKED, MESSAGE_DECISION_AMENDED, MESSAGE_RESOURCE_CHANGED)
 
 # Participants ------------------------------------------------------------------------
-CONTACT_CHANNELS = ("email", "sms", "none")
+CHANNEL_EMAIL, CHANNEL_SMS, CHANNEL_POST, CHANNEL_NONE = "email", "sms", "post", "none"
+CONTACT_CHANNELS = (CHANNEL_EMAIL, CHANNEL_SMS, CHANNEL_POST, CHANNEL_NONE)
+SENDING_CHANNELS = (CHANNEL_EMAIL, CHANNEL_SMS, CHANNEL_POST)  # the ones a message goes by
 MESSAGE_FORMATS = ("standard", "easy_read", "large_print")
 LANGUAGE_TAG_PATTERN = r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$"  # BCP 47 primary tag (+ region)
 LANGUAGE_TAG_MAX = 8  # the longest tag the pattern allows

@@ -238,3 +238,28 @@ class NotificationRepository:
                     {"at": row["at"], "outcome": row["outcome"], "detail": row["detail"]}
                 )
         return found
+
+    def handed_over_since(self, tenant: str, channel: str, since: dt.datetime) -> int:
+        """How many of a tenant's messages by `channel` went to the provider since `since`
+        (each counted once, however many receipts followed): what a letter budget spends."""
+        return self.session.execute(
+            sa.select(sa.func.count(sa.distinct(attempts.c.notification_id)))
+            .select_from(attempts.join(notifications, attempts.c.notification_id == notifications.c.id))
+            .where(
+                notifications.c.tenant == tenant,
+                notifications.c.channel == channel,
+                attempts.c.outcome == STATUS_SENT,
+                attempts.c.at >= since,
+            )
+        ).scalar_one()
+
+    def count_waiting(self, tenant: str, channel: str, reason: str) -> int:
+        """How many of a tenant's messages by `channel` are queued for `reason`."""
+        return self.session.execute(
+            sa.select(sa.func.count()).where(
+                notifications.c.tenant == tenant,
+                notifications.c.channel == channel,
+                notifications.c.status == STATUS_CREATED,
+                notifications.c.reason == reason,
+            )
+        ).scalar_one()
