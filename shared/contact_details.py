@@ -47,7 +47,7 @@ def _parsed(text: str) -> phonenumbers.PhoneNumber | None:
 
 
 def _kind(number: phonenumbers.PhoneNumber) -> str | None:
-    """"mobile", "landline" (any other valid number), or None for an invalid number."""
+    """Mobile, landline (any other valid number), or None for an invalid number."""
     if number.country_code == 44:
         for kind, pattern in _DRAMA.items():
             if pattern.match(str(number.national_number)):

@@ -4,6 +4,8 @@ stored one way whichever door it came through."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from shared.constants import CHANNEL_POST, CHANNEL_SMS
@@ -22,8 +24,19 @@ ADDRESS_LINE_MAX = 100
 ADDRESS_LINES_MAX = LETTER_ADDRESS_LINES - 2
 
 
+def _readable(read: Callable[[str], str]) -> Callable[[str], None]:
+    def check(value: str) -> None:
+        try:
+            read(value)
+        except InvalidContactDetail as invalid:
+            raise ValidationError(str(invalid)) from None
+
+    return check
+
+
 def phone_field(**kwargs) -> fields.String:
-    return fields.String(validate=validate.Length(max=PHONE_TEXT_MAX), **kwargs)
+    """Any valid phone number (whether it must be a mobile depends on the channel chosen)."""
+    return fields.String(validate=[validate.Length(max=PHONE_TEXT_MAX), _readable(phone_number)], **kwargs)
 
 
 def address_fields(**kwargs) -> dict[str, fields.Field]:
@@ -53,18 +66,13 @@ class ContactDetailsSchema(Schema):
     def _contact_details_readable(self, data: dict, **_kwargs) -> None:
         errors: dict[str, list[str]] = {}
         wants = data.get("preferred_channel")
-        if data.get("phone"):
+        if data.get("phone") and wants == CHANNEL_SMS:
             try:
-                phone_number(data["phone"], mobile=wants == CHANNEL_SMS)
+                phone_number(data["phone"], mobile=True)
             except InvalidContactDetail as invalid:
                 errors["phone"] = [str(invalid)]
-        if data.get("postcode"):
-            try:
-                postcode(data["postcode"])
-            except InvalidContactDetail as invalid:
-                errors["postcode"] = [str(invalid)]
         if wants == CHANNEL_POST and data.get("consent_to_contact"):
-            if not data.get("postcode") and "postcode" not in errors:
+            if not data.get("postcode"):
                 errors["postcode"] = ["Required when the preferred channel is post."]
             lines = len(data.get("address_lines") or []) + 1 + (1 if data.get("name") else 0)
             if not data.get("address_lines"):

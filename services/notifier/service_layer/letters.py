@@ -36,7 +36,11 @@ def hold_letter(
         uow.commit()
 
 
-def letters_waiting(uow: NotifierUnitOfWork, tenant: str) -> int:
-    """How many of a tenant's letters wait for next month's budget."""
+def budget_report(uow: NotifierUnitOfWork, budget: LetterBudget, tenant: str, now: dt.datetime) -> dict[str, int]:
+    """The tenant's letter budget, the letters sent this month, and those waiting for the next."""
     with uow:
-        return uow.notifications.count_waiting(tenant, CHANNEL_POST, OVER_BUDGET)
+        return {
+            "letters_per_month": budget.for_tenant(tenant),
+            "sent_this_month": uow.notifications.handed_over_since(tenant, CHANNEL_POST, month_start(now)),
+            "waiting": uow.notifications.count_waiting(tenant, CHANNEL_POST, OVER_BUDGET),
+        }
