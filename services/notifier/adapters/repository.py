@@ -41,6 +41,28 @@ class RecipientRepository:
                 recipients.update().where(recipients.c.participant_id == recipient.participant_id).values(**values)
             )
 
+    def sealed_contacts(self, after: str, limit: int) -> list[tuple[str, str, str | None]]:
+        """(participant id, sealed contact, phone lookup) of those with contact details, in id order."""
+        return [
+            tuple(row)
+            for row in self.session.execute(
+                sa.select(recipients.c.participant_id, recipients.c.contact_sealed, recipients.c.phone_lookup)
+                .where(recipients.c.participant_id > after, recipients.c.contact_sealed.is_not(None))
+                .order_by(recipients.c.participant_id)
+                .limit(limit)
+            )
+        ]
+
+    def set_phone_lookup(self, participant_id: str, sealed: str, lookup: str | None) -> bool:
+        """Write the lookup if the contact is still the one it was worked out from."""
+        return bool(
+            self.session.execute(
+                recipients.update()
+                .where(recipients.c.participant_id == participant_id, recipients.c.contact_sealed == sealed)
+                .values(phone_lookup=lookup)
+            ).rowcount
+        )
+
 
 class ReadModels:
     def __init__(self, session: Session):
