@@ -48,7 +48,9 @@ def address_fields(**kwargs) -> dict[str, fields.Field]:
             **kwargs,
         ),
         "postcode": fields.String(
-            validate=validate.Length(max=10), metadata={"description": "A UK postcode."}, **kwargs
+            validate=[validate.Length(max=10), _readable(postcode)],
+            metadata={"description": "A UK postcode."},
+            **kwargs,
         ),
     }
 
