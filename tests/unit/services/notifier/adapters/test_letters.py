@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
-from services.notifier.adapters.letters import letter_body, personalisation
+from services.notifier.adapters.letters import OutboxLetters, letter_body, personalisation
 from services.notifier.adapters.providers import OutgoingMessage
 from services.notifier.adapters.templates import Renderer
+from services.notifier.bootstrap import providers_from
+from services.notifier.config import NotifierSettings
 from shared.constants import MESSAGE_KINDS
+from shared.settings import Settings
 from tests.unit.services.notifier.adapters.test_templates import STATUS_URL, context
 
 PREFERENCES_URL = "https://outcomes.example.gov.uk/v1/preferences/eyJ0IjoiZGVtbyJ9.sig"
@@ -73,3 +77,27 @@ def test_notify_gets_the_address_a_line_each_and_the_letter():
         "body": "The decision: agreed.",
         "large_print": "yes",
     }
+
+
+def test_on_one_machine_each_letter_is_a_json_file_under_var_letters(tmp_path):
+    settings = Settings.from_mapping({"OUTCOMES_VAR_DIR": str(tmp_path)})
+    post = providers_from(settings, NotifierSettings.from_settings(settings))["post"]
+    assert isinstance(post, OutboxLetters)
+
+    reference = post.send(
+        OutgoingMessage(
+            notification_id="n-2",
+            channel="post",
+            to="Owain Jones\n2 Heol y Frenhines\nCaerdydd\nCF10 1BH",
+            subject="Rydym wedi cael eich neges",
+            text="",
+            html="",
+            sms="",
+            unsubscribe_url="",
+            letter="Diolch am ddweud beth rydych chi'n ei feddwl.",
+        )
+    )
+
+    written = json.loads((tmp_path / "letters" / f"{reference}.json").read_text())
+    assert (written["address_line_1"], written["address_line_4"]) == ("Owain Jones", "CF10 1BH")
+    assert written["body"] == "Diolch am ddweud beth rydych chi'n ei feddwl."
