@@ -183,3 +183,7 @@ class DashboardSchema(Schema):
         metadata={"description": 'Contribution type -> outcome of its latest decision ("none yet") -> count.'},
     )
     equality = fields.Nested(DashboardEqualitySchema, required=True)
+    letters = fields.Dict(
+        required=True,
+        metadata={"description": "`held`: letters waiting for next month, as this month's letter budget is spent."},
+    )

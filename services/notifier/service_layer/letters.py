@@ -7,8 +7,9 @@ import datetime as dt
 from collections.abc import Callable
 
 from services.notifier.domain.letters import OVER_BUDGET, LetterBudget, month_start
+from services.notifier.service_layer import sending  # announce_status (sending imports this module too)
 from services.notifier.service_layer.unit_of_work import NotifierUnitOfWork
-from shared.constants import CHANNEL_POST, STATUS_CREATED
+from shared.constants import CHANNEL_POST, STATUS_CREATED, STATUS_HELD
 
 
 def over_budget_until(
@@ -21,10 +22,19 @@ def over_budget_until(
 
 
 def hold_letter(
-    uow_factory: Callable[..., NotifierUnitOfWork], notification: dict, until: dt.datetime, now: dt.datetime
+    uow_factory: Callable[..., NotifierUnitOfWork],
+    notification: dict,
+    until: dt.datetime,
+    now: dt.datetime,
+    source: str,
 ) -> None:
-    """Queue the letter again for `until`, saying why it waits; no attempt is counted."""
+    """Queue the letter again for `until`, saying why it waits, and tell the outcome chain it
+    is held (once); no attempt is counted."""
     with uow_factory() as uow:
+        if notification["reason"] != OVER_BUDGET:
+            sending.announce_status(
+                uow, {**notification, "channel": CHANNEL_POST}, STATUS_HELD, OVER_BUDGET, now, source
+            )
         uow.notifications.update(
             notification["id"],
             status=STATUS_CREATED,
