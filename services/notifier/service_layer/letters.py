@@ -7,7 +7,6 @@ import datetime as dt
 from collections.abc import Callable
 
 from services.notifier.domain.letters import OVER_BUDGET, LetterBudget, month_start
-from services.notifier.service_layer import sending  # announce_status (sending imports this module too)
 from services.notifier.service_layer.unit_of_work import NotifierUnitOfWork
 from shared.constants import CHANNEL_POST, STATUS_CREATED, STATUS_HELD
 
@@ -26,15 +25,13 @@ def hold_letter(
     notification: dict,
     until: dt.datetime,
     now: dt.datetime,
-    source: str,
+    announce: Callable[[NotifierUnitOfWork, dict, str, str], None],
 ) -> None:
     """Queue the letter again for `until`, saying why it waits, and tell the outcome chain it
-    is held (once); no attempt is counted."""
+    is held (once, through `announce(uow, notification, status, reason)`); no attempt is counted."""
     with uow_factory() as uow:
         if notification["reason"] != OVER_BUDGET:
-            sending.announce_status(
-                uow, {**notification, "channel": CHANNEL_POST}, STATUS_HELD, OVER_BUDGET, now, source
-            )
+            announce(uow, {**notification, "channel": CHANNEL_POST}, STATUS_HELD, OVER_BUDGET)
         uow.notifications.update(
             notification["id"],
             status=STATUS_CREATED,

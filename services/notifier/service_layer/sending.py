@@ -138,7 +138,13 @@ class Sender:
         if channel == CHANNEL_POST and self.letter_budget is not None:
             next_month = letters.over_budget_until(self.uow_factory, self.letter_budget, recipient.tenant, now)
             if next_month is not None:
-                return letters.hold_letter(self.uow_factory, notification, next_month, now, self.source)
+                return letters.hold_letter(
+                    self.uow_factory,
+                    notification,
+                    next_month,
+                    now,
+                    lambda uow, held, status, reason: announce_status(uow, held, status, reason, now, self.source),
+                )
 
         contact = self.sealer.open(recipient.contact_sealed)
         address = address_for(channel, contact)
