@@ -39,20 +39,19 @@ def phone_field(**kwargs) -> fields.String:
     return fields.String(validate=[validate.Length(max=PHONE_TEXT_MAX), _readable(phone_number)], **kwargs)
 
 
-def address_fields(**kwargs) -> dict[str, fields.Field]:
-    return {
-        "address_lines": fields.List(
-            text(ADDRESS_LINE_MAX),
-            validate=validate.Length(min=1, max=ADDRESS_LINES_MAX),
-            metadata={"description": "The postal address without the postcode: house and street first."},
-            **kwargs,
-        ),
-        "postcode": fields.String(
-            validate=[validate.Length(max=10), _readable(postcode)],
-            metadata={"description": "A UK postcode."},
-            **kwargs,
-        ),
-    }
+def address_lines_field(**kwargs) -> fields.List:
+    return fields.List(
+        text(ADDRESS_LINE_MAX),
+        validate=validate.Length(min=1, max=ADDRESS_LINES_MAX),
+        metadata={"description": "The postal address without the postcode: house and street first."},
+        **kwargs,
+    )
+
+
+def postcode_field(**kwargs) -> fields.String:
+    return fields.String(
+        validate=[validate.Length(max=10), _readable(postcode)], metadata={"description": "A UK postcode."}, **kwargs
+    )
 
 
 class ContactDetailsSchema(Schema):
@@ -61,8 +60,8 @@ class ContactDetailsSchema(Schema):
     values are the stored forms (+447700900123, SW1A 1AA)."""
 
     phone = phone_field(load_default=None, load_only=True)
-    address_lines = address_fields(load_default=None, load_only=True)["address_lines"]
-    postcode = address_fields(load_default=None, load_only=True)["postcode"]
+    address_lines = address_lines_field(load_default=None, load_only=True)
+    postcode = postcode_field(load_default=None, load_only=True)
 
     @validates_schema
     def _contact_details_readable(self, data: dict, **_kwargs) -> None:
