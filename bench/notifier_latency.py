@@ -114,7 +114,7 @@ def run(ctx: RunContext) -> Result:
     contributions: list[dict] = []
     case_system = {"Authorization": f"Bearer {keys[ROLE_CASE_SYSTEM]}"}
     for number in range(1, total + 1):
-        body = payloads.contribution_body(engagement["id"], number, f"{number:06d}", payloads.TEXTS[number % 3])
+        body = payloads.contribution_body(engagement["id"], number, f"{number % 1000:03d}", payloads.TEXTS[number % 3])
         status, created = http_json("POST", intake_url + "/v1/contributions", body, case_system)
         if status != 201:
             raise BenchmarkFailed(f"POST /v1/contributions answered {status}: {created}")

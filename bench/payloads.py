@@ -1,7 +1,7 @@
 """Request bodies and events as a council's case system sends them.
 
 The HTTP body is a template: the load generator puts a request number where `@@N@@`
-stands and six digits of it where `@@P@@` stands, so every request registers its own
+stands and its last three digits where `@@P@@` stands, so every request registers its own
 participant (own external reference, name, email and phone), as real traffic does.
 """
 
@@ -53,7 +53,8 @@ def contribution_body(engagement_id: str, number: int | str, phone_digits: str, 
             "external_ref": f"CS-{number}",
             "name": f"Participant Number{number}",
             "email": f"participant{number}@example.org",
-            "phone": f"+44 7700 {phone_digits}",
+            # Ofcom's drama range (07700 900000-900999): a valid mobile that reaches no one.
+            "phone": f"+44 7700 900{phone_digits}",
             "preferred_channel": "email",
             "language": "en",
             "format": "standard",
@@ -68,7 +69,7 @@ def contribution_template(engagement_id: str) -> str:
 
 
 def fill(template: str, number: int) -> str:
-    return template.replace(NUMBER, str(number)).replace(PHONE_DIGITS, f"{number % 1_000_000:06d}")
+    return template.replace(NUMBER, str(number)).replace(PHONE_DIGITS, f"{number % 1000:03d}")
 
 
 def submission_events(tenant: str, engagement_id: str, count: int) -> list[tuple[bytes, bytes]]:
@@ -78,7 +79,7 @@ def submission_events(tenant: str, engagement_id: str, count: int) -> list[tuple
 
     made = []
     for number in range(1, count + 1):
-        data = contribution_body(engagement_id, number, f"{number % 1_000_000:06d}", TEXTS[number % len(TEXTS)])
+        data = contribution_body(engagement_id, number, f"{number % 1000:03d}", TEXTS[number % len(TEXTS)])
         envelope = events.make(
             type=CONTRIBUTION_SUBMITTED,
             source=CASE_SYSTEM_SOURCE,
@@ -156,7 +157,7 @@ class NotifierInputs:
 
         made = []
         for number, participant_id in enumerate(self.participant_ids, 1):
-            person = contribution_body(self.engagement_id, number, f"{number % 1_000_000:06d}")["participant"]
+            person = contribution_body(self.engagement_id, number, f"{number % 1000:03d}")["participant"]
             contact = {k: person[k] for k in ("name", "email", "phone", "external_ref")}
             data = {
                 "id": participant_id,

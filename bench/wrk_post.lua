@@ -1,6 +1,6 @@
 -- wrk script: POST a JSON body per request and count the response statuses.
 --   wrk -t1 -c8 -d15s -s bench/wrk_post.lua URL -- BODY_TEMPLATE_FILE HEADERS_FILE
--- The template's @@N@@ becomes a number unique to the request, @@P@@ six digits of it.
+-- The template's @@N@@ becomes a number unique to the request, @@P@@ its last three digits.
 -- done() prints one line, `WRKJSON {...}`, that bench/loadgen.py reads.
 
 local threads = {}
@@ -32,7 +32,7 @@ end
 function request()
   counter = counter + 1
   local n = thread_id * 100000000 + counter
-  local body = template:gsub("@@N@@", tostring(n)):gsub("@@P@@", string.format("%06d", n % 1000000))
+  local body = template:gsub("@@N@@", tostring(n)):gsub("@@P@@", string.format("%03d", n % 1000))
   return wrk.format(nil, nil, nil, body)
 end
 

@@ -337,6 +337,19 @@ def cmd_reencrypt(args, settings: Settings) -> int:
     return 1 if unreadable else 0
 
 
+def cmd_phone_lookups(args, settings: Settings) -> int:
+    """Rewrite the notifier's SMS-reply lookups read the way numbers are read now."""
+    from services.notifier.service_layer.phone_lookups import rekey_phone_lookups
+
+    platform = service_module("notifier").bootstrap(settings)
+    try:
+        report = rekey_phone_lookups(platform.uow, settings.link_signing_secret)
+    finally:
+        platform.engine.dispose()
+    print(f"notifier recipients: {report.checked} checked, {report.rewritten} phone lookups rewritten")
+    return 0
+
+
 def cmd_participants(args, settings: Settings) -> int:
     from services.intake.service_layer import services
     from shared.domain import NotFound
@@ -593,6 +606,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true")
     p.add_argument("--batch-size", type=int, default=rekey.DEFAULT_BATCH_SIZE, help="rows per transaction")
     p.set_defaults(func=cmd_reencrypt)
+
+    p = sub.add_parser("phone-lookups", help="re-key the notifier's SMS-reply lookups (once after upgrading)")
+    p.add_argument("action", choices=["rekey"])
+    p.set_defaults(func=cmd_phone_lookups)
 
     p = sub.add_parser("participants", help="a participant's personal data")
     p.add_argument("action", choices=["erase"])

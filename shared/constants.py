@@ -47,11 +47,13 @@ NOTIFICATION_SENT = "notification.sent"
 NOTIFICATION_DELIVERED = "notification.delivered"
 NOTIFICATION_FAILED = "notification.failed"
 NOTIFICATION_WITHHELD = "notification.withheld"
+NOTIFICATION_HELD = "notification.held"  # a letter waiting for next month's letter budget
 NOTIFICATION_EVENT_FOR_STATUS = {
     "sent": NOTIFICATION_SENT,
     "delivered": NOTIFICATION_DELIVERED,
     "failed": NOTIFICATION_FAILED,
     "withheld": NOTIFICATION_WITHHELD,
+    "held": NOTIFICATION_HELD,
 }
 OUTCOME_RATED = "outcome.rated"
 # A participant's answer to "Did this make a difference?"; the same on the page and by SMS
@@ -179,15 +181,20 @@ STATUS_SENT = "sent"
 STATUS_DELIVERED = "delivered"
 STATUS_FAILED = "failed"
 STATUS_WITHHELD = "withheld"
+# Announced, not stored: a letter over its tenant's monthly budget stays queued (`created`)
+# until the next month, and the outcome chain hears it is held meanwhile.
+STATUS_HELD = "held"
 NOTIFICATION_STATUSES = (STATUS_CREATED, STATUS_SENDING, STATUS_SENT, STATUS_DELIVERED, STATUS_FAILED, STATUS_WITHHELD)
 # How far a message's announced status has got: a read model moves it forward only, whatever
 # order its events arrive in (a "sent" arriving after its "delivered" does not undo it).
-MESSAGE_STATUS_RANK = {STATUS_WITHHELD: 1, STATUS_SENT: 1, STATUS_DELIVERED: 2, STATUS_FAILED: 2}
+MESSAGE_STATUS_RANK = {STATUS_HELD: 0, STATUS_WITHHELD: 1, STATUS_SENT: 1, STATUS_DELIVERED: 2, STATUS_FAILED: 2}
 # A participant has been told the outcome once one of these has been delivered.
 OUTCOME_MESSAGE_KINDS = (MESSAGE_DECISION_LINKED, MESSAGE_DECISION_AMENDED, MESSAGE_RESOURCE_CHANGED)
 
 # Participants ------------------------------------------------------------------------
-CONTACT_CHANNELS = ("email", "sms", "none")
+CHANNEL_EMAIL, CHANNEL_SMS, CHANNEL_POST, CHANNEL_NONE = "email", "sms", "post", "none"
+CONTACT_CHANNELS = (CHANNEL_EMAIL, CHANNEL_SMS, CHANNEL_POST, CHANNEL_NONE)
+SENDING_CHANNELS = (CHANNEL_EMAIL, CHANNEL_SMS, CHANNEL_POST)  # the ones a message goes by
 MESSAGE_FORMATS = ("standard", "easy_read", "large_print")
 LANGUAGE_TAG_PATTERN = r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$"  # BCP 47 primary tag (+ region)
 LANGUAGE_TAG_MAX = 8  # the longest tag the pattern allows

@@ -492,7 +492,8 @@ def summary(seeded: Seeded, *, decisions_url: str, settings: Settings, keys_path
         f"You said, we did: {decisions_url}/v1/engagements/{seeded.engagements['day-services']}/you-said-we-did"
     )
     lines.append(
-        f"Messages: email in {settings.var_dir / 'mail'}, SMS in {settings.var_dir / 'sms'} "
+        f"Messages: email in {settings.var_dir / 'mail'}, SMS in {settings.var_dir / 'sms'}, "
+        f"letters in {settings.var_dir / 'letters'} "
         "(SMS wait out the quiet hours, 21:00 to 08:00 UK time unless set otherwise)."
     )
     return "\n".join(lines)

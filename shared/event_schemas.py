@@ -47,7 +47,7 @@ class NotificationEventData(_Tolerant):
     contribution_id = fields.String(load_default=None)
     kind = fields.String(required=True)
     channel = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(("sent", "delivered", "failed", "withheld")))
+    status = fields.String(required=True, validate=validate.OneOf(("sent", "delivered", "failed", "withheld", "held")))
     status_at = moment(required=True)
     reason = fields.String(load_default=None)
 

@@ -183,6 +183,24 @@ def parse_quiet_hours(text: str):
     return window
 
 
+def parse_letter_budget(text: str) -> tuple[tuple[str, int], ...]:
+    """`200` (letters a month for every tenant) or `200,cardiff=500,demo=0` (per-tenant
+    overrides): (("*", 200), ("cardiff", 500), ("demo", 0)), the default first."""
+    default, *overrides = [part.strip() for part in text.split(",")]
+    budget = {"*": int(default)}
+    for override in overrides:
+        tenant, equals, count = override.partition("=")
+        if not equals or not tenant.strip():
+            raise ValueError(text)
+        budget[tenant.strip()] = int(count)
+    if min(budget.values()) < 0:
+        raise ValueError(text)
+    return tuple(budget.items())
+
+
+LETTER_BUDGET = Kind(
+    "a whole number of letters, then any tenant=number overrides: 200 or 200,cardiff=500", parse_letter_budget
+)
 QUIET_HOURS = Kind("HH:MM-HH:MM (start and end differ; UK time) or off", parse_quiet_hours)
 FLAG = Kind("0 or 1", lambda text: {"0": False, "1": True}[text] if text in ("0", "1") else _refuse(text))
 PATH = Kind("a directory path", lambda text: Path(text))
@@ -406,6 +424,14 @@ DEFINITION: tuple[Setting, ...] = (
         production=SET_IT,
     ),
     Setting(
+        "LETTER_PROVIDER",
+        _choice("notify", "outbox"),
+        "outbox",
+        "`outbox` (each letter one JSON file under `var/letters/`)",
+        "`notify` (GOV.UK Notify's letter API), `outbox`",
+        production=SET_IT,
+    ),
+    Setting(
         "NOTIFY_API_KEY",
         _text(),
         None,
@@ -433,6 +459,22 @@ DEFINITION: tuple[Setting, ...] = (
         None,
         "-",
         "the Notify email template (`((subject))` and `((body))`)",
+    ),
+    Setting(
+        "NOTIFY_LETTER_TEMPLATE_ID",
+        TEMPLATE_ID,
+        None,
+        "-",
+        "the Notify letter template (`((subject))`, `((body))`; `((large_print??...))` for large print)",
+    ),
+    Setting(
+        "LETTERS_PER_MONTH",
+        LETTER_BUDGET,
+        parse_letter_budget("500"),
+        "`500`",
+        "each tenant's letter budget per calendar month (UK time), `200,cardiff=500` for per-tenant overrides; "
+        "over it, letters wait for the next month",
+        attr="letters_per_month",
     ),
     Setting(
         "NOTIFY_CALLBACK_TOKEN",
@@ -657,6 +699,9 @@ class Settings:
     notify_base_url: str = "https://api.notifications.service.gov.uk"
     notify_sms_template_id: str | None = None
     notify_email_template_id: str | None = None
+    notify_letter_template_id: str | None = None
+    letter_provider: str = "outbox"
+    letters_per_month: Any = BY_NAME["LETTERS_PER_MONTH"].default
     notify_callback_token: str | None = None
     notify_per_minute: int = 3000
     twilio_account_sid: str | None = None
@@ -762,6 +807,9 @@ def serving_problems(settings: Settings) -> list[str]:
         else [],
         "SMS_PROVIDER=notify": ["NOTIFY_API_KEY", "NOTIFY_SMS_TEMPLATE_ID"]
         if settings.sms_provider == "notify"
+        else [],
+        "LETTER_PROVIDER=notify": ["NOTIFY_API_KEY", "NOTIFY_LETTER_TEMPLATE_ID"]
+        if settings.letter_provider == "notify"
         else [],
         "SMS_PROVIDER=twilio": ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM"]
         if settings.sms_provider == "twilio"

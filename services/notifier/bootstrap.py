@@ -9,9 +9,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import Flask
 
+from services.notifier.adapters.letters import NotifyLetters, OutboxLetters
 from services.notifier.adapters.providers import NotifyProvider, OutboxSms, Provider, RateLimited, SmtpEmail, TwilioSms
 from services.notifier.adapters.templates import Renderer
 from services.notifier.config import NotifierSettings
+from services.notifier.domain.letters import LetterBudget
 from services.notifier.entrypoints.api import api
 from services.notifier.entrypoints.pages import participant_pages
 from services.notifier.service_layer import handlers, services
@@ -19,7 +21,15 @@ from services.notifier.service_layer.sending import Sender
 from services.notifier.service_layer.unit_of_work import NotifierUnitOfWork
 from shared import metrics, pages, web
 from shared.auth import KeyStore
-from shared.constants import CONTRIBUTIONS_TOPIC, DECISIONS_TOPIC, ENGAGEMENTS_TOPIC, PARTICIPANTS_TOPIC
+from shared.constants import (
+    CHANNEL_EMAIL,
+    CHANNEL_POST,
+    CHANNEL_SMS,
+    CONTRIBUTIONS_TOPIC,
+    DECISIONS_TOPIC,
+    ENGAGEMENTS_TOPIC,
+    PARTICIPANTS_TOPIC,
+)
 from shared.consumer import EventProcessor
 from shared.links import Links
 from shared.platform import Platform, build_platform
@@ -74,7 +84,19 @@ def providers_from(settings: Settings, notifier: NotifierSettings) -> dict[str, 
         )
     else:
         sms = OutboxSms(settings.var_dir / "sms")
-    return {"email": email, "sms": sms}
+    post: Provider = (
+        RateLimited(
+            NotifyLetters(
+                notifier.notify_api_key or "",
+                notifier.notify_base_url,
+                template_id=notifier.notify_letter_template_id,
+            ),
+            notifier.notify_per_minute,
+        )
+        if settings.letter_provider == "notify"
+        else OutboxLetters(settings.var_dir / "letters")
+    )
+    return {CHANNEL_EMAIL: email, CHANNEL_SMS: sms, CHANNEL_POST: post}
 
 
 def bootstrap(
@@ -116,6 +138,7 @@ def bootstrap(
         lease=dt.timedelta(seconds=notifier.lease_seconds),
         digest=dt.timedelta(seconds=notifier.digest_seconds),
         sms_quiet_hours=notifier.sms_quiet_hours,
+        letter_budget=LetterBudget(notifier.letters_per_month),
     )
     platform.extensions = {"notifier": NotifierParts(notifier, links, sender)}
     platform.gauge_readers.append(lambda: notification_gauges(platform))

@@ -14,6 +14,8 @@ class NotifierSettings:
     notify_base_url: str
     notify_sms_template_id: str | None
     notify_email_template_id: str | None
+    notify_letter_template_id: str | None
+    letters_per_month: tuple[tuple[str, int], ...]
     notify_callback_token: str | None
     notify_per_minute: int
     twilio_account_sid: str | None
@@ -33,6 +35,8 @@ class NotifierSettings:
             notify_base_url=settings.notify_base_url,
             notify_sms_template_id=settings.notify_sms_template_id,
             notify_email_template_id=settings.notify_email_template_id,
+            notify_letter_template_id=settings.notify_letter_template_id,
+            letters_per_month=settings.letters_per_month,
             notify_callback_token=settings.notify_callback_token,
             notify_per_minute=settings.notify_per_minute,
             twilio_account_sid=settings.twilio_account_sid,

@@ -23,6 +23,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from shared.contact_details import phone_number
 from shared.domain import UK
 from tests.support import factories
 from tests.support.council import Council
@@ -187,7 +188,8 @@ def emails_to(stack: Stack, address: str) -> list[email.message.EmailMessage]:
 
 
 def texts_to(stack: Stack, phone: str) -> list[dict]:
-    return [r for r in stack.notify.received if r["kind"] == "sms" and r["phone_number"] == phone]
+    sent_to = phone_number(phone)  # the notifier sends to E.164, however the number was given
+    return [r for r in stack.notify.received if r["kind"] == "sms" and r["phone_number"] == sent_to]
 
 
 def assert_says(text: str, *phrases: str) -> None:

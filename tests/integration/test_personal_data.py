@@ -33,6 +33,7 @@ from services.notifier.bootstrap import bootstrap as bootstrap_notifier
 from services.notifier.bootstrap import create_app as create_notifier_app
 from shared.audit import audit_log
 from shared.constants import ALL_TOPICS, SUBMISSIONS_TOPIC
+from shared.contact_details import phone_number
 from shared.logging import configure
 from shared.settings import Settings
 from shared.tables import dead_letters
@@ -143,7 +144,7 @@ def test_no_name_email_or_number_reaches_a_topic_log_metric_error_or_reason(
     for person in (mistyped_over_http, mistyped_on_kafka):
         person |= {"email": person["email"].replace("@", " at "), "phone": person["phone"].replace("0", "O") + "x"}
     smtp.refused.add(bouncing["email"])
-    twilio.invalid_numbers.add(refused_number["phone"])
+    twilio.invalid_numbers.add(phone_number(refused_number["phone"]))  # numbers go out in E.164
     people = [by_email, registered_first, by_kafka, invalid_on_kafka, bouncing, by_sms, refused_number]
     people += [mistyped_over_http, mistyped_on_kafka]
 
@@ -220,7 +221,7 @@ def test_no_name_email_or_number_reaches_a_topic_log_metric_error_or_reason(
     # The chain ran: people were told, and two could not be reached.
     mailed = " ".join(str(message["To"]) for message in smtp.messages())
     assert by_email["email"] in mailed and by_kafka["email"] in mailed and bouncing["email"] not in mailed
-    assert [sent["To"] for sent in twilio.received] == [by_sms["phone"]] * 2
+    assert [sent["To"] for sent in twilio.received] == [phone_number(by_sms["phone"])] * 2
     failed = rows(notifier, sa.select(notifications.c.reason).where(notifications.c.status == "failed"))
     assert len(failed) == 4
 

@@ -60,6 +60,14 @@ def participant_payload(**overrides) -> dict:
     return payload
 
 
+def postal_address(**overrides) -> dict:
+    """A participant's postal address as the API takes it (`address_lines`, `postcode`)."""
+    n = next(_counter)
+    address = {"address_lines": [f"{n % 200 + 1} Heol y Frenhines", "Caerdydd"], "postcode": "CF10 1BH"}
+    address.update(overrides)
+    return address
+
+
 def distinctive_participant(**overrides) -> dict:
     """A participant whose details nothing else in a run resembles, for tests that search
     everything for them: the email in mixed case, the phone in UK national format."""

@@ -1,7 +1,10 @@
 """Local HTTP servers that speak the GOV.UK Notify and Twilio APIs, for real HTTP in tests.
 
 The Notify server checks the JWT the official client signs (HS256 with the key's secret,
-`iss` the service id, `iat` within 30 seconds), as GOV.UK Notify does.
+`iss` the service id, `iat` within 30 seconds), as GOV.UK Notify does. It takes SMS, email
+and letters; a letter's personalisation needs address lines 1 to 3 at least (Notify's
+`validation-failed` otherwise), and `GET /v2/notifications/<id>` answers any message's
+status (`set_status` moves it, as Notify's printing and posting would).
 """
 
 from __future__ import annotations
@@ -49,6 +52,14 @@ class FakeNotify:
     received: list[dict] = field(default_factory=list)
     refused_tokens: int = 0
     behaviour: Behaviour = field(default_factory=Behaviour)
+    statuses: dict[str, str] = field(default_factory=dict)  # Notify's id -> its status now
+
+    def letters(self) -> list[dict]:
+        return [message for message in self.received if message["kind"] == "letter"]
+
+    def set_status(self, notification_id: str, status: str) -> None:
+        """What Notify reports for the message from now on (received: a letter posted)."""
+        self.statuses[notification_id] = status
 
     @property
     def api_key(self) -> str:
@@ -76,12 +87,33 @@ class FakeNotify:
                 status = self.behaviour.status
                 return jsonify(status_code=status, errors=[{"error": "FakeError", "message": "as configured"}]), status
             body = request.get_json()
+            if kind == "letter" and not all(
+                (body.get("personalisation") or {}).get(f"address_line_{n}") for n in (1, 2, 3)
+            ):
+                errors = [{"error": "ValidationError", "message": "Address must be at least 3 lines"}]
+                return jsonify(status_code=400, errors=errors), 400
             notification_id = str(uuid.uuid4())
             self.received.append({"kind": kind, "id": notification_id, "received_ns": time.time_ns(), **body})
+            self.statuses[notification_id] = "accepted" if kind == "letter" else "sending"
             return jsonify(id=notification_id, reference=body.get("reference"), content={}, template={}), 201
+
+        def status(notification_id: str):
+            if not authorised():
+                return jsonify(status_code=403, errors=[{"error": "AuthError", "message": "Invalid token"}]), 403
+            if notification_id not in self.statuses:
+                return jsonify(status_code=404, errors=[{"error": "NoResultFound", "message": "No result found"}]), 404
+            sent = next(m for m in self.received if m["id"] == notification_id)
+            return jsonify(
+                id=notification_id,
+                reference=sent.get("reference"),
+                type=sent["kind"],
+                status=self.statuses[notification_id],
+            )
 
         app.post("/v2/notifications/sms")(lambda: answer("sms"))
         app.add_url_rule("/v2/notifications/email", "email", lambda: answer("email"), methods=["POST"])
+        app.add_url_rule("/v2/notifications/letter", "letter", lambda: answer("letter"), methods=["POST"])
+        app.add_url_rule("/v2/notifications/<notification_id>", "status", status, methods=["GET"])
         self._server = _Server(app)
         self.base_url = self._server.base_url
         return self

@@ -145,7 +145,8 @@ def personal_text(max_size: int) -> st.SearchStrategy[str]:
 
 
 emails = st.from_regex(r"[a-z][a-z0-9]{0,15}(\.[a-z0-9]{1,8})?@[a-z]{2,12}\.example\.org", fullmatch=True)
-phones = st.from_regex(r"\+44 7[0-9]{3} [0-9]{6}", fullmatch=True)
+# UK mobiles (07xxx ranges libphonenumber knows as mobiles; 070, 076 and 0791x are not).
+phones = st.from_regex(r"\+44 7(?:[458][0-9]|9[2-9])[0-9] [0-9]{6}", fullmatch=True)
 
 json_scalars = (
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True) | storable_text()
@@ -231,6 +232,8 @@ def good_participants(draw) -> dict:
         language=draw(st.sampled_from(["en", "cy", "pl", "gd", "pt-BR", "zh-Hant"])),
         format=draw(st.sampled_from(MESSAGE_FORMATS)),
     )
+    if channel == "post" and consent or draw(st.booleans()):
+        participant.update(factories.postal_address())
     external_ref = draw(st.none() | st.sampled_from(["«case-4711»", "«case-4712»"]))
     if external_ref:
         participant["external_ref"] = external_ref
@@ -492,7 +495,9 @@ def _unreachable(channel: str):
     def change(data: dict) -> None:
         data.pop("participant_id", None)
         data["participant"] = factories.participant_payload(
-            preferred_channel=channel, consent_to_contact=True, **{"email" if channel == "email" else "phone": None}
+            preferred_channel=channel,
+            consent_to_contact=True,
+            **{{"email": "email", "sms": "phone"}.get(channel, "address_lines"): None},
         )
 
     return change
@@ -573,6 +578,7 @@ def _data_breakages(scene: Scene, tenant: str) -> st.SearchStrategy[tuple[str, o
         field("participant.equality", st.sampled_from(["«all of them»", ["age_band"]]), "not an object"),
         breakage("participant: consented to email without an address", st.just(_unreachable("email"))),
         breakage("participant: consented to sms without a phone", st.just(_unreachable("sms"))),
+        breakage("participant: consented to post without an address", st.just(_unreachable("post"))),
         breakage("unknown field named by the sender", personal_text(40).map(_unknown_field)),
         breakage("unknown participant field named by the sender", emails.map(_unknown_participant_field)),
         breakage("empty", st.just(lambda data: data.clear())),

@@ -12,6 +12,7 @@ from shared.constants import (
     MESSAGE_STATUS_RANK,
     NOTIFICATION_DELIVERED,
     NOTIFICATION_FAILED,
+    NOTIFICATION_HELD,
     NOTIFICATION_SENT,
     NOTIFICATION_WITHHELD,
     OUTCOME_RATED,
@@ -100,5 +101,6 @@ def handlers(platform: Platform) -> dict:
         NOTIFICATION_DELIVERED: notification_status,
         NOTIFICATION_FAILED: notification_status,
         NOTIFICATION_WITHHELD: notification_status,
+        NOTIFICATION_HELD: notification_status,
         OUTCOME_RATED: outcome_rated,
     }

@@ -24,7 +24,7 @@ from services.intake.adapters.tables import (
     outcome_messages,
     outcome_resource_changes,
 )
-from shared.constants import MESSAGE_STATUS_RANK, OUTCOME_MESSAGE_KINDS, STATUS_DELIVERED, STATUS_SENT
+from shared.constants import MESSAGE_STATUS_RANK, OUTCOME_MESSAGE_KINDS, STATUS_DELIVERED, STATUS_HELD, STATUS_SENT
 from shared.outcome_status import FINAL_OUTCOMES, ChainFacts, derive_status, told_outcome
 
 TOLD = (STATUS_SENT, STATUS_DELIVERED)
@@ -236,6 +236,14 @@ class OutcomeRepository:
         return status
 
     # What the dashboard counts ------------------------------------------------------------
+
+    def letters_held(self, tenant: str) -> int:
+        """How many of the tenant's letters the notifier holds for next month's letter budget."""
+        return self.session.execute(
+            sa.select(sa.func.count()).where(
+                outcome_messages.c.tenant == tenant, outcome_messages.c.status == STATUS_HELD
+            )
+        ).scalar_one()
 
     def dashboard_rows(self, where: DashboardFilter) -> list[sa.Row]:
         """One row per contribution in scope: what it is, its outcome so far, and its

@@ -58,6 +58,8 @@ class Contact:
     name: str | None = None
     email: str | None = None
     phone: str | None = None
+    address_lines: list[str] | None = None  # a postal address without its postcode
+    postcode: str | None = None
 
 
 @dataclass
@@ -96,6 +98,8 @@ class Participant:
             raise InvalidInput.on("email", "Required when the preferred channel is email.")
         if self.preferred_channel == "sms" and not self.contact.phone:
             raise InvalidInput.on("phone", "Required when the preferred channel is sms.")
+        if self.preferred_channel == "post" and not (self.contact.address_lines and self.contact.postcode):
+            raise InvalidInput.on("address_lines", "Required when the preferred channel is post.")
 
     def preferences(self) -> dict:
         return {

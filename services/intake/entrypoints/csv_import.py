@@ -3,7 +3,9 @@
 One row per contribution; the first row names the columns (any order, any subset):
 
     name, email, phone, external_ref,        who gave it (all optional)
-    preferred_channel, consent_to_contact,   email|sms|none; yes/no (required)
+    address_line_1 .. address_line_5,        a postal address, house and street first,
+    postcode                                 and its UK postcode (needed for post)
+    preferred_channel, consent_to_contact,   email|sms|post|none; yes/no (required)
     language, format,                        en, cy, ...; standard|easy_read|large_print
     type, text,                              view|recommendation|complaint|compliment|question
     on_behalf_of,                            people a group speaks for (default 1)
@@ -32,10 +34,12 @@ from marshmallow import ValidationError, fields
 from services.intake.entrypoints.schemas import ContributionSchema
 from services.intake.service_layer import services
 from shared.constants import ROLE_STAFF
+from shared.contact_schemas import ADDRESS_LINES_MAX
 from shared.domain import UK
 from shared.events import flatten_errors
 from shared.platform import Platform
 
+ADDRESS_COLUMNS = tuple(f"address_line_{n}" for n in range(1, ADDRESS_LINES_MAX + 1))
 PARTICIPANT_COLUMNS = (
     "name",
     "email",
@@ -45,6 +49,8 @@ PARTICIPANT_COLUMNS = (
     "consent_to_contact",
     "language",
     "format",
+    *ADDRESS_COLUMNS,
+    "postcode",
 )
 CONTRIBUTION_COLUMNS = ("type", "text", "on_behalf_of", "channel", "submitted_at")
 COLUMNS = PARTICIPANT_COLUMNS + CONTRIBUTION_COLUMNS
@@ -84,8 +90,20 @@ def _cell_for_schema(column: str, value: str):
 
 
 def _column_of(field_name: str) -> str:
-    """The CSV column a schema field came from: participant.email -> email."""
-    return field_name.removeprefix("participant.")
+    """The CSV column a schema field came from: participant.email -> email, an address
+    line's problem to its own column (participant.address_lines.1 -> address_line_2)."""
+    name = field_name.removeprefix("participant.")
+    line = name.removeprefix("address_lines.")
+    return f"address_line_{int(line) + 1}" if line != name and line.isdigit() else name
+
+
+def _participant(cells: dict[str, str]) -> dict:
+    """The row's participant as the API takes one: the address lines as one list."""
+    participant = {k: _cell_for_schema(k, v) for k, v in cells.items() if k in PARTICIPANT_COLUMNS}
+    lines = [participant.pop(column) for column in ADDRESS_COLUMNS if column in participant]
+    if lines:
+        participant["address_lines"] = lines
+    return participant
 
 
 def parse(
@@ -115,7 +133,7 @@ def parse(
             "engagement_id": engagement_id,
             "channel": channel,
             **{k: _cell_for_schema(k, v) for k, v in cells.items() if k in CONTRIBUTION_COLUMNS},
-            "participant": {k: _cell_for_schema(k, v) for k, v in cells.items() if k in PARTICIPANT_COLUMNS},
+            "participant": _participant(cells),
         }
         try:
             data = _contribution_schema.load(body)

@@ -12,6 +12,7 @@ from shared.constants import (
     CONTRIBUTION_TYPES,
     MESSAGE_FORMATS,
 )
+from shared.contact_schemas import ContactDetailsSchema
 from shared.schemas import PageSchema, StrictBoolean, date, identifier, language_tag, moment, text
 
 # The protected characteristics of the Equality Act 2010, plus caring responsibilities.
@@ -49,19 +50,14 @@ class EngagementSchema(Schema):
     closed_at = fields.AwareDateTime(dump_only=True, allow_none=True, metadata={"description": "Set once closed."})
 
 
-class ParticipantSchema(Schema):
+class ParticipantSchema(ContactDetailsSchema):
+    """A person and how to reach them; `phone`, `address_lines` and `postcode` are read and
+    checked against the chosen channel by ContactDetailsSchema (shared/contact_schemas.py)."""
+
     id = fields.String(dump_only=True)
     external_ref = text(100, load_default=None)
     name = text(200, load_default=None, load_only=True)
     email = fields.Email(load_default=None, load_only=True, validate=validate.Length(max=254))
-    phone = fields.String(
-        load_default=None,
-        load_only=True,
-        validate=[
-            validate.Length(max=21),
-            validate.Regexp(r"^\+?[0-9][0-9 ()-]{6,18}[0-9]$", error="Not a valid phone number."),
-        ],
-    )
     preferred_channel = fields.String(required=True, validate=validate.OneOf(CONTACT_CHANNELS))
     language = language_tag(load_default="en")
     format = fields.String(load_default="standard", validate=validate.OneOf(MESSAGE_FORMATS))
@@ -82,6 +78,8 @@ class ParticipantWithContactSchema(ParticipantSchema):
     name = fields.String(attribute="contact.name", dump_only=True, allow_none=True)
     email = fields.String(attribute="contact.email", dump_only=True, allow_none=True)
     phone = fields.String(attribute="contact.phone", dump_only=True, allow_none=True)
+    address_lines = fields.List(fields.String(), attribute="contact.address_lines", dump_only=True, allow_none=True)
+    postcode = fields.String(attribute="contact.postcode", dump_only=True, allow_none=True)
 
 
 class ContributionSchema(Schema):
@@ -193,3 +191,7 @@ class DashboardSchema(Schema):
         metadata={"description": 'Contribution type -> outcome of its latest decision ("none yet") -> count.'},
     )
     equality = fields.Nested(DashboardEqualitySchema, required=True)
+    letters = fields.Dict(
+        required=True,
+        metadata={"description": "`held`: letters waiting for next month, as this month's letter budget is spent."},
+    )

@@ -38,6 +38,7 @@ def dashboard(
         if engagement_id and uow.engagements.get(tenant, engagement_id) is None:
             raise NotFound("engagement")
         rows = uow.outcomes.dashboard_rows(where)
+        letters_held = uow.outcomes.letters_held(tenant)
     facts = [
         stats.ContributionFacts(
             id=row.id,
@@ -67,6 +68,7 @@ def dashboard(
         "overdue": stats.overdue(facts, today),
         "outcomes_by_type": stats.outcomes_by_type(facts),
         "equality": stats.equality_breakdown(facts),
+        "letters": {"held": letters_held},
     }
 
 

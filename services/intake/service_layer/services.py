@@ -131,6 +131,9 @@ def _announce_participant(
     )
 
 
+CONTACT_DETAILS = ("name", "email", "phone", "address_lines", "postcode")
+
+
 def _participant_from(tenant: str, data: dict, now: dt.datetime) -> model.Participant:
     return model.Participant(
         id=str(uuid.uuid4()),
@@ -140,7 +143,7 @@ def _participant_from(tenant: str, data: dict, now: dt.datetime) -> model.Partic
         language=data["language"],
         format=data["format"],
         consent_to_contact=data["consent_to_contact"],
-        contact=model.Contact(name=data.get("name"), email=data.get("email"), phone=data.get("phone")),
+        contact=model.Contact(**{detail: data.get(detail) for detail in CONTACT_DETAILS}),
         created_at=now,
     )
 
@@ -161,7 +164,7 @@ def _save_participant(
     else:
         candidate.id, candidate.created_at = existing.id, existing.created_at
         # A case system that leaves a detail out has not asked us to forget it.
-        for detail in ("name", "email", "phone"):
+        for detail in CONTACT_DETAILS:
             if getattr(candidate.contact, detail) is None:
                 setattr(candidate.contact, detail, getattr(existing.contact, detail))
         if not candidate.same_details_as(existing):

@@ -32,6 +32,8 @@ class OutgoingMessage:
     html: str
     sms: str
     unsubscribe_url: str
+    letter: str = ""  # by post: the letter's text below its heading (`to` is its address, one line each)
+    large_print: bool = False
 
 
 class TemporaryFailure(Exception):

@@ -41,6 +41,28 @@ class RecipientRepository:
                 recipients.update().where(recipients.c.participant_id == recipient.participant_id).values(**values)
             )
 
+    def sealed_contacts(self, after: str, limit: int) -> list[tuple[str, str, str | None]]:
+        """(participant id, sealed contact, phone lookup) of those with contact details, in id order."""
+        return [
+            tuple(row)
+            for row in self.session.execute(
+                sa.select(recipients.c.participant_id, recipients.c.contact_sealed, recipients.c.phone_lookup)
+                .where(recipients.c.participant_id > after, recipients.c.contact_sealed.is_not(None))
+                .order_by(recipients.c.participant_id)
+                .limit(limit)
+            )
+        ]
+
+    def set_phone_lookup(self, participant_id: str, sealed: str, lookup: str | None) -> bool:
+        """Write the lookup if the contact is still the one it was worked out from."""
+        return bool(
+            self.session.execute(
+                recipients.update()
+                .where(recipients.c.participant_id == participant_id, recipients.c.contact_sealed == sealed)
+                .values(phone_lookup=lookup)
+            ).rowcount
+        )
+
 
 class ReadModels:
     def __init__(self, session: Session):
@@ -238,3 +260,28 @@ class NotificationRepository:
                     {"at": row["at"], "outcome": row["outcome"], "detail": row["detail"]}
                 )
         return found
+
+    def handed_over_since(self, tenant: str, channel: str, since: dt.datetime) -> int:
+        """How many of a tenant's messages by `channel` went to the provider since `since`
+        (each counted once, however many receipts followed): what a letter budget spends."""
+        return self.session.execute(
+            sa.select(sa.func.count(sa.distinct(attempts.c.notification_id)))
+            .select_from(attempts.join(notifications, attempts.c.notification_id == notifications.c.id))
+            .where(
+                notifications.c.tenant == tenant,
+                notifications.c.channel == channel,
+                attempts.c.outcome == STATUS_SENT,
+                attempts.c.at >= since,
+            )
+        ).scalar_one()
+
+    def count_waiting(self, tenant: str, channel: str, reason: str) -> int:
+        """How many of a tenant's messages by `channel` are queued for `reason`."""
+        return self.session.execute(
+            sa.select(sa.func.count()).where(
+                notifications.c.tenant == tenant,
+                notifications.c.channel == channel,
+                notifications.c.status == STATUS_CREATED,
+                notifications.c.reason == reason,
+            )
+        ).scalar_one()

@@ -9,7 +9,8 @@ import random
 import re
 from dataclasses import dataclass
 
-from shared.constants import RATINGS, STATUS_DELIVERED
+from shared.constants import RATINGS, SENDING_CHANNELS, STATUS_DELIVERED
+from shared.contact_details import phone_number_or_none
 from shared.domain import UK
 
 MAX_ATTEMPTS = 6
@@ -20,18 +21,11 @@ SMS_QUIET_HOURS = (QUIET_START, QUIET_END)
 
 
 def normalised_phone(number: str) -> str | None:
-    """A phone number as digits with its country code (UK when none is given): the form
-    every provider's inbound `From` reduces to, so a reply finds the person it came from."""
-    compact = "".join(character for character in number if character.isdigit() or character == "+")
-    if compact.startswith("+"):
-        digits = compact[1:]
-    elif compact.startswith("00"):
-        digits = compact[2:]
-    elif compact.startswith("0"):
-        digits = "44" + compact[1:]
-    else:
-        digits = compact
-    return digits if 7 <= len(digits) <= 15 and digits.isdigit() else None
+    """A phone number as digits with its country code (UK when none is given), read with
+    shared.contact_details: the form every provider's inbound `From` reduces to, so a reply
+    finds the person it came from. Digits without the `+`, as lookups have always been keyed."""
+    e164 = phone_number_or_none(number)
+    return e164.removeprefix("+") if e164 else None
 
 
 def phone_lookup_key(secret: str, number: str | None) -> str | None:
@@ -82,7 +76,7 @@ def channel_for(recipient: Recipient | None) -> tuple[str | None, str | None]:
         return None, "participant did not consent to contact"
     if recipient.unsubscribed_at is not None:
         return None, "participant unsubscribed"
-    if recipient.preferred_channel not in ("email", "sms"):
+    if recipient.preferred_channel not in SENDING_CHANNELS:
         return None, "participant chose no channel"
     return recipient.preferred_channel, None
 

@@ -12,7 +12,7 @@ from marshmallow import ValidationError
 
 from services.notifier.domain.model import phone_lookup_key
 from services.notifier.entrypoints import schemas
-from services.notifier.service_layer import services
+from services.notifier.service_layer import letters, services
 from shared import dead_letters
 from shared.audit import handles_personal_data
 from shared.constants import ROLE_CASE_SYSTEM, ROLE_STAFF
@@ -30,6 +30,7 @@ notify_receipt_schema = schemas.NotifyReceiptSchema()
 twilio_receipt_schema = schemas.TwilioReceiptSchema()
 twilio_inbound_schema = schemas.TwilioInboundSchema()
 notify_inbound_schema = schemas.NotifyInboundSchema()
+letter_budget_schema = schemas.LetterBudgetSchema()
 log = logging.getLogger(__name__)
 
 
@@ -65,6 +66,17 @@ def put_preferences(participant_id: str):
         platform().uow(), principal().tenant, participant_id, values, now=platform().clock()
     )
     return preferences_schema.dump(updated)
+
+
+@api.get("/letters/budget")
+@documented(responses={200: schemas.LetterBudgetSchema})
+@requires(ROLE_STAFF)
+def letter_budget():
+    """This month's letters against the tenant's budget, and how many wait for next month."""
+    p = platform()
+    return letter_budget_schema.dump(
+        letters.budget_report(p.uow(read_only=True), _config().sender.letter_budget, principal().tenant, p.clock())
+    )
 
 
 def _check_notify_token() -> None:

@@ -97,3 +97,11 @@ class NotifyInboundSchema(Schema):
         if isinstance(data, dict) and "message" not in data and "content" in data:
             return {**data, "message": data["content"]}
         return data
+
+
+class LetterBudgetSchema(Schema):
+    letters_per_month = fields.Integer(required=True, metadata={"description": "The tenant's budget."})
+    sent_this_month = fields.Integer(required=True, metadata={"description": "Letters sent this month (UK time)."})
+    waiting = fields.Integer(
+        required=True, metadata={"description": "Letters held until next month, as the budget is spent."}
+    )

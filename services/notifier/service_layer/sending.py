@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from services.notifier.adapters.letters import letter_body
 from services.notifier.adapters.providers import OutgoingMessage, PermanentFailure, Provider, TemporaryFailure
 from services.notifier.adapters.templates import EmptyMessage, Renderer
+from services.notifier.domain.letters import LetterBudget, address_for
 from services.notifier.domain.model import (
     MAX_ATTEMPTS,
     SMS_QUIET_HOURS,
@@ -26,8 +28,10 @@ from services.notifier.domain.model import (
     receipt_reason,
     retry_delay,
 )
+from services.notifier.service_layer import letters
 from services.notifier.service_layer.unit_of_work import NotifierUnitOfWork
 from shared.constants import (
+    CHANNEL_POST,
     MESSAGE_ACKNOWLEDGEMENT,
     NOTIFICATION_EVENT_FOR_STATUS,
     NOTIFICATIONS_TOPIC,
@@ -83,6 +87,8 @@ class Sender:
     digest: dt.timedelta = dt.timedelta(0)
     # (start, end) UK time when no SMS goes out; None: none.
     sms_quiet_hours: tuple[dt.time, dt.time] | None = SMS_QUIET_HOURS
+    # Letters a tenant may send a month; over it, a letter waits for the next (None: no limit).
+    letter_budget: LetterBudget | None = None
     rng: random.Random = field(default_factory=random.Random)
     sleep: Callable[[float], None] = time.sleep
 
@@ -129,9 +135,19 @@ class Sender:
         morning = after_quiet_hours(now, channel, self.sms_quiet_hours)
         if morning is not None:
             return self._reschedule(notification, morning, count_attempt=False, channel=channel)
+        if channel == CHANNEL_POST and self.letter_budget is not None:
+            next_month = letters.over_budget_until(self.uow_factory, self.letter_budget, recipient.tenant, now)
+            if next_month is not None:
+                return letters.hold_letter(
+                    self.uow_factory,
+                    notification,
+                    next_month,
+                    now,
+                    lambda uow, held, status, reason: announce_status(uow, held, status, reason, now, self.source),
+                )
 
         contact = self.sealer.open(recipient.contact_sealed)
-        address = contact.get("email") if channel == "email" else contact.get("phone")
+        address = address_for(channel, contact)
         if not address:
             return self._finish(
                 notification, STATUS_FAILED, f"no {channel} address for this participant", channel=channel
@@ -176,6 +192,8 @@ class Sender:
             html=rendered.html,
             sms=rendered.sms,
             unsubscribe_url=urls["unsubscribe_url"],
+            letter=letter_body(rendered, urls, format_=recipient.format) if channel == CHANNEL_POST else "",
+            large_print=recipient.format == "large_print",
         )
         provider = self.providers[channel]
         try:

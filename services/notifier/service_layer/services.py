@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from services.notifier.adapters.letters import LETTER_RECEIPT_STATUSES
 from services.notifier.domain.model import rating_from_reply, receipt_reason
 from services.notifier.service_layer.sending import announce_status
 from services.notifier.service_layer.unit_of_work import NotifierUnitOfWork
@@ -72,6 +73,8 @@ RECEIPT_STATUSES = {
     # Twilio
     "undelivered": STATUS_FAILED,
     "failed": STATUS_FAILED,
+    # GOV.UK Notify's letters
+    **LETTER_RECEIPT_STATUSES,
 }
 
 

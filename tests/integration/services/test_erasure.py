@@ -28,13 +28,16 @@ from tests.support.running import Worker, start_consumer, start_relay
 NAME = "Marigold Featherstonehaugh"
 EMAIL = "marigold.featherstonehaugh@example.org"
 PHONE = "+44 7700 900461"
+PHONE_STORED = "+447700900461"  # as every service keeps it (E.164)
+ADDRESS_LINES = ["17 Featherstonehaugh Mews", "Llandeilo"]
+POSTCODE = "SA19 6AB"
 EXTERNAL_REF = "CASE-MF-461"
 EQUALITY_ANSWER = "Eastern Orthodox Druid"
 WORDS = [
     "Marigold asks for the Tuesday hydrotherapy pool sessions to come back.",
     "Marigold's daughter cannot reach the Wednesday carers group by bus.",
 ]
-DETAILS = [NAME, EMAIL, PHONE, EXTERNAL_REF, EQUALITY_ANSWER, *WORDS]
+DETAILS = [NAME, EMAIL, PHONE, PHONE_STORED, *ADDRESS_LINES, POSTCODE, EXTERNAL_REF, EQUALITY_ANSWER, *WORDS]
 
 # The notifier as the notifier's own integration tests have it (the SMTP server is in tests/integration/conftest.py).
 notifier = notifier_fixtures.notifier
@@ -85,6 +88,8 @@ def test_an_erased_participant_leaves_no_copy_anywhere_and_the_chain_stays(
         name=NAME,
         email=EMAIL,
         phone=PHONE,
+        address_lines=ADDRESS_LINES,
+        postcode=POSTCODE,
         external_ref=EXTERNAL_REF,
         equality=factories.equality_answers(religion_or_belief=EQUALITY_ANSWER),
     )
@@ -140,6 +145,7 @@ def test_an_erased_participant_leaves_no_copy_anywhere_and_the_chain_stays(
     shown = intake_api.as_("staff").get(f"/v1/participants/{participant_id}").json
     assert shown["erased_at"] is not None
     assert (shown["name"], shown["email"], shown["phone"], shown["external_ref"]) == (None, None, None, None)
+    assert (shown["address_lines"], shown["postcode"]) == (None, None)
 
 
 def test_the_operator_can_erase_from_the_command_line_as_staff_can_over_http(intake, intake_api, council):

@@ -33,7 +33,7 @@ def test_sms_goes_through_twilio_and_an_invalid_number_fails_without_retry(
 ):
     good = factories.participant_payload(preferred_channel="sms", phone="+44 7700 900111")
     bad = factories.participant_payload(preferred_channel="sms", phone="+44 7700 900222")
-    twilio.invalid_numbers.add(bad["phone"])
+    twilio.invalid_numbers.add("+447700900222")  # numbers go out in E.164
     for person in (good, bad):
         intake_api.as_("case-system").post(
             "/v1/contributions", json=factories.contribution_payload(engagement["id"], participant=person)
@@ -42,7 +42,7 @@ def test_sms_goes_through_twilio_and_an_invalid_number_fails_without_retry(
     send_all(twilio_notifier)
 
     [sent] = twilio.received
-    assert sent["To"] == good["phone"] and sent["From"] == "+447700900000"
+    assert sent["To"] == "+447700900111" and sent["From"] == "+447700900000"
     assert sent["StatusCallback"].endswith("/v1/callbacks/twilio")
     with twilio_notifier.engine.connect() as connection:
         rows = {r.provider_reference: (r.status, r.attempts) for r in connection.execute(sa.select(notifications))}

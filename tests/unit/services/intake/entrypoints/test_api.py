@@ -162,6 +162,28 @@ class TestInvalidContributions:
         assert "not-an-address" not in text
         assert "call me" not in text
 
+    @pytest.mark.parametrize(
+        ("details", "field", "message"),
+        [
+            ({"preferred_channel": "sms", "phone": "029 2087 2087"}, "participant.phone", "not a mobile number"),
+            ({"phone": "07700 9001"}, "participant.phone", "Enter a phone number"),
+            (
+                {"preferred_channel": "post", **factories.postal_address(postcode="CF1O 1BH")},
+                "participant.postcode",
+                "UK postcode",
+            ),
+            ({"preferred_channel": "post", "postcode": "CF10 1BH"}, "participant.address_lines", "Required"),
+        ],
+    )
+    def test_a_number_or_address_that_will_not_do_is_422_on_its_field(
+        self, intake_api, engagement, details, field, message
+    ):
+        person = factories.participant_payload(**details)
+        payload = factories.contribution_payload(engagement["id"], participant=person)
+
+        problem = assert_problem(intake_api.post("/v1/contributions", json=payload), 422, field)
+        assert message in " ".join(problem["errors"][field])
+
     def test_nothing_is_stored_for_a_refused_contribution(self, intake_api, engagement):
         payload = factories.contribution_payload(engagement["id"], type="opinion")
         intake_api.post("/v1/contributions", json=payload)

@@ -90,6 +90,54 @@ def test_every_bad_row_is_reported_with_its_row_number_and_nothing_is_imported(
     assert announced_contributions(intake) == []
 
 
+def test_addresses_are_imported_for_letters_and_numbers_read_as_one_number(
+    intake, intake_api, council, engagement, write_csv
+):
+    by_post = factories.paper_row(
+        email="",
+        preferred_channel="post",
+        language="cy",
+        format="easy_read",
+        address_line_1="Fflat 2, 14 Heol y Castell",
+        address_line_2="",
+        address_line_3="Abertawe",
+        postcode="sa1 1nw",
+    )
+    by_sms = factories.paper_row(email="", phone="+44 (0)7700 900123", preferred_channel="sms")
+    report = run_import(intake, council, engagement, write_csv([by_post, by_sms]))
+
+    assert (report.imported, report.problems) == (2, {})
+    people = {
+        c["text"]: intake_api.as_("staff").get(f"/v1/participants/{c['participant_id']}").json
+        for c in contributions(intake_api, engagement)
+    }
+    posted = people[by_post["text"]]
+    assert (posted["preferred_channel"], posted["address_lines"], posted["postcode"]) == (
+        "post",
+        ["Fflat 2, 14 Heol y Castell", "Abertawe"],
+        "SA1 1NW",
+    )
+    assert people[by_sms["text"]]["phone"] == "+447700900123"
+
+
+def test_an_address_or_number_that_will_not_do_is_reported_on_its_column(intake, council, engagement, write_csv):
+    rows = [
+        factories.paper_row(email="", preferred_channel="post", address_line_1="1 High Street", postcode=""),
+        factories.paper_row(email="", preferred_channel="post", address_line_1="1 High St", postcode="CF10"),
+        factories.paper_row(email="", phone="029 2087 2087", preferred_channel="sms"),
+        factories.paper_row(phone="call my daughter"),
+    ]
+    report = run_import(intake, council, engagement, write_csv(rows))
+
+    assert report.imported == 0
+    assert report.problems == {
+        2: {"postcode": ["Required when the preferred channel is post."]},
+        3: {"postcode": ["Enter a UK postcode, like SW1A 1AA."]},
+        4: {"phone": ["This is not a mobile number: text messages need a mobile number, like 07700 900123."]},
+        5: {"phone": ["Enter a phone number, like 07700 900123 or +44 7700 900123."]},
+    }
+
+
 def test_a_date_in_the_future_is_refused_on_its_row(intake, council, engagement, write_csv):
     tomorrow = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).date().isoformat()
     report = run_import(intake, council, engagement, write_csv([factories.paper_row(submitted_at=tomorrow)]))

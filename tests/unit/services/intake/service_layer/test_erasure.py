@@ -77,7 +77,11 @@ def engagement_id(intake, council) -> str:
 @pytest.fixture
 def person() -> dict:
     return factories.participant_payload(
-        name="Dorothea Quillfeather", external_ref="CASE-ERASE-1", equality=factories.equality_answers()
+        name="Dorothea Quillfeather",
+        external_ref="CASE-ERASE-1",
+        equality=factories.equality_answers(),
+        preferred_channel="post",
+        **factories.postal_address(),
     )
 
 
@@ -106,12 +110,15 @@ class TestWhatGoes:
             "name": None,
             "email": None,
             "phone": None,
+            "address_lines": None,
+            "postcode": None,
             "external_ref": None,
         }
         assert rows(intake, equality_answers) == []
         shown = services.get_participant(intake.uow(read_only=True), council.slug, participant.id)
         assert shown.erased_at is not None
         assert (shown.contact.name, shown.contact.email, shown.contact.phone) == (None, None, None)
+        assert (shown.contact.address_lines, shown.contact.postcode) == (None, None)
 
     def test_contributions_keep_their_place_in_the_chain_without_the_words(self, intake, erased):
         _, before = erased

@@ -20,6 +20,7 @@ from shared.constants import (
     PARTICIPANTS_TOPIC,
     ROLE_CASE_SYSTEM,
 )
+from shared.contact_details import phone_number
 from shared.domain import InvalidInput, NotFound
 from shared.tables import outbox
 from tests.support import factories
@@ -183,18 +184,19 @@ class TestParticipants:
             assert answer.encode() not in on_topics
         [registered] = announced(intake, PARTICIPANTS_TOPIC)
         sealed_contact = intake.sealer.open(registered["data"]["sealed_contact"])
-        assert set(sealed_contact) == {"name", "email", "phone", "external_ref"}
+        assert set(sealed_contact) == {"name", "email", "phone", "address_lines", "postcode", "external_ref"}
 
     def test_contact_details_are_encrypted_at_rest(self, intake, council):
-        payload = factories.participant_payload()
+        payload = factories.participant_payload(phone="07700 900123", **factories.postal_address())
 
         person, _ = register(intake, council.slug, payload)
 
         stored = " ".join(str(value) for row in rows(intake, participants) for value in row)
-        for detail in ("name", "email", "phone"):
-            assert payload[detail] not in stored
+        for detail in (payload["name"], payload["email"], "+447700900123", *payload["address_lines"], "CF10 1BH"):
+            assert detail not in stored
         opened = services.get_participant(intake.uow(), council.slug, person.id).contact
-        assert (opened.name, opened.email, opened.phone) == (payload["name"], payload["email"], payload["phone"])
+        assert (opened.name, opened.email, opened.phone) == (payload["name"], payload["email"], "+447700900123")
+        assert (opened.address_lines, opened.postcode) == (payload["address_lines"], "CF10 1BH")
 
     def test_participant_events_carry_contact_details_only_sealed(self, intake, council):
         payload = factories.participant_payload(external_ref="ADULTS-4411")
@@ -213,10 +215,13 @@ class TestParticipants:
         on_topics = everything_announced(intake)
         for detail in ("name", "email", "phone", "external_ref"):
             assert payload[detail].encode() not in on_topics
+        assert phone_number(payload["phone"]).encode() not in on_topics
         assert intake.sealer.open(registered["data"]["sealed_contact"]) == {
             "name": payload["name"],
             "email": payload["email"],
-            "phone": payload["phone"],
+            "phone": phone_number(payload["phone"]),  # as every service keeps it: E.164
+            "address_lines": None,
+            "postcode": None,
             "external_ref": payload["external_ref"],
         }
 

@@ -3,12 +3,15 @@ through Twilio's and GOV.UK Notify's inbound callbacks, and shows in the outcome
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 
 import pytest
 import sqlalchemy as sa
 
 from services.notifier.adapters.tables import recipients
+from services.notifier.service_layer.phone_lookups import rekey_phone_lookups
 from shared.constants import OUTCOME_RATED
 from tests.support import factories
 from tests.support.api import ApiClient
@@ -26,10 +29,15 @@ def board(decisions_pages, council) -> ApiClient:
 
 
 @pytest.fixture
-def told_by_sms(intake_api, engagement, board, notifier, relay):
+def phone() -> str:
+    return PHONE
+
+
+@pytest.fixture
+def told_by_sms(intake_api, engagement, board, notifier, relay, phone):
     """A participant who chose SMS, told of a decision on their contribution."""
     participant = intake_api.post(
-        "/v1/participants", json=factories.participant_payload(preferred_channel="sms", phone=PHONE)
+        "/v1/participants", json=factories.participant_payload(preferred_channel="sms", phone=phone)
     ).get_json()["id"]
     payload = factories.contribution_payload(engagement["id"], participant_id=participant)
     del payload["participant"]
@@ -134,3 +142,44 @@ def test_the_number_is_kept_only_as_a_keyed_hash(told_by_sms, notifier):
         [row] = connection.execute(sa.select(recipients)).mappings().all()
     assert row["phone_lookup"] and len(row["phone_lookup"]) == 64
     assert not any("900123" in str(value) for value in row.values())
+
+
+@pytest.mark.parametrize("phone", ["+44 (0)7700 900123", "07700 900123", "+447700900123", "(07700) 900-123"])
+def test_however_the_number_was_written_the_reply_from_it_is_matched(phone, told_by_sms, notifier_pages, board, relay):
+    assert notify_reply(notifier_pages, "1").status_code == 200
+    relay.deliver()
+
+    assert rating_in_chain(board, told_by_sms["id"])["rating"] == "yes"
+
+
+def _legacy_lookup(secret: str, digits: str) -> str:
+    """A lookup as the notifier once worked it out, from the number reduced by hand to digits."""
+    key = hmac.new(secret.encode(), b"outcome-chain phone lookup", hashlib.sha256).digest()
+    return hmac.new(key, digits.encode(), hashlib.sha256).hexdigest()
+
+
+def test_a_lookup_from_the_old_reading_of_a_number_is_rekeyed_so_its_replies_match(
+    told_by_sms, notifier, notifier_pages, board, relay
+):
+    # Stored before numbers were read with phonenumbers: "+44 (0)7700 900123" as typed, and
+    # its lookup worked out from 4407700900123, which no reply's sender ever reduces to.
+    secret = notifier.settings.link_signing_secret
+    with notifier.engine.begin() as connection:
+        sealed = connection.execute(sa.select(recipients.c.contact_sealed)).scalar_one()
+        contact = {**notifier.sealer.open(sealed), "phone": "+44 (0)7700 900123"}
+        connection.execute(
+            recipients.update().values(
+                contact_sealed=notifier.sealer.seal(contact), phone_lookup=_legacy_lookup(secret, "4407700900123")
+            )
+        )
+    notify_reply(notifier_pages, "1")
+    relay.deliver()
+    assert rating_in_chain(board, told_by_sms["id"]) is None  # unmatched, as it was
+
+    report = rekey_phone_lookups(notifier.uow, secret)
+    again = rekey_phone_lookups(notifier.uow, secret)
+
+    assert (report.checked, report.rewritten, again.rewritten) == (1, 1, 0)
+    notify_reply(notifier_pages, "1")
+    relay.deliver()
+    assert rating_in_chain(board, told_by_sms["id"])["rating"] == "yes"
