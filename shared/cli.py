@@ -199,18 +199,22 @@ def cmd_consume(args, settings: Settings) -> int:
     from shared.consumer import ConsumerLoop
 
     platform = module.bootstrap(settings)
-    client = kafka.consumer(
-        settings.kafka_bootstrap_servers,
-        group_id=args.service,
-        topics=module.INBOUND_TOPICS,
-        security=kafka.security(settings),
-        max_poll_records=settings.consumer_max_poll_records,
-    )
+
+    def subscribe():
+        return kafka.consumer(
+            settings.kafka_bootstrap_servers,
+            group_id=args.service,
+            topics=module.INBOUND_TOPICS,
+            security=kafka.security(settings),
+            max_poll_records=settings.consumer_max_poll_records,
+        )
+
+    client = subscribe()
     log.info("consuming", extra={"service": args.service, "topics": module.INBOUND_TOPICS})
     metrics.serve(settings.metrics_port, settings.metrics_bind_host)
     for interval, task in getattr(module, "scheduled", lambda _: [])(platform):
         threading.Thread(target=run_every, args=(interval, task, stop), name=task.__name__, daemon=True).start()
-    ConsumerLoop(client, platform.processor).run(stop)
+    ConsumerLoop(client, platform.processor, rejoin=subscribe, rejoin_after=settings.consumer_rejoin_after).run(stop)
     return 0
 
 
