@@ -1,4 +1,6 @@
-"""Read-side answers: the outcome chain, "you said, we did", and the overdue backlog."""
+"""Read-side answers: the outcome chain, "you said, we did", and the overdue backlog.
+
+They only read: what announces or writes is a use case in services.py."""
 
 from __future__ import annotations
 
@@ -10,9 +12,7 @@ from services.decisions.domain import model
 from services.decisions.service_layer.unit_of_work import DecisionsUnitOfWork
 from shared import disclosure, outcome_status
 from shared.constants import (
-    CONTRIBUTION_FEEDBACK_OVERDUE,
     CONTRIBUTION_TYPES,
-    DECISIONS_TOPIC,
     LINK_CONFIRMED,
     RATINGS,
 )
@@ -64,14 +64,12 @@ def outcome_chain(uow: DecisionsUnitOfWork, tenant: str, contribution_id: str, *
             uow.sealer.open_bytes(rating["sealed_comment"]).decode() if rating and rating["sealed_comment"] else None
         )
 
-    status = model.derive_status(
-        model.ChainFacts(
-            feedback_due=engagement["feedback_due"] if engagement else None,
-            outcomes=tuple(decisions[link.decision_id].outcome for link in active),
-            resource_statuses=tuple(change.status for change in changes),
-            feedback_delivered=any(told_outcome(m) for m in messages),
-        ),
-        today,
+    status = outcome_status.contribution_status(
+        feedback_due=engagement["feedback_due"] if engagement else None,
+        outcomes=(decisions[link.decision_id].outcome for link in active),
+        resource_statuses=(change.status for change in changes),
+        messages=((m["kind"], m["status"]) for m in messages),
+        today=today,
     )
     steps = [{"at": contribution["received_at"], "step": "received", "reference": contribution["reference"]}]
     if contribution["erased_at"]:  # the text already reads ERASED_TEXT
@@ -433,35 +431,6 @@ def overdue_counts(uow: DecisionsUnitOfWork, *, today: dt.date) -> dict[str, int
     """{tenant: contributions past their feedback date with no decision}, for the operator."""
     with uow:
         return uow.read.count_overdue(today)
-
-
-OVERDUE_BATCH = 500  # the scheduled check runs again at once while it finds work
-
-
-def announce_overdue(uow: DecisionsUnitOfWork, *, today: dt.date, now: dt.datetime, source: str) -> int:
-    """Announce contribution.feedback_overdue once per contribution whose date has passed."""
-    with uow:
-        fresh = uow.read.overdue_candidates(today, not_yet_noticed=True, limit=OVERDUE_BATCH)
-        for c in fresh:
-            uow.read.record_notice(c["tenant"], c["id"], now)
-            uow.announce(
-                DECISIONS_TOPIC,
-                type=CONTRIBUTION_FEEDBACK_OVERDUE,
-                source=source,
-                tenant=c["tenant"],
-                subject=c["id"],
-                time=now,
-                data={
-                    "contribution_id": c["id"],
-                    "participant_id": c["participant_id"],
-                    "reference": c["reference"],
-                    "engagement_id": c["engagement_id"],
-                    "engagement_title": c["engagement_title"],
-                    "feedback_due": _iso(c["feedback_due"]),
-                },
-            )
-        uow.commit()
-    return len(fresh)
 
 
 # Exports -------------------------------------------------------------------------------
