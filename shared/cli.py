@@ -463,7 +463,14 @@ def cmd_run(args, settings: Settings) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="outcomes", description="Outcome Chain operations.")
     sub = root.add_subparsers(dest="command", required=True)
+    _setup_commands(sub)
+    _process_commands(sub)
+    _tool_commands(sub)
+    return root
 
+
+def _setup_commands(sub) -> None:
+    """Databases, topics, tenants, keys and case-system sources."""
     p = sub.add_parser("migrate", help="apply database migrations")
     p.add_argument("services", nargs="*", metavar="SERVICE", help=", ".join(SERVICES))
     p.add_argument("--all", action="store_true")
@@ -516,6 +523,9 @@ def parser() -> argparse.ArgumentParser:
             a.add_argument("uri", metavar="URI")
         a.set_defaults(func=cmd_sources)
 
+
+def _process_commands(sub) -> None:
+    """The long-running processes, and what operators do to stored data."""
     for name, func in (("consume", cmd_consume), ("relay", cmd_relay)):
         p = sub.add_parser(name)
         p.add_argument("service", choices=SERVICES)
@@ -543,6 +553,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--tenant")
     p.set_defaults(func=cmd_dead_letters)
 
+
+def _tool_commands(sub) -> None:
+    """Development tools, imports and exports, settings."""
     p = sub.add_parser("broker", help="the embedded Tansu broker (development only)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=9092)
@@ -583,7 +596,6 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("action", nargs="?", choices=["check"])
     p.add_argument("--markdown", action="store_true", help="the settings table as Markdown (the default)")
     p.set_defaults(func=cmd_settings)
-    return root
 
 
 def _check(args, root: argparse.ArgumentParser) -> None:
