@@ -59,7 +59,9 @@ def scheduled(platform: Platform) -> list[tuple[float, Callable[[], object]]]:
 
     def overdue_feedback() -> int:
         now = platform.clock()
-        return services.announce_overdue(platform.uow(), today=now.astimezone(UK).date(), now=now, source=platform.source)
+        return services.announce_overdue(
+            platform.uow(), today=now.astimezone(UK).date(), now=now, source=platform.source
+        )
 
     def unresolved_links() -> int:
         return services.resolve_links(

@@ -47,9 +47,7 @@ def engagement_created(event: dict, uow: DecisionsUnitOfWork) -> None:
     uow.read.save_engagement({**data, "tenant": event["tenant"]})
 
 
-def contribution_received(
-    event: dict, uow: DecisionsUnitOfWork, clock: Callable[[], dt.datetime], source: str
-) -> None:
+def contribution_received(event: dict, uow: DecisionsUnitOfWork, clock: Callable[[], dt.datetime], source: str) -> None:
     data = _contribution.load(event["data"])
     refuse_other_tenant(uow.read.contribution_tenants([data["id"]]).get(data["id"]), event, "contribution")
     refuse_other_tenant(uow.read.tenant_of_engagement(data["engagement_id"]), event, "engagement")
