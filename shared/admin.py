@@ -83,89 +83,99 @@ class AuditQuerySchema(PageSchema):
 
 
 def blueprint() -> Blueprint:
+    """Each council's own keys, case-system sources and audit trail, for its admins."""
     routes = Blueprint("admin", __name__, url_prefix="/v1")
-    key_schema = KeySchema()
-    new_key_schema = NewKeySchema()
-    page_schema = PageSchema()
-    entry_schema = AuditEntrySchema()
-    source_schema = SourceSchema()
-    audit_query_schema = AuditQuerySchema()
-
-    @routes.get("/keys")
-    @documented(query=PageSchema, responses={200: page_response(KeySchema)})
-    @requires(ROLE_ADMIN)
-    def list_keys():
-        args = query_args(page_schema)
-        keys = platform().keys.list_keys(principal().tenant)
-        start = (args["page"] - 1) * args["per_page"]
-        return page_of(key_schema, keys[start : start + args["per_page"]], len(keys), **args)
-
-    @routes.post("/keys")
-    @documented(body=KeySchema, responses={201: NewKeySchema})
-    @requires(ROLE_ADMIN)
-    def create_key():
-        data = json_body(key_schema)
-        keys, tenant = platform().keys, principal().tenant
-        key_id, key = keys.create_key(tenant, data["role"], label=data["label"])
-        created = {**keys.get_key(tenant, key_id), "key": key}
-        return new_key_schema.dump(created), 201, {"Location": f"/v1/keys/{key_id}"}
-
-    @routes.post("/keys/<key_id>/revoke")
-    @documented(responses={200: KeySchema})
-    @requires(ROLE_ADMIN)
-    @audit.audits_as(AUDIT_UPDATE)
-    def revoke_key(key_id: str):
-        keys, tenant = platform().keys, principal().tenant
-        try:
-            keys.revoke(key_id, tenant=tenant)
-        except UnknownKey:
-            raise NotFound("key") from None
-        return key_schema.dump(keys.get_key(tenant, key_id))
-
-    @routes.get("/sources")
-    @documented(query=PageSchema, responses={200: page_response(SourceSchema)})
-    @requires(ROLE_ADMIN)
-    def list_sources():
-        args = query_args(page_schema)
-        sources = platform().keys.list_sources(principal().tenant)
-        start = (args["page"] - 1) * args["per_page"]
-        return page_of(source_schema, sources[start : start + args["per_page"]], len(sources), **args)
-
-    @routes.post("/sources")
-    @documented(body=SourceSchema, responses={201: SourceSchema})
-    @requires(ROLE_ADMIN)
-    def add_source():
-        data = json_body(source_schema)
-        registered, created = platform().keys.add_source(principal().tenant, data["source"])
-        if not created:
-            raise Conflict("This source is already registered.")
-        return source_schema.dump(registered), 201, {"Location": f"/v1/sources/{registered['id']}"}
-
-    @routes.get("/sources/<source_id>")
-    @documented(responses={200: SourceSchema})
-    @requires(ROLE_ADMIN)
-    def get_source(source_id: str):
-        try:
-            return source_schema.dump(platform().keys.get_source(principal().tenant, source_id))
-        except UnknownSource:
-            raise NotFound("source") from None
-
-    @routes.delete("/sources/<source_id>")
-    @documented(responses={204: None})
-    @requires(ROLE_ADMIN)
-    def remove_source(source_id: str):
-        try:
-            platform().keys.remove_source(principal().tenant, source_id=source_id)
-        except UnknownSource:
-            raise NotFound("source") from None
-        return "", 204
-
-    @routes.get("/audit")
-    @documented(query=AuditQuerySchema, responses={200: page_response(AuditEntrySchema)})
-    @requires(ROLE_ADMIN)
-    def audit_entries():
-        args = query_args(audit_query_schema)
-        items, total = audit.search(platform().engine, principal().tenant, **args)
-        return page_of(entry_schema, items, total, args["page"], args["per_page"])
-
+    routes.add_url_rule("/keys", view_func=list_keys, methods=["GET"])
+    routes.add_url_rule("/keys", view_func=create_key, methods=["POST"])
+    routes.add_url_rule("/keys/<key_id>/revoke", view_func=revoke_key, methods=["POST"])
+    routes.add_url_rule("/sources", view_func=list_sources, methods=["GET"])
+    routes.add_url_rule("/sources", view_func=add_source, methods=["POST"])
+    routes.add_url_rule("/sources/<source_id>", view_func=get_source, methods=["GET"])
+    routes.add_url_rule("/sources/<source_id>", view_func=remove_source, methods=["DELETE"])
+    routes.add_url_rule("/audit", view_func=audit_entries, methods=["GET"])
     return routes
+
+
+key_schema = KeySchema()
+new_key_schema = NewKeySchema()
+page_schema = PageSchema()
+entry_schema = AuditEntrySchema()
+source_schema = SourceSchema()
+audit_query_schema = AuditQuerySchema()
+
+
+@documented(query=PageSchema, responses={200: page_response(KeySchema)})
+@requires(ROLE_ADMIN)
+def list_keys():
+    args = query_args(page_schema)
+    keys = platform().keys.list_keys(principal().tenant)
+    start = (args["page"] - 1) * args["per_page"]
+    return page_of(key_schema, keys[start : start + args["per_page"]], len(keys), **args)
+
+
+@documented(body=KeySchema, responses={201: NewKeySchema})
+@requires(ROLE_ADMIN)
+def create_key():
+    data = json_body(key_schema)
+    keys, tenant = platform().keys, principal().tenant
+    key_id, key = keys.create_key(tenant, data["role"], label=data["label"])
+    created = {**keys.get_key(tenant, key_id), "key": key}
+    return new_key_schema.dump(created), 201, {"Location": f"/v1/keys/{key_id}"}
+
+
+@documented(responses={200: KeySchema})
+@requires(ROLE_ADMIN)
+@audit.audits_as(AUDIT_UPDATE)
+def revoke_key(key_id: str):
+    keys, tenant = platform().keys, principal().tenant
+    try:
+        keys.revoke(key_id, tenant=tenant)
+    except UnknownKey:
+        raise NotFound("key") from None
+    return key_schema.dump(keys.get_key(tenant, key_id))
+
+
+@documented(query=PageSchema, responses={200: page_response(SourceSchema)})
+@requires(ROLE_ADMIN)
+def list_sources():
+    args = query_args(page_schema)
+    sources = platform().keys.list_sources(principal().tenant)
+    start = (args["page"] - 1) * args["per_page"]
+    return page_of(source_schema, sources[start : start + args["per_page"]], len(sources), **args)
+
+
+@documented(body=SourceSchema, responses={201: SourceSchema})
+@requires(ROLE_ADMIN)
+def add_source():
+    data = json_body(source_schema)
+    registered, created = platform().keys.add_source(principal().tenant, data["source"])
+    if not created:
+        raise Conflict("This source is already registered.")
+    return source_schema.dump(registered), 201, {"Location": f"/v1/sources/{registered['id']}"}
+
+
+@documented(responses={200: SourceSchema})
+@requires(ROLE_ADMIN)
+def get_source(source_id: str):
+    try:
+        return source_schema.dump(platform().keys.get_source(principal().tenant, source_id))
+    except UnknownSource:
+        raise NotFound("source") from None
+
+
+@documented(responses={204: None})
+@requires(ROLE_ADMIN)
+def remove_source(source_id: str):
+    try:
+        platform().keys.remove_source(principal().tenant, source_id=source_id)
+    except UnknownSource:
+        raise NotFound("source") from None
+    return "", 204
+
+
+@documented(query=AuditQuerySchema, responses={200: page_response(AuditEntrySchema)})
+@requires(ROLE_ADMIN)
+def audit_entries():
+    args = query_args(audit_query_schema)
+    items, total = audit.search(platform().engine, principal().tenant, **args)
+    return page_of(entry_schema, items, total, args["page"], args["per_page"])

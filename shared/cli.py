@@ -250,18 +250,22 @@ def cmd_consume(args, settings: Settings) -> int:
     from shared.consumer import ConsumerLoop
 
     platform = module.bootstrap(settings)
-    client = kafka.consumer(
-        settings.kafka_bootstrap_servers,
-        group_id=args.service,
-        topics=module.INBOUND_TOPICS,
-        security=kafka.security(settings),
-        max_poll_records=settings.consumer_max_poll_records,
-    )
+
+    def subscribe():
+        return kafka.consumer(
+            settings.kafka_bootstrap_servers,
+            group_id=args.service,
+            topics=module.INBOUND_TOPICS,
+            security=kafka.security(settings),
+            max_poll_records=settings.consumer_max_poll_records,
+        )
+
+    client = subscribe()
     log.info("consuming", extra={"service": args.service, "topics": module.INBOUND_TOPICS})
     metrics.serve(settings.metrics_port, settings.metrics_bind_host)
     for interval, task in getattr(module, "scheduled", lambda _: [])(platform):
         threading.Thread(target=run_every, args=(interval, task, stop), name=task.__name__, daemon=True).start()
-    ConsumerLoop(client, platform.processor).run(stop)
+    ConsumerLoop(client, platform.processor, rejoin=subscribe, rejoin_after=settings.consumer_rejoin_after).run(stop)
     return 0
 
 
@@ -523,7 +527,14 @@ def cmd_run(args, settings: Settings) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="outcomes", description="Outcome Chain operations.")
     sub = root.add_subparsers(dest="command", required=True)
+    _setup_commands(sub)
+    _process_commands(sub)
+    _tool_commands(sub)
+    return root
 
+
+def _setup_commands(sub) -> None:
+    """Databases, topics, tenants, keys and case-system sources."""
     p = sub.add_parser("migrate", help="apply database migrations")
     p.add_argument("services", nargs="*", metavar="SERVICE", help=", ".join(SERVICES))
     p.add_argument("--all", action="store_true")
@@ -593,6 +604,9 @@ def parser() -> argparse.ArgumentParser:
         a.add_argument("--tenant", required=True)
         a.set_defaults(func=cmd_identity_provider)
 
+
+def _process_commands(sub) -> None:
+    """The long-running processes, and what operators do to stored data."""
     for name, func in (("consume", cmd_consume), ("relay", cmd_relay)):
         p = sub.add_parser(name)
         p.add_argument("service", choices=SERVICES)
@@ -624,6 +638,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--tenant")
     p.set_defaults(func=cmd_dead_letters)
 
+
+def _tool_commands(sub) -> None:
+    """Development tools, imports and exports, settings."""
     p = sub.add_parser("broker", help="the embedded Tansu broker (development only)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=9092)
@@ -664,7 +681,6 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("action", nargs="?", choices=["check"])
     p.add_argument("--markdown", action="store_true", help="the settings table as Markdown (the default)")
     p.set_defaults(func=cmd_settings)
-    return root
 
 
 def _check(args, root: argparse.ArgumentParser) -> None:

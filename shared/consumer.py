@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -385,18 +386,42 @@ def _reason(exc: Exception) -> str:
 
 
 class ConsumerLoop:
-    """Polls, hands each batch to the processor, then commits the offsets."""
+    """Polls, hands each batch to the processor, then commits the offsets.
 
-    def __init__(self, kafka_consumer, processor: EventProcessor, *, poll_timeout_ms: int = 500):
+    With `rejoin` (a function making a new subscribed consumer), a consumer that has been given
+    no partitions for `rejoin_after` seconds while its topics have some closes and rejoins its
+    group: a broker lost during the first group join (Tansu) can otherwise leave it idle for
+    minutes. Each rejoin that still brings no partitions doubles the wait (up to ten minutes),
+    so a spare consumer in a group with more members than partitions rarely disturbs the others.
+    """
+
+    MAX_REJOIN_AFTER = 600.0
+
+    def __init__(
+        self,
+        kafka_consumer,
+        processor: EventProcessor,
+        *,
+        poll_timeout_ms: int = 500,
+        rejoin: Callable[[], object] | None = None,
+        rejoin_after: float = 30.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
         self.kafka = kafka_consumer
         self.processor = processor
         self.poll_timeout_ms = poll_timeout_ms
+        self.rejoin = rejoin
+        self.rejoin_after = rejoin_after
+        self.monotonic = monotonic
+        self._wait = rejoin_after
+        self._unassigned_since: float | None = None
 
     def run(self, stop: threading.Event) -> None:
         backoff = 0.0
         try:
             while not stop.is_set():
                 records = self.kafka.poll(timeout_ms=self.poll_timeout_ms)
+                self._check_assignment()
                 if not records:
                     continue
                 batch = [record for partition_records in records.values() for record in partition_records]
@@ -412,20 +437,52 @@ class ConsumerLoop:
                     stop.wait(backoff)
                     continue
                 backoff = 0.0
-                try:
-                    self.kafka.commit(
-                        {
-                            tp: OffsetAndMetadata(partition_records[-1].offset + 1, "", -1)
-                            for tp, partition_records in records.items()
-                        }
-                    )
-                except KafkaError as exc:  # e.g. a rebalance took the partitions: redelivery is a no-op
-                    log.warning(
-                        "offset commit failed; the batch may be delivered again", extra={"error": type(exc).__name__}
-                    )
+                self._commit(records)
                 self._record_lag(records)
         finally:
             self.kafka.close(autocommit=False)
+
+    def _commit(self, records: dict[TopicPartition, list]) -> None:
+        try:
+            self.kafka.commit(
+                {
+                    tp: OffsetAndMetadata(partition_records[-1].offset + 1, "", -1)
+                    for tp, partition_records in records.items()
+                }
+            )
+        except KafkaError as exc:  # e.g. a rebalance took the partitions: redelivery is a no-op
+            log.warning("offset commit failed; the batch may be delivered again", extra={"error": type(exc).__name__})
+
+    def _check_assignment(self) -> None:
+        """Rejoin the group when no partitions came for too long while the topics have some."""
+        if self.rejoin is None:
+            return
+        if self.kafka.assignment():
+            self._unassigned_since, self._wait = None, self.rejoin_after
+            return
+        now = self.monotonic()
+        if self._unassigned_since is None:
+            self._unassigned_since = now
+            return
+        if now - self._unassigned_since < self._wait or not self._topics_have_partitions():
+            return
+        log.warning(
+            "no partitions assigned; rejoining the consumer group",
+            extra={"consumer": self.processor.name, "waited": round(now - self._unassigned_since, 1)},
+        )
+        metrics.CONSUMER_REJOINS.labels(self.processor.name).inc()
+        try:
+            self.kafka.close(autocommit=False)
+        except KafkaError as exc:
+            log.warning("closing the idle consumer failed", extra={"error": type(exc).__name__})
+        self.kafka = self.rejoin()
+        self._unassigned_since, self._wait = self.monotonic(), min(self._wait * 2, self.MAX_REJOIN_AFTER)
+
+    def _topics_have_partitions(self) -> bool:
+        try:
+            return any(self.kafka.partitions_for_topic(topic) for topic in self.kafka.subscription() or ())
+        except KafkaError:
+            return False  # the broker is away: rejoining now would not help
 
     def _record_lag(self, records: dict[TopicPartition, list]) -> None:
         """How many records each partition just read still has behind it (for the lag alert)."""

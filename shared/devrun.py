@@ -304,8 +304,6 @@ def run(settings: Settings) -> int:
     env = {**os.environ, "OUTCOMES_VAR_DIR": str(var_dir), "OUTCOMES_ENV": DEVELOPMENT}
     say = _Console(log_dir / "supervisor.log")
     supervisor = Supervisor(log_dir, env, say)
-    outcomes = [sys.executable, "-m", "shared.cli"]
-    gunicorn = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py")]
     embedded_broker = not settings.is_set("KAFKA_BOOTSTRAP_SERVERS")
     own_sink = not settings.is_set("SMTP_HOST")  # a configured SMTP server means no sink
     smtp_address = f"{settings.smtp_host}:{settings.smtp_port}"
@@ -348,19 +346,7 @@ def run(settings: Settings) -> int:
             migrations.upgrade_service(service, settings.database_url(service), settings.data_encryption_keys)
         keys = demo_keys(KeyStore(create_engine(settings.auth_database_url)), var_dir / "dev-keys.json")
 
-        if own_sink:
-            supervisor.start(
-                "smtp-sink", [*outcomes, "smtp-sink", "--host", settings.smtp_host, "--port", str(settings.smtp_port)]
-            )
-        metrics_root = var_dir / "prometheus"
-        for service in SERVICES:
-            supervisor.start(
-                f"{service}-web",
-                [*gunicorn, f"services.{service}.entrypoints.wsgi:app"],
-                {"SERVICE": service, "PROMETHEUS_MULTIPROC_DIR": str(metrics_root / service)},
-            )
-            supervisor.start(f"{service}-consumer", [*outcomes, "consume", service])
-            supervisor.start(f"{service}-relay", [*outcomes, "relay", service])
+        _start_processes(supervisor, settings, var_dir, own_sink=own_sink)
 
         urls = {s: f"http://{settings.bind_host}:{settings.port(s)}" for s in SERVICES}
         for service, url in urls.items():
@@ -370,29 +356,11 @@ def run(settings: Settings) -> int:
         if stopping:
             return 0
         seeding = _start_demo(settings, urls["intake"], keys, log_dir)
-        lines = ["", "Outcome Chain is running.", ""]
-        lines += [f"  {service:<10} {url}   (health: {url}/healthz)" for service, url in urls.items()]
-        lines += ["", f"  Kafka      {settings.kafka_bootstrap_servers}" + ("  (embedded)" if embedded_broker else "")]
-        if settings.email_provider != "smtp":
-            lines.append(f"  Email      {settings.email_provider} (EMAIL_PROVIDER)")
-        elif own_sink:
-            lines.append(f"  SMTP sink  {smtp_address}  -> {var_dir / 'mail'}")
-        else:
-            lines.append(f"  Email      to the SMTP server at {smtp_address} (SMTP_HOST is set: no local sink)")
-        lines.append(
-            f"  Metrics    {urls['intake']}/metrics with 'Authorization: Bearer <METRICS_TOKEN in {var_dir / 'dev.env'}>'"
-        )
-        lines += [f"  Logs       {log_dir}", ""]
-        lines.append(f"Demo keys for tenant '{DEMO_TENANT}' (also in {var_dir / 'dev-keys.json'}):")
-        lines += [f"  {role:<12} {key}" for role, key in keys.items()]
-        lines += ["", f"Try:\n  curl -H 'Authorization: Bearer {keys['staff']}' {urls['intake']}/v1/engagements", ""]
-        if seeding:
-            lines.append(
-                "Seeding the demo council in the background (OUTCOMES_DEMO=0 skips this); its chains follow here."
+        _Console.show(
+            _banner(
+                settings, var_dir, urls, keys, own_sink=own_sink, embedded_broker=embedded_broker, seeding=bool(seeding)
             )
-        lines.append("A process that stops is started again (see var/log/supervisor.log).")
-        lines.append("Press Ctrl-C to stop everything.")
-        _Console.show("\n".join(lines))
+        )
         while not stopping:
             if seeding and seeding.poll() is not None:
                 _report_demo(seeding, log_dir / "demo.log")
@@ -406,6 +374,62 @@ def run(settings: Settings) -> int:
             seeding.terminate()
         supervisor.stop(last=("broker", "smtp-sink"))
         say("Stopped.")
+
+
+def _start_processes(supervisor: Supervisor, settings: Settings, var_dir: Path, *, own_sink: bool) -> None:
+    """The SMTP sink (unless mail goes to a configured server), and each service's web,
+    consumer and relay processes."""
+    outcomes = [sys.executable, "-m", "shared.cli"]
+    gunicorn = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py")]
+    if own_sink:
+        supervisor.start(
+            "smtp-sink", [*outcomes, "smtp-sink", "--host", settings.smtp_host, "--port", str(settings.smtp_port)]
+        )
+    metrics_root = var_dir / "prometheus"
+    for service in SERVICES:
+        supervisor.start(
+            f"{service}-web",
+            [*gunicorn, f"services.{service}.entrypoints.wsgi:app"],
+            {"SERVICE": service, "PROMETHEUS_MULTIPROC_DIR": str(metrics_root / service)},
+        )
+        supervisor.start(f"{service}-consumer", [*outcomes, "consume", service])
+        supervisor.start(f"{service}-relay", [*outcomes, "relay", service])
+
+
+def _banner(
+    settings: Settings,
+    var_dir: Path,
+    urls: dict[str, str],
+    keys: dict[str, str],
+    *,
+    own_sink: bool,
+    embedded_broker: bool,
+    seeding: bool,
+) -> str:
+    """What `make run` says once everything is up: where each part is, the demo keys, a first request."""
+    log_dir = var_dir / "log"
+    smtp_address = f"{settings.smtp_host}:{settings.smtp_port}"
+    lines = ["", "Outcome Chain is running.", ""]
+    lines += [f"  {service:<10} {url}   (health: {url}/healthz)" for service, url in urls.items()]
+    lines += ["", f"  Kafka      {settings.kafka_bootstrap_servers}" + ("  (embedded)" if embedded_broker else "")]
+    if settings.email_provider != "smtp":
+        lines.append(f"  Email      {settings.email_provider} (EMAIL_PROVIDER)")
+    elif own_sink:
+        lines.append(f"  SMTP sink  {smtp_address}  -> {var_dir / 'mail'}")
+    else:
+        lines.append(f"  Email      to the SMTP server at {smtp_address} (SMTP_HOST is set: no local sink)")
+    lines.append(
+        f"  Metrics    {urls['intake']}/metrics with 'Authorization: Bearer <METRICS_TOKEN in {var_dir / 'dev.env'}>'"
+    )
+    lines += [f"  Logs       {log_dir}", ""]
+    lines.append(f"Demo keys for tenant '{DEMO_TENANT}' (also in {var_dir / 'dev-keys.json'}):")
+    lines += [f"  {role:<12} {key}" for role, key in keys.items()]
+    lines += ["", f"Try:\n  curl -H 'Authorization: Bearer {keys['staff']}' {urls['intake']}/v1/engagements", ""]
+    if seeding:
+        lines.append("Seeding the demo council in the background (OUTCOMES_DEMO=0 skips this); its chains follow here.")
+    lines.append("A process that stops is started again (see var/log/supervisor.log).")
+    lines.append("Press Ctrl-C to stop everything.")
+    return "\n".join(lines)
 
 
 def _broker_restarted(settings: Settings, supervisor: Supervisor, say: Callable[..., None]) -> None:

@@ -34,6 +34,9 @@ CONSUMER_LAG = Gauge(
 CONSUMER_LAST_BATCH = Gauge(
     "consumer_last_batch_timestamp_seconds", "When the consumer last finished a batch (Unix time)", ["consumer"]
 )
+CONSUMER_REJOINS = Counter(
+    "consumer_rejoins_total", "Times a consumer left with no partitions rejoined its group", ["consumer"]
+)
 
 
 @dataclass(frozen=True)

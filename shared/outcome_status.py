@@ -1,13 +1,14 @@
 """A contribution's status, derived from its chain and never typed in.
 
 Decisions derives it for the outcome chain; intake keeps it on each contribution from
-decisions' and the notifier's events. Both use this one rule, so a contribution reads the
-same status whichever service is asked.
+decisions' and the notifier's events. Both call `contribution_status`, so a contribution
+reads the same status whichever service is asked.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from shared.constants import OUTCOME_MESSAGE_KINDS, STATUS_DELIVERED, STATUS_SENT
@@ -45,3 +46,23 @@ def derive_status(facts: ChainFacts, today: dt.date) -> str:
     if not open_changes and facts.feedback_delivered and len(final) == len(facts.outcomes):
         return "closed"
     return "decided"
+
+
+def contribution_status(
+    *,
+    feedback_due: dt.date | None,
+    outcomes: Iterable[str],
+    resource_statuses: Iterable[str],
+    messages: Iterable[tuple[str, str]],
+    today: dt.date,
+) -> str:
+    """The status of one contribution from its chain: the outcomes of the decisions it is
+    actively linked to, their resource changes' statuses, and the (kind, status) of the
+    messages sent to its participant about it. The one rule both services call."""
+    facts = ChainFacts(
+        feedback_due=feedback_due,
+        outcomes=tuple(outcomes),
+        resource_statuses=tuple(resource_statuses),
+        feedback_delivered=any(told_outcome(kind, status) for kind, status in messages),
+    )
+    return derive_status(facts, today)

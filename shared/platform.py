@@ -7,7 +7,8 @@ pass their own engines, keys or clock instead of patching.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from shared import db, kafka, metrics
 from shared.auth import KeyStore
 from shared.constants import service_source
-from shared.consumer import EventProcessor
+from shared.consumer import EventProcessor, Handler
 from shared.crypto import Sealer
 from shared.identity import IdentityProviders
 from shared.ratelimit import RateLimiter
@@ -37,6 +38,8 @@ class Platform:
     kafka_reachable: Callable[[], bool] = field(default=lambda: True)
     # Applies inbound events; set by services that consume. Also replays dead letters.
     processor: EventProcessor | None = None
+    # Its HANDLERS by event type, wired with their dependencies: handlers[type](uow, event).
+    handlers: dict[str, Handler] = field(default_factory=dict)
     # Service-specific parts the Flask app needs too (the notifier's links and settings).
     extensions: dict = field(default_factory=dict)
     # Service-specific gauges read from the database when /metrics is scraped.
@@ -73,3 +76,37 @@ def build_platform(
         clock=clock,
         kafka_reachable=lambda: kafka.reachable(settings.kafka_bootstrap_servers),
     )
+
+
+def inject(handler: Callable[..., None], dependencies: dict) -> Handler:
+    """`handler(event, uow, **the dependencies it names)` as the processor calls it: (uow, event)."""
+    wanted = {name: dependencies[name] for name in inspect.signature(handler).parameters if name in dependencies}
+
+    def handle(uow: db.UnitOfWork, event: dict) -> None:
+        handler(event, uow, **wanted)
+
+    handle.__name__ = handle.__qualname__ = handler.__name__
+    return handle
+
+
+def consume(
+    platform: Platform, name: str, topics: Iterable[str], handlers: dict[str, Callable[..., None]], **dependencies
+) -> EventProcessor:
+    """Wire a service's HANDLERS (event type -> handler) into its one event processor.
+
+    Each handler is a plain function `handler(event, uow, ...)`; the platform passes the
+    dependencies it names: `clock`, `source`, `settings`, or any given here.
+    """
+    available = {"clock": platform.clock, "source": platform.source, "settings": platform.settings, **dependencies}
+    platform.handlers = {event_type: inject(handler, available) for event_type, handler in handlers.items()}
+    platform.processor = EventProcessor(
+        name=name,
+        source=platform.source,
+        uow_factory=platform.uow,
+        topics=topics,
+        handlers=platform.handlers,
+        sealer=platform.sealer,
+        tenant_exists=platform.keys.tenant_exists,
+        source_registered=platform.keys.source_registered,
+    )
+    return platform.processor

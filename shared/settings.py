@@ -623,6 +623,14 @@ DEFINITION: tuple[Setting, ...] = (
     Setting("RELAY_BATCH_SIZE", _whole(1), 500, "500", "outbox rows a relay publishes per transaction"),
     Setting("CONSUMER_MAX_POLL_RECORDS", _whole(1), 500, "500", "records a consumer takes per poll"),
     Setting(
+        "CONSUMER_REJOIN_AFTER",
+        _seconds(zero_allowed=False),
+        30.0,
+        "30",
+        "a consumer given no partitions for this many seconds while its topics have some leaves and rejoins its group (doubling the wait each time it is still given none)",
+        attr="consumer_rejoin_after",
+    ),
+    Setting(
         "METRICS_PORT",
         Kind("a port from 1 to 65535, or 0 for none", lambda text: PORT.parse(text) if text != "0" else None),
         None,
@@ -677,6 +685,7 @@ class Settings:
     relay_batch_size: int = 500
     relay_poll_interval: float = 0.05
     consumer_max_poll_records: int = 500
+    consumer_rejoin_after: float = 30.0  # seconds with no partitions before a consumer rejoins its group
     metrics_port: int | None = None  # consumers, relays and senders answer /metrics here when set
     link_signing_secret: str = ""  # signs participants' links and page sessions
     session_idle_timeout: float = 1800.0  # a page session ends after this long without a request

@@ -13,7 +13,7 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request, 
 from marshmallow import Schema
 from werkzeug.exceptions import NotFound
 
-from shared import audit, db, errors, metrics, openapi, outbox
+from shared import asyncapi, audit, db, errors, metrics, openapi, outbox
 from shared.auth import Principal
 from shared.constants import (
     ACCESS_LOG_ROUTE_KEY,
@@ -269,6 +269,7 @@ def create_app(p: Platform, blueprints: Iterable[Blueprint]) -> Flask:
     errors.register(app)
     app.register_blueprint(_health_blueprint(p))
     app.register_blueprint(openapi.blueprint())
+    app.register_blueprint(asyncapi.blueprint())  # every topic and event, beside the API
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     # Imported here, as Flask's app-factory pattern does: its views are built from this module.

@@ -17,10 +17,9 @@ from services.decisions.service_layer.unit_of_work import DecisionsUnitOfWork
 from shared import metrics, pages, web
 from shared.auth import KeyStore
 from shared.constants import CONTRIBUTIONS_TOPIC, ENGAGEMENTS_TOPIC, NOTIFICATIONS_TOPIC, PARTICIPANTS_TOPIC
-from shared.consumer import EventProcessor
 from shared.domain import UK
 from shared.links import Links
-from shared.platform import Platform, build_platform
+from shared.platform import Platform, build_platform, consume
 from shared.settings import Settings
 from shared.tables import utcnow
 
@@ -38,16 +37,7 @@ def bootstrap(
     platform = build_platform(
         SERVICE, settings or Settings.from_env(), DecisionsUnitOfWork, engine=engine, keys=keys, clock=clock
     )
-    platform.processor = EventProcessor(
-        name="decisions-read-models",
-        source=platform.source,
-        uow_factory=platform.uow,
-        topics=INBOUND_TOPICS,
-        handlers=handlers.handlers(platform),
-        sealer=platform.sealer,
-        tenant_exists=platform.keys.tenant_exists,
-        source_registered=platform.keys.source_registered,
-    )
+    consume(platform, "decisions-read-models", INBOUND_TOPICS, handlers.HANDLERS)
     platform.gauge_readers.append(lambda: overdue_gauges(platform))
     return platform
 
@@ -69,7 +59,9 @@ def scheduled(platform: Platform) -> list[tuple[float, Callable[[], object]]]:
 
     def overdue_feedback() -> int:
         now = platform.clock()
-        return views.announce_overdue(platform.uow(), today=now.astimezone(UK).date(), now=now, source=platform.source)
+        return services.announce_overdue(
+            platform.uow(), today=now.astimezone(UK).date(), now=now, source=platform.source
+        )
 
     def unresolved_links() -> int:
         return services.resolve_links(

@@ -10,15 +10,15 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.intake.entrypoints.api import api
-from services.intake.entrypoints.consumer import outcome_handlers, submission_handler
 from services.intake.entrypoints.pages import pages_blueprints
 from services.intake.entrypoints.public_pages import public_form
+from services.intake.entrypoints.schemas import ContributionSchema
+from services.intake.service_layer import handlers
 from services.intake.service_layer.unit_of_work import IntakeUnitOfWork
 from shared import pages, web
 from shared.auth import KeyStore
-from shared.constants import CONTRIBUTION_SUBMITTED, DECISIONS_TOPIC, NOTIFICATIONS_TOPIC, SUBMISSIONS_TOPIC
-from shared.consumer import EventProcessor
-from shared.platform import Platform, build_platform
+from shared.constants import DECISIONS_TOPIC, NOTIFICATIONS_TOPIC, SUBMISSIONS_TOPIC
+from shared.platform import Platform, build_platform, consume
 from shared.settings import Settings
 from shared.tables import utcnow
 
@@ -37,16 +37,8 @@ def bootstrap(
     platform = build_platform(
         SERVICE, settings or Settings.from_env(), IntakeUnitOfWork, engine=engine, keys=keys, clock=clock
     )
-    platform.processor = EventProcessor(
-        name="intake-submissions",  # kept when outcomes were added: processed events and dead letters name it
-        source=platform.source,
-        uow_factory=platform.uow,
-        topics=INBOUND_TOPICS,
-        handlers={CONTRIBUTION_SUBMITTED: submission_handler(platform), **outcome_handlers(platform)},
-        sealer=platform.sealer,
-        tenant_exists=platform.keys.tenant_exists,
-        source_registered=platform.keys.source_registered,
-    )
+    # "intake-submissions" kept when outcomes were added: processed events and dead letters name it
+    consume(platform, "intake-submissions", INBOUND_TOPICS, handlers.HANDLERS, submission_schema=ContributionSchema())
     return platform
 
 

@@ -30,9 +30,8 @@ from shared.constants import (
     ENGAGEMENTS_TOPIC,
     PARTICIPANTS_TOPIC,
 )
-from shared.consumer import EventProcessor
 from shared.links import Links
-from shared.platform import Platform, build_platform
+from shared.platform import Platform, build_platform, consume
 from shared.settings import Settings
 from shared.tables import utcnow
 
@@ -111,16 +110,7 @@ def bootstrap(
     settings = settings or Settings.from_env()
     notifier = notifier_settings or NotifierSettings.from_settings(settings)
     platform = build_platform(SERVICE, settings, NotifierUnitOfWork, engine=engine, keys=keys, clock=clock)
-    platform.processor = EventProcessor(
-        name="notifier-messages",
-        source=platform.source,
-        uow_factory=platform.uow,
-        topics=INBOUND_TOPICS,
-        handlers=handlers.handlers(platform),
-        sealer=platform.sealer,
-        tenant_exists=platform.keys.tenant_exists,
-        source_registered=platform.keys.source_registered,
-    )
+    consume(platform, "notifier-messages", INBOUND_TOPICS, handlers.HANDLERS)
     links = Links(
         settings.link_signing_secret,
         status_base_url=settings.public_base_url,

@@ -60,6 +60,7 @@ PUBLIC = {
     "/metrics": "Prometheus authenticates with its own bearer token (METRICS_TOKEN), never an API key",
     "/openapi.json": "the published description of the API",
     "/docs": "the human-readable page for openapi.json",
+    "/asyncapi.json": "the published description of the topics and events",
     "/v1/callbacks/notify": "GOV.UK Notify authenticates with its own bearer token",
     "/v1/callbacks/twilio": "Twilio signs each request (X-Twilio-Signature)",
     "/v1/unsubscribe/<token>": "the signed token in the message is the credential",

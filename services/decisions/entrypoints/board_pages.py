@@ -119,275 +119,297 @@ class Draft:
         return body
 
 
+PAGES = Pages(TEMPLATES, COPY)
+board = Blueprint("board_pages", __name__)
+
+
+def _active_key(key_id: str):
+    return platform().keys.active(key_id)
+
+
+def _authenticate(key: str):
+    return platform().keys.authenticate(key)
+
+
+guarded = signed_in(PAGES, _active_key, ROLE_BOARD, ROLE_STAFF)
+
+
 def board_blueprints() -> list[Blueprint]:
     """The board pages and their sign-in."""
-    pages = Pages(TEMPLATES, COPY)
-    board = Blueprint("board_pages", __name__)
-    guarded = signed_in(pages, lambda key_id: platform().keys.active(key_id), ROLE_BOARD, ROLE_STAFF)
+    return [board, sign_in_blueprint(PAGES, _authenticate, HOME)]
 
-    def tenant() -> str:
-        return g.page_principal.tenant
 
-    def actor() -> services.Actor:
-        return services.Actor(tenant=g.page_principal.tenant, key_id=g.page_principal.key_id)
+def tenant() -> str:
+    return g.page_principal.tenant
 
-    def render(template: str, **context):
-        return render_page(pages, template, **context)
 
-    def with_lang(path: str, **query) -> str:
-        query = {**query, "lang": request.args.get("lang")}
-        encoded = urlencode({k: v for k, v in query.items() if v})
-        return f"{path}?{encoded}" if encoded else path
+def actor() -> services.Actor:
+    return services.Actor(tenant=g.page_principal.tenant, key_id=g.page_principal.key_id)
 
-    def problems(errors: dict[str, list[str]], labels: dict[str, str]) -> list[tuple[str, str]]:
-        """(input id, message) in the form's order, each message the API's own words."""
-        found = [
-            (field_id(path), f"{labels.get(field_id(path), '')}{' '.join(messages)}")
-            for path, messages in errors.items()
-        ]
-        order = {name: index for index, name in enumerate(labels)}
-        return sorted(found, key=lambda item: order.get(item[0], len(order)))
 
-    # The board's decisions ---------------------------------------------------------------
+def render(template: str, **context):
+    return render_page(PAGES, template, **context)
 
-    @board.get("/board")
-    @documented(responses={200: HTML_PAGE}, page=True)
-    @guarded
-    def home():
-        boards = services.list_boards(reads(), tenant())
-        chosen = request.args.get("board_id") or None
-        decisions, total = services.list_decisions(
-            reads(), tenant(), board_id=chosen, engagement_id=None, page=1, per_page=RECENT_DECISIONS
-        )
-        return render(
-            "board_home.html.j2",
-            boards=boards,
-            board_names={b.id: b.name for b in boards},
-            chosen=chosen,
-            decisions=decisions,
-            total=total,
-        )
 
-    @board.get("/board/decisions/<decision_id>")
-    @documented(responses={200: HTML_PAGE}, page=True)
-    @guarded
-    @handles_personal_data
-    def decision_page(decision_id: str):
-        try:
-            decision, links, changes, _versions = services.get_decision(reads(), tenant(), decision_id)
-        except NotFound:
-            return pages.not_found()
-        contributions = views.contributions_for_display(reads(), tenant(), [link.contribution_id for link in links])
-        return render(
-            "board_decision.html.j2",
-            decision=decision,
-            board_name=services.get_board(reads(), tenant(), decision.board_id).name,
-            links=links,
-            contributions=contributions,
-            changes=changes,
-            recorded=request.args.get("recorded") == "1",
-            moved=request.args.get("moved") == "1",
-        )
+def with_lang(path: str, **query) -> str:
+    query = {**query, "lang": request.args.get("lang")}
+    encoded = urlencode({k: v for k, v in query.items() if v})
+    return f"{path}?{encoded}" if encoded else path
 
-    @board.get("/board/contributions/<contribution_id>")
-    @documented(responses={200: HTML_PAGE}, page=True)
-    @guarded
-    @handles_personal_data
-    def outcome_chain(contribution_id: str):
-        today = platform().clock().astimezone(UK).date()
-        try:
-            chain = views.outcome_chain(reads(), tenant(), contribution_id, today=today)
-        except NotFound:
-            return pages.not_found()
-        return render("board_chain.html.j2", chain=chain)
 
-    # Recording a decision ----------------------------------------------------------------
+def problems(errors: dict[str, list[str]], labels: dict[str, str]) -> list[tuple[str, str]]:
+    """(input id, message) in the form's order, each message the API's own words."""
+    found = [
+        (field_id(path), f"{labels.get(field_id(path), '')}{' '.join(messages)}") for path, messages in errors.items()
+    ]
+    order = {name: index for index, name in enumerate(labels)}
+    return sorted(found, key=lambda item: order.get(item[0], len(order)))
 
-    def decision_form(draft: Draft, *, errors: dict | None = None, results=None, more=False, status: int = 200):
-        picked = views.contributions_for_display(reads(), tenant(), [link["contribution_id"] for link in draft.links])
-        labels = decision_labels(draft, picked)
-        lang = language()
 
-        def named(values: tuple[str, ...], prefix: str) -> list[tuple[str, str]]:
-            return [(value, pages.text(lang, f"{prefix}.{value}")) for value in values]
+# The board's decisions ---------------------------------------------------------------
 
-        options = {
-            "engagement": [(e["id"], e["title"]) for e in views.engagements_to_choose(reads(), tenant())],
-            "board": [(b.id, b.name) for b in services.list_boards(reads(), tenant())],
-            "type": named(CONTRIBUTION_TYPES, "public.type"),
-            "outcome": named(OUTCOMES, "public.outcome"),
-            "scope": named(SCOPE_LIMIT_KINDS, "board.scope"),
-            "kind": named(RESOURCE_KINDS, "public.kind"),
-        }
-        return render(
-            "board_new_decision.html.j2",
-            status=status,
-            draft=draft,
-            picked=picked,
-            options=options,
-            results=results,
-            more=more,
-            problems=problems(errors or {}, labels),
-            errors={field_id(path): " ".join(messages) for path, messages in (errors or {}).items()},
-            changes_max=CHANGES_MAX,
-        )
 
-    def decision_labels(draft: Draft, picked: dict) -> dict[str, str]:
-        """Each input's name for the error summary ("Title: "), in the form's order."""
-        lang = language()
-        text = pages.text
-        labels = {"decision-form": ""}
-        labels.update({name: text(lang, f"board.field.{name}") + ": " for name in DECISION_FIELDS})
-        labels["links"] = text(lang, "board.links.heading") + ": "
-        for index, link in enumerate(draft.links):
-            reference = picked.get(link["contribution_id"], {}).get("reference", link["contribution_id"])
-            labels[f"links-{index}-contribution_id"] = reference + ": "
-            labels[f"links-{index}-influence"] = text(lang, "board.links.influence_named", reference=reference) + ": "
-        labels["resource_changes"] = text(lang, "board.changes.heading") + ": "
-        for index, _ in enumerate(draft.changes):
-            for name in CHANGE_FIELDS:
-                labels[f"resource_changes-{index}-{name}"] = (
-                    text(lang, "board.changes.item", number=index + 1)
-                    + ", "
-                    + text(lang, f"board.change.{name}")
-                    + ": "
-                )
-        return labels
+@board.get("/board")
+@documented(responses={200: HTML_PAGE}, page=True)
+@guarded
+def home():
+    boards = services.list_boards(reads(), tenant())
+    chosen = request.args.get("board_id") or None
+    decisions, total = services.list_decisions(
+        reads(), tenant(), board_id=chosen, engagement_id=None, page=1, per_page=RECENT_DECISIONS
+    )
+    return render(
+        "board_home.html.j2",
+        boards=boards,
+        board_names={b.id: b.name for b in boards},
+        chosen=chosen,
+        decisions=decisions,
+        total=total,
+    )
 
-    def search(draft: Draft) -> tuple[dict | None, list | None, bool]:
-        """(errors, results, more) for the search fields on the form."""
-        engagement_id = draft.fields["engagement_id"]
-        if not engagement_id:
-            return {"engagement_id": [pages.text(language(), "board.error.choose_engagement")]}, None, False
-        type_ = draft.search_type if draft.search_type in CONTRIBUTION_TYPES else None
-        results, more = views.search_contributions(
-            reads(), tenant(), engagement_id=engagement_id, type_=type_, words=draft.search_words
-        )
-        return None, results, more
 
-    @board.get("/board/decisions/new")
-    @documented(responses={200: HTML_PAGE}, page=True)
-    @guarded
-    @handles_personal_data
-    def new_decision():
-        draft = Draft(
-            {
-                "engagement_id": request.args.get("engagement_id", ""),
-                "search_type": request.args.get("type", ""),
-                "search_words": request.args.get("q", ""),
-            }
-        )
-        if not draft.fields["engagement_id"]:
-            return decision_form(draft)
-        errors, results, more = search(draft)
-        return decision_form(draft, errors=errors, results=results, more=more)
+@board.get("/board/decisions/<decision_id>")
+@documented(responses={200: HTML_PAGE}, page=True)
+@guarded
+@handles_personal_data
+def decision_page(decision_id: str):
+    try:
+        decision, links, changes, _versions = services.get_decision(reads(), tenant(), decision_id)
+    except NotFound:
+        return PAGES.not_found()
+    contributions = views.contributions_for_display(reads(), tenant(), [link.contribution_id for link in links])
+    return render(
+        "board_decision.html.j2",
+        decision=decision,
+        board_name=services.get_board(reads(), tenant(), decision.board_id).name,
+        links=links,
+        contributions=contributions,
+        changes=changes,
+        recorded=request.args.get("recorded") == "1",
+        moved=request.args.get("moved") == "1",
+    )
 
-    @board.post("/board/decisions/new")
-    @documented(responses={200: HTML_PAGE, 303: None}, errors=(400,), page=True)
-    @guarded
-    @handles_personal_data
-    def write_decision():
-        draft = Draft(request.form)
-        action = request.form.get("action", "")
-        if action == "search":
-            errors, results, more = search(draft)
-            return decision_form(draft, errors=errors, results=results, more=more, status=422 if errors else 200)
-        if action == "pick":
-            ticked = request.form.getlist("pick")
-            draft.pick([cid for cid in ticked if cid in views.contributions_for_display(reads(), tenant(), ticked)])
-        elif action.startswith("remove-link-"):
-            index = _position(action, len(draft.links))
-            if index is not None:
-                del draft.links[index]
-        elif action == "add-change" and len(draft.changes) < CHANGES_MAX:
-            draft.changes.append(dict.fromkeys(CHANGE_FIELDS, ""))
-        elif action.startswith("remove-change-"):
-            index = _position(action, len(draft.changes))
-            if index is not None:
-                del draft.changes[index]
-        elif action == "record":
-            return record(draft)
-        return decision_form(draft)
 
-    def record(draft: Draft):
-        picked = views.contributions_for_display(reads(), tenant(), [link["contribution_id"] for link in draft.links])
-        unknown = {
-            f"links[{index}].contribution_id": ["No contribution with that id."]
-            for index, link in enumerate(draft.links)
-            if link["contribution_id"] not in picked
-        }
-        if unknown:
-            return decision_form(draft, errors=unknown, status=422)
-        payload = draft.payload()
-        if unstorable_text(payload):
-            return decision_form(draft, errors={"_schema": [UNSTORABLE]}, status=422)
-        p = platform()
-        try:
-            data = decision_schema.load(payload)
-            decision, _links, _changes = services.record_decision(
-                p.uow(), actor(), data, now=p.clock(), source=p.source
+@board.get("/board/contributions/<contribution_id>")
+@documented(responses={200: HTML_PAGE}, page=True)
+@guarded
+@handles_personal_data
+def outcome_chain(contribution_id: str):
+    today = platform().clock().astimezone(UK).date()
+    try:
+        chain = views.outcome_chain(reads(), tenant(), contribution_id, today=today)
+    except NotFound:
+        return PAGES.not_found()
+    return render("board_chain.html.j2", chain=chain)
+
+
+# Recording a decision ----------------------------------------------------------------
+
+
+def decision_form(draft: Draft, *, errors: dict | None = None, results=None, more=False, status: int = 200):
+    picked = views.contributions_for_display(reads(), tenant(), [link["contribution_id"] for link in draft.links])
+    labels = decision_labels(draft, picked)
+    lang = language()
+
+    def named(values: tuple[str, ...], prefix: str) -> list[tuple[str, str]]:
+        return [(value, PAGES.text(lang, f"{prefix}.{value}")) for value in values]
+
+    options = {
+        "engagement": [(e["id"], e["title"]) for e in views.engagements_to_choose(reads(), tenant())],
+        "board": [(b.id, b.name) for b in services.list_boards(reads(), tenant())],
+        "type": named(CONTRIBUTION_TYPES, "public.type"),
+        "outcome": named(OUTCOMES, "public.outcome"),
+        "scope": named(SCOPE_LIMIT_KINDS, "board.scope"),
+        "kind": named(RESOURCE_KINDS, "public.kind"),
+    }
+    return render(
+        "board_new_decision.html.j2",
+        status=status,
+        draft=draft,
+        picked=picked,
+        options=options,
+        results=results,
+        more=more,
+        problems=problems(errors or {}, labels),
+        errors={field_id(path): " ".join(messages) for path, messages in (errors or {}).items()},
+        changes_max=CHANGES_MAX,
+    )
+
+
+def decision_labels(draft: Draft, picked: dict) -> dict[str, str]:
+    """Each input's name for the error summary ("Title: "), in the form's order."""
+    lang = language()
+    text = PAGES.text
+    labels = {"decision-form": ""}
+    labels.update({name: text(lang, f"board.field.{name}") + ": " for name in DECISION_FIELDS})
+    labels["links"] = text(lang, "board.links.heading") + ": "
+    for index, link in enumerate(draft.links):
+        reference = picked.get(link["contribution_id"], {}).get("reference", link["contribution_id"])
+        labels[f"links-{index}-contribution_id"] = reference + ": "
+        labels[f"links-{index}-influence"] = text(lang, "board.links.influence_named", reference=reference) + ": "
+    labels["resource_changes"] = text(lang, "board.changes.heading") + ": "
+    for index, _ in enumerate(draft.changes):
+        for name in CHANGE_FIELDS:
+            labels[f"resource_changes-{index}-{name}"] = (
+                text(lang, "board.changes.item", number=index + 1) + ", " + text(lang, f"board.change.{name}") + ": "
             )
-        except ValidationError as invalid:
-            return decision_form(draft, errors=flatten_errors(invalid.messages), status=422)
-        except InvalidInput as invalid:
-            return decision_form(draft, errors=invalid.errors, status=422)
-        return redirect(with_lang(f"/board/decisions/{decision.id}", recorded="1"), 303)
+    return labels
 
-    # Moving a resource change along ----------------------------------------------------
 
-    def change_form(change, *, values: dict | None = None, errors: dict | None = None, status: int = 200):
-        lang = language()
-        labels = {name: pages.text(lang, f"board.move.{name}") + ": " for name in MOVE_FIELDS}
-        return render(
-            "board_resource_change.html.j2",
-            status=status,
-            change=change,
-            status_options_list=[(status, pages.text(lang, f"public.status.{status}")) for status in RESOURCE_STATUSES],
-            uk=UK,
-            values=values or {},
-            problems=problems(errors or {}, labels),
-            errors={field_id(path): " ".join(messages) for path, messages in (errors or {}).items()},
-        )
+def search(draft: Draft) -> tuple[dict | None, list | None, bool]:
+    """(errors, results, more) for the search fields on the form."""
+    engagement_id = draft.fields["engagement_id"]
+    if not engagement_id:
+        return {"engagement_id": [PAGES.text(language(), "board.error.choose_engagement")]}, None, False
+    type_ = draft.search_type if draft.search_type in CONTRIBUTION_TYPES else None
+    results, more = views.search_contributions(
+        reads(), tenant(), engagement_id=engagement_id, type_=type_, words=draft.search_words
+    )
+    return None, results, more
 
-    @board.get("/board/resource-changes/<change_id>")
-    @documented(responses={200: HTML_PAGE}, page=True)
-    @guarded
-    @handles_personal_data
-    def resource_change(change_id: str):
-        try:
-            change = services.get_resource_change(reads(), tenant(), change_id)
-        except NotFound:
-            return pages.not_found()
-        return change_form(change)
 
-    @board.post("/board/resource-changes/<change_id>")
-    @documented(responses={200: HTML_PAGE, 303: None}, errors=(400,), page=True)
-    @guarded
-    def move_resource_change(change_id: str):
-        try:
-            change = services.get_resource_change(reads(), tenant(), change_id)
-        except NotFound:
-            return pages.not_found()
-        values = {name: request.form.get(name, "") for name in MOVE_FIELDS}
-        payload = _filled(values)
-        if "progress_percent" in payload:
-            payload["progress_percent"] = _integer_or_text(payload["progress_percent"])
-        if unstorable_text(payload):
-            return change_form(change, values=values, errors={"note": [UNSTORABLE]}, status=422)
-        p = platform()
-        try:
-            data = move_schema.load(payload)
-            services.move_resource_change(p.uow(), actor(), change_id, **data, now=p.clock(), source=p.source)
-        except ValidationError as invalid:
-            return change_form(change, values=values, errors=flatten_errors(invalid.messages), status=422)
-        except InvalidInput as invalid:
-            return change_form(change, values=values, errors=invalid.errors, status=422)
-        return redirect(with_lang(f"/board/decisions/{change.decision_id}", moved="1"), 303)
+@board.get("/board/decisions/new")
+@documented(responses={200: HTML_PAGE}, page=True)
+@guarded
+@handles_personal_data
+def new_decision():
+    draft = Draft(
+        {
+            "engagement_id": request.args.get("engagement_id", ""),
+            "search_type": request.args.get("type", ""),
+            "search_words": request.args.get("q", ""),
+        }
+    )
+    if not draft.fields["engagement_id"]:
+        return decision_form(draft)
+    errors, results, more = search(draft)
+    return decision_form(draft, errors=errors, results=results, more=more)
 
-    def authenticate(key: str):
-        return platform().keys.authenticate(key)
 
-    return [board, sign_in_blueprint(pages, authenticate, HOME)]
+@board.post("/board/decisions/new")
+@documented(responses={200: HTML_PAGE, 303: None}, errors=(400,), page=True)
+@guarded
+@handles_personal_data
+def write_decision():
+    draft = Draft(request.form)
+    action = request.form.get("action", "")
+    if action == "search":
+        errors, results, more = search(draft)
+        return decision_form(draft, errors=errors, results=results, more=more, status=422 if errors else 200)
+    if action == "pick":
+        ticked = request.form.getlist("pick")
+        draft.pick([cid for cid in ticked if cid in views.contributions_for_display(reads(), tenant(), ticked)])
+    elif action.startswith("remove-link-"):
+        index = _position(action, len(draft.links))
+        if index is not None:
+            del draft.links[index]
+    elif action == "add-change" and len(draft.changes) < CHANGES_MAX:
+        draft.changes.append(dict.fromkeys(CHANGE_FIELDS, ""))
+    elif action.startswith("remove-change-"):
+        index = _position(action, len(draft.changes))
+        if index is not None:
+            del draft.changes[index]
+    elif action == "record":
+        return record(draft)
+    return decision_form(draft)
+
+
+def record(draft: Draft):
+    picked = views.contributions_for_display(reads(), tenant(), [link["contribution_id"] for link in draft.links])
+    unknown = {
+        f"links[{index}].contribution_id": ["No contribution with that id."]
+        for index, link in enumerate(draft.links)
+        if link["contribution_id"] not in picked
+    }
+    if unknown:
+        return decision_form(draft, errors=unknown, status=422)
+    payload = draft.payload()
+    if unstorable_text(payload):
+        return decision_form(draft, errors={"_schema": [UNSTORABLE]}, status=422)
+    p = platform()
+    try:
+        data = decision_schema.load(payload)
+        decision, _links, _changes = services.record_decision(p.uow(), actor(), data, now=p.clock(), source=p.source)
+    except ValidationError as invalid:
+        return decision_form(draft, errors=flatten_errors(invalid.messages), status=422)
+    except InvalidInput as invalid:
+        return decision_form(draft, errors=invalid.errors, status=422)
+    return redirect(with_lang(f"/board/decisions/{decision.id}", recorded="1"), 303)
+
+
+# Moving a resource change along ----------------------------------------------------
+
+
+def change_form(change, *, values: dict | None = None, errors: dict | None = None, status: int = 200):
+    lang = language()
+    labels = {name: PAGES.text(lang, f"board.move.{name}") + ": " for name in MOVE_FIELDS}
+    return render(
+        "board_resource_change.html.j2",
+        status=status,
+        change=change,
+        status_options_list=[(status, PAGES.text(lang, f"public.status.{status}")) for status in RESOURCE_STATUSES],
+        uk=UK,
+        values=values or {},
+        problems=problems(errors or {}, labels),
+        errors={field_id(path): " ".join(messages) for path, messages in (errors or {}).items()},
+    )
+
+
+@board.get("/board/resource-changes/<change_id>")
+@documented(responses={200: HTML_PAGE}, page=True)
+@guarded
+@handles_personal_data
+def resource_change(change_id: str):
+    try:
+        change = services.get_resource_change(reads(), tenant(), change_id)
+    except NotFound:
+        return PAGES.not_found()
+    return change_form(change)
+
+
+@board.post("/board/resource-changes/<change_id>")
+@documented(responses={200: HTML_PAGE, 303: None}, errors=(400,), page=True)
+@guarded
+def move_resource_change(change_id: str):
+    try:
+        change = services.get_resource_change(reads(), tenant(), change_id)
+    except NotFound:
+        return PAGES.not_found()
+    values = {name: request.form.get(name, "") for name in MOVE_FIELDS}
+    payload = _filled(values)
+    if "progress_percent" in payload:
+        payload["progress_percent"] = _integer_or_text(payload["progress_percent"])
+    if unstorable_text(payload):
+        return change_form(change, values=values, errors={"note": [UNSTORABLE]}, status=422)
+    p = platform()
+    try:
+        data = move_schema.load(payload)
+        services.move_resource_change(p.uow(), actor(), change_id, **data, now=p.clock(), source=p.source)
+    except ValidationError as invalid:
+        return change_form(change, values=values, errors=flatten_errors(invalid.messages), status=422)
+    except InvalidInput as invalid:
+        return change_form(change, values=values, errors=invalid.errors, status=422)
+    return redirect(with_lang(f"/board/decisions/{change.decision_id}", moved="1"), 303)
 
 
 def _position(action: str, length: int) -> int | None:

@@ -25,6 +25,12 @@ def upgrade() -> None:
     with op.batch_alter_table('boards', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_boards_tenant'), ['tenant'], unique=False)
 
+    _read_models()
+    _decisions()
+
+
+def _read_models() -> None:
+    """What decisions learns from other services' events."""
     op.create_table('contributions_view',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('tenant', sa.String(length=63), nullable=False),
@@ -85,6 +91,9 @@ def upgrade() -> None:
     sa.Column('rated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('contribution_id')
     )
+
+def _decisions() -> None:
+    """Decisions, their versions, links and resource changes."""
     op.create_table('decisions',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('tenant', sa.String(length=63), nullable=False),
@@ -118,6 +127,11 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['decision_id'], ['decisions.id'], ),
     sa.PrimaryKeyConstraint('decision_id', 'version')
     )
+    _links_and_changes()
+
+
+def _links_and_changes() -> None:
+    """Links from decisions to contributions, and resource changes with their history."""
     op.create_table('links',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('tenant', sa.String(length=63), nullable=False),

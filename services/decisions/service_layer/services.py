@@ -11,6 +11,7 @@ from decimal import Decimal
 from services.decisions.domain import model
 from services.decisions.service_layer.unit_of_work import DecisionsUnitOfWork
 from shared.constants import (
+    CONTRIBUTION_FEEDBACK_OVERDUE,
     CONTRIBUTION_LINKED,
     CONTRIBUTION_UNLINKED,
     DECISION_AMENDED,
@@ -527,3 +528,32 @@ def rate_contribution(
             now=now,
         )
         uow.commit()
+
+
+OVERDUE_BATCH = 500  # the scheduled check runs again at once while it finds work
+
+
+def announce_overdue(uow: DecisionsUnitOfWork, *, today: dt.date, now: dt.datetime, source: str) -> int:
+    """Announce contribution.feedback_overdue once per contribution whose date has passed."""
+    with uow:
+        fresh = uow.read.overdue_candidates(today, not_yet_noticed=True, limit=OVERDUE_BATCH)
+        for c in fresh:
+            uow.read.record_notice(c["tenant"], c["id"], now)
+            uow.announce(
+                DECISIONS_TOPIC,
+                type=CONTRIBUTION_FEEDBACK_OVERDUE,
+                source=source,
+                tenant=c["tenant"],
+                subject=c["id"],
+                time=now,
+                data={
+                    "contribution_id": c["id"],
+                    "participant_id": c["participant_id"],
+                    "reference": c["reference"],
+                    "engagement_id": c["engagement_id"],
+                    "engagement_title": c["engagement_title"],
+                    "feedback_due": c["feedback_due"].isoformat() if c["feedback_due"] else None,
+                },
+            )
+        uow.commit()
+    return len(fresh)

@@ -1,18 +1,19 @@
-"""Read-side answers: the outcome chain, "you said, we did", and the overdue backlog."""
+"""Read-side answers: the outcome chain, "you said, we did", and the overdue backlog.
+
+They only read: what announces or writes is a use case in services.py."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from services.decisions.domain import model
 from services.decisions.service_layer.unit_of_work import DecisionsUnitOfWork
 from shared import disclosure, outcome_status
 from shared.constants import (
-    CONTRIBUTION_FEEDBACK_OVERDUE,
     CONTRIBUTION_TYPES,
-    DECISIONS_TOPIC,
     LINK_CONFIRMED,
     RATINGS,
 )
@@ -46,7 +47,24 @@ def _change_view(change: model.ResourceChange) -> dict:
     }
 
 
-def outcome_chain(uow: DecisionsUnitOfWork, tenant: str, contribution_id: str, *, today: dt.date) -> dict:
+@dataclass
+class _Chain:
+    """What the outcome chain of one contribution is made from, read in one unit of work."""
+
+    contribution: dict
+    engagement: dict | None
+    all_links: list
+    decisions: dict
+    versions: dict
+    active: list
+    changes: list
+    messages: list
+    rating: dict | None
+    text: str
+    comment: str | None
+
+
+def _read_chain(uow: DecisionsUnitOfWork, tenant: str, contribution_id: str) -> _Chain:
     with uow:
         contribution = uow.read.contribution(tenant, contribution_id)
         if contribution is None:
@@ -64,15 +82,15 @@ def outcome_chain(uow: DecisionsUnitOfWork, tenant: str, contribution_id: str, *
             uow.sealer.open_bytes(rating["sealed_comment"]).decode() if rating and rating["sealed_comment"] else None
         )
 
-    status = model.derive_status(
-        model.ChainFacts(
-            feedback_due=engagement["feedback_due"] if engagement else None,
-            outcomes=tuple(decisions[link.decision_id].outcome for link in active),
-            resource_statuses=tuple(change.status for change in changes),
-            feedback_delivered=any(told_outcome(m) for m in messages),
-        ),
-        today,
+    return _Chain(
+        contribution, engagement, all_links, decisions, versions, active, changes, messages, rating, text, comment
     )
+
+
+def _steps(c: _Chain) -> list[dict]:
+    """Everything that happened to the contribution, oldest first."""
+    contribution, all_links, decisions, versions = c.contribution, c.all_links, c.decisions, c.versions
+    changes, messages, rating = c.changes, c.messages, c.rating
     steps = [{"at": contribution["received_at"], "step": "received", "reference": contribution["reference"]}]
     if contribution["erased_at"]:  # the text already reads ERASED_TEXT
         steps.append({"at": contribution["erased_at"], "step": "participant_erased"})
@@ -125,7 +143,37 @@ def outcome_chain(uow: DecisionsUnitOfWork, tenant: str, contribution_id: str, *
     if rating:
         steps.append({"at": rating["rated_at"], "step": "rated", "rating": rating["rating"]})
     steps.sort(key=lambda step: step["at"])
+    return steps
 
+
+def _decision_view(decision, link) -> dict:
+    return {
+        "id": decision.id,
+        "title": decision.title,
+        "outcome": decision.outcome,
+        "rationale": decision.rationale,
+        "decided_on": _iso(decision.decided_on),
+        "scope_limit": decision.scope_limit,
+        "revisit_on": _iso(decision.revisit_on),
+        "version": decision.version,
+        "influence": link.influence,
+        "link_state": link.state,
+        "linked_at": _iso(link.linked_at),
+        "unlinked_at": _iso(link.unlinked_at),
+        "unlink_reason": link.unlink_reason,
+    }
+
+
+def outcome_chain(uow: DecisionsUnitOfWork, tenant: str, contribution_id: str, *, today: dt.date) -> dict:
+    c = _read_chain(uow, tenant, contribution_id)
+    contribution, engagement, decisions, rating = c.contribution, c.engagement, c.decisions, c.rating
+    status = outcome_status.contribution_status(
+        feedback_due=engagement["feedback_due"] if engagement else None,
+        outcomes=(decisions[link.decision_id].outcome for link in c.active),
+        resource_statuses=(change.status for change in c.changes),
+        messages=((m["kind"], m["status"]) for m in c.messages),
+        today=today,
+    )
     return {
         "contribution": {
             "id": contribution["id"],
@@ -134,45 +182,28 @@ def outcome_chain(uow: DecisionsUnitOfWork, tenant: str, contribution_id: str, *
             "engagement_title": engagement["title"] if engagement else None,
             "feedback_due": _iso(engagement["feedback_due"]) if engagement else None,
             "type": contribution["type"],
-            "text": text,
+            "text": c.text,
             "participant_erased": contribution["erased_at"] is not None,
             "on_behalf_of": contribution["on_behalf_of"],
             "channel": contribution["channel"],
             "received_at": _iso(contribution["received_at"]),
         },
         "status": status,
-        "decisions": [
-            {
-                "id": decisions[link.decision_id].id,
-                "title": decisions[link.decision_id].title,
-                "outcome": decisions[link.decision_id].outcome,
-                "rationale": decisions[link.decision_id].rationale,
-                "decided_on": _iso(decisions[link.decision_id].decided_on),
-                "scope_limit": decisions[link.decision_id].scope_limit,
-                "revisit_on": _iso(decisions[link.decision_id].revisit_on),
-                "version": decisions[link.decision_id].version,
-                "influence": link.influence,
-                "link_state": link.state,
-                "linked_at": _iso(link.linked_at),
-                "unlinked_at": _iso(link.unlinked_at),
-                "unlink_reason": link.unlink_reason,
-            }
-            for link in all_links
-        ],
-        "resource_changes": [_change_view(change) for change in changes],
+        "decisions": [_decision_view(decisions[link.decision_id], link) for link in c.all_links],
+        "resource_changes": [_change_view(change) for change in c.changes],
         "messages": [
             {k: _iso(message[k]) for k in ("notification_id", "kind", "channel", "status", "status_at", "reason")}
-            for message in messages
+            for message in c.messages
         ],
         "rating": {
             "rating": rating["rating"],
             "rated_at": _iso(rating["rated_at"]),
             "channel": rating["channel"],
-            "comment": comment,
+            "comment": c.comment,
         }
         if rating
         else None,
-        "steps": [{k: _iso(v) for k, v in step.items()} for step in steps],
+        "steps": [{k: _iso(v) for k, v in step.items()} for step in _steps(c)],
     }
 
 
@@ -433,35 +464,6 @@ def overdue_counts(uow: DecisionsUnitOfWork, *, today: dt.date) -> dict[str, int
     """{tenant: contributions past their feedback date with no decision}, for the operator."""
     with uow:
         return uow.read.count_overdue(today)
-
-
-OVERDUE_BATCH = 500  # the scheduled check runs again at once while it finds work
-
-
-def announce_overdue(uow: DecisionsUnitOfWork, *, today: dt.date, now: dt.datetime, source: str) -> int:
-    """Announce contribution.feedback_overdue once per contribution whose date has passed."""
-    with uow:
-        fresh = uow.read.overdue_candidates(today, not_yet_noticed=True, limit=OVERDUE_BATCH)
-        for c in fresh:
-            uow.read.record_notice(c["tenant"], c["id"], now)
-            uow.announce(
-                DECISIONS_TOPIC,
-                type=CONTRIBUTION_FEEDBACK_OVERDUE,
-                source=source,
-                tenant=c["tenant"],
-                subject=c["id"],
-                time=now,
-                data={
-                    "contribution_id": c["id"],
-                    "participant_id": c["participant_id"],
-                    "reference": c["reference"],
-                    "engagement_id": c["engagement_id"],
-                    "engagement_title": c["engagement_title"],
-                    "feedback_due": _iso(c["feedback_due"]),
-                },
-            )
-        uow.commit()
-    return len(fresh)
 
 
 # Exports -------------------------------------------------------------------------------

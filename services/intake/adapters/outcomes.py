@@ -25,7 +25,7 @@ from services.intake.adapters.tables import (
     outcome_resource_changes,
 )
 from shared.constants import MESSAGE_STATUS_RANK, OUTCOME_MESSAGE_KINDS, STATUS_DELIVERED, STATUS_HELD, STATUS_SENT
-from shared.outcome_status import FINAL_OUTCOMES, ChainFacts, derive_status, told_outcome
+from shared.outcome_status import FINAL_OUTCOMES
 
 TOLD = (STATUS_SENT, STATUS_DELIVERED)
 
@@ -37,6 +37,16 @@ class DashboardFilter:
     service_area: str | None = None
     received_from: dt.datetime | None = None  # inclusive
     received_until: dt.datetime | None = None  # exclusive
+
+
+@dataclass(frozen=True)
+class Chain:
+    """One contribution's chain as intake's read model holds it."""
+
+    feedback_due: dt.date | None
+    links: list  # active links, oldest first: decision_id, linked_at, outcome, final_since
+    resource_statuses: list[str]  # of the linked decisions' resource changes
+    messages: list  # rows of outcome_messages about the contribution: kind, status, sent_at
 
 
 class OutcomeRepository:
@@ -174,8 +184,8 @@ class OutcomeRepository:
 
     # The contribution's outcome and status, from all of the above ------------------------
 
-    def refresh(self, tenant: str, contribution_id: str, *, today: dt.date, now: dt.datetime) -> str:
-        """Recompute what the dashboard reads of one contribution, and its status; the status."""
+    def chain(self, tenant: str, contribution_id: str) -> Chain:
+        """What intake knows of one contribution's chain, for its status and the dashboard."""
         feedback_due = self.session.execute(
             sa.select(engagements.c.feedback_due)
             .select_from(contributions.join(engagements, engagements.c.id == contributions.c.engagement_id))
@@ -208,15 +218,11 @@ class OutcomeRepository:
         messages = self.session.execute(
             sa.select(outcome_messages).where(outcome_messages.c.contribution_id == contribution_id)
         ).all()
-        status = derive_status(
-            ChainFacts(
-                feedback_due=feedback_due,
-                outcomes=tuple(link.outcome for link in links),
-                resource_statuses=tuple(resource_statuses),
-                feedback_delivered=any(told_outcome(m.kind, m.status) for m in messages),
-            ),
-            today,
-        )
+        return Chain(feedback_due, links, resource_statuses, messages)
+
+    def store(self, tenant: str, contribution_id: str, chain: Chain, status: str, *, now: dt.datetime) -> None:
+        """What the dashboard reads of one contribution, and its status, from its chain."""
+        links, messages = chain.links, chain.messages
         # Decided when linked to a decision already final, or when a linked one became final.
         decided = [max(link.linked_at, link.final_since) for link in links if link.final_since is not None]
         told = [m.sent_at for m in messages if m.kind in OUTCOME_MESSAGE_KINDS and m.status in TOLD and m.sent_at]
@@ -233,7 +239,6 @@ class OutcomeRepository:
             )
         )
         self.session.execute(contributions.update().where(contributions.c.id == contribution_id).values(status=status))
-        return status
 
     # What the dashboard counts ------------------------------------------------------------
 

@@ -50,6 +50,11 @@ def upgrade() -> None:
     sa.Column('last', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('tenant', 'year')
     )
+    _contributions()
+
+
+def _contributions() -> None:
+    """Contributions, their equality answers, and idempotency keys."""
     op.create_table('contributions',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('tenant', sa.String(length=63), nullable=False),
@@ -94,6 +99,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['contribution_id'], ['contributions.id'], ),
     sa.PrimaryKeyConstraint('tenant', 'key')
     )
+
 
 
 def downgrade() -> None:

@@ -2,7 +2,7 @@
 
 Intake keeps it as its own read model (decisions and links, resource-change statuses,
 messages, the participant's rating) and moves each contribution's `status` along the
-chain with the rule decisions uses (shared/outcome_status.py). The equality-monitoring
+chain with the rule decisions uses (shared/outcome_status.contribution_status). The equality-monitoring
 answers never leave intake; these facts come to them instead.
 
 Each function runs inside the consumer's unit of work (which commits, and records the
@@ -25,6 +25,7 @@ from services.intake.adapters.tables import (
 from services.intake.service_layer.unit_of_work import IntakeUnitOfWork
 from shared.domain import UK
 from shared.events import RejectedEvent, refuse_other_tenant
+from shared.outcome_status import contribution_status
 
 
 def _own_contribution(uow: IntakeUnitOfWork, tenant: str, contribution_id: str) -> None:
@@ -35,7 +36,17 @@ def _own_contribution(uow: IntakeUnitOfWork, tenant: str, contribution_id: str) 
 
 
 def _refresh(uow: IntakeUnitOfWork, tenant: str, contribution_id: str, now: dt.datetime) -> str:
-    return uow.outcomes.refresh(tenant, contribution_id, today=now.astimezone(UK).date(), now=now)
+    """Recompute what the dashboard reads of one contribution, and its status; the status."""
+    chain = uow.outcomes.chain(tenant, contribution_id)
+    status = contribution_status(
+        feedback_due=chain.feedback_due,
+        outcomes=(link.outcome for link in chain.links),
+        resource_statuses=chain.resource_statuses,
+        messages=((m.kind, m.status) for m in chain.messages),
+        today=now.astimezone(UK).date(),
+    )
+    uow.outcomes.store(tenant, contribution_id, chain, status, now=now)
+    return status
 
 
 def record_link(uow: IntakeUnitOfWork, tenant: str, data: dict, *, at: dt.datetime, now: dt.datetime) -> str:

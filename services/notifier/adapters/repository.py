@@ -32,6 +32,13 @@ class RecipientRepository:
         )
         return Recipient(**row) if row else None
 
+    def get_many(self, participant_ids: set[str]) -> dict[str, Recipient]:
+        """{participant id: recipient} of those known, in one query."""
+        if not participant_ids:
+            return {}
+        rows = self.session.execute(sa.select(recipients).where(recipients.c.participant_id.in_(participant_ids)))
+        return {row["participant_id"]: Recipient(**row) for row in rows.mappings()}
+
     def save(self, recipient: Recipient) -> None:
         values = vars(recipient)
         if self.get(recipient.participant_id) is None:
@@ -96,6 +103,21 @@ class ReadModels:
             .first()
         )
         return dict(row) if row else None
+
+    def _many(self, table: sa.Table, ids: set[str]) -> dict[str, dict]:
+        if not ids:
+            return {}
+        return {
+            row["id"]: dict(row) for row in self.session.execute(sa.select(table).where(table.c.id.in_(ids))).mappings()
+        }
+
+    def engagements(self, engagement_ids: set[str]) -> dict[str, dict]:
+        """{id: engagement} of those known, in one query."""
+        return self._many(engagements_view, engagement_ids)
+
+    def contributions(self, contribution_ids: set[str]) -> dict[str, dict]:
+        """{id: contribution} of those known, in one query."""
+        return self._many(contributions_view, contribution_ids)
 
 
 class NotificationRepository:

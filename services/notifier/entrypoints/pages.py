@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, redirect, request
+from flask import Blueprint, Response, current_app, redirect, request
 from marshmallow import ValidationError
 
 from services.notifier.entrypoints.copy import COPY
@@ -53,91 +53,108 @@ def from_form(form) -> dict:
     return values
 
 
+PAGES = Pages(TEMPLATES, COPY)
+LINKS = "participant_pages_links"  # the app's Links, read by the pages
+
+
 def participant_pages(links: Links) -> Blueprint:
-    pages = Pages(TEMPLATES, COPY)
+    """The preferences and unsubscribe pages, reading tokens with `links`."""
     blueprint = Blueprint("participant_pages", __name__)
-
-    def holder(purpose: str, token: str) -> tuple[str, str] | None:
-        try:
-            return links.read(purpose, token)
-        except InvalidLink:
-            return None
-
-    def here(**query) -> str:
-        """This page's path, keeping the reader's language (and any other values given)."""
-        kept = {"lang": request.args["lang"]} if request.args.get("lang") in LANGUAGES else {}
-        pairs = urlencode({**kept, **query})
-        return f"{request.path}?{pairs}" if pairs else request.path
-
-    def preferences_page(chosen: dict, *, failed=(), saved=False, code=200) -> Response:
-        return pages.render(
-            "preferences.html.j2",
-            status=code,
-            fields=QUESTIONS,
-            chosen=chosen,
-            failed=set(failed),
-            saved=saved,
-            action=here(),
-        )
-
-    @blueprint.get("/preferences/<token>")
-    @documented(responses={200: HTML_PAGE}, page=True)
-    def preferences(token: str):
-        found = holder(PREFERENCES, token)
-        try:
-            current = services.preferences(platform().uow(read_only=True), *found) if found else None
-        except NotFound:
-            current = None
-        if current is None:
-            return pages.not_found()
-        return preferences_page(as_choices(current), saved=request.args.get("saved") == "1")
-
-    @blueprint.post("/preferences/<token>")
-    @documented(responses={303: None}, errors=(400, 422), page=True)
-    def change_preferences(token: str):
-        """The same rules as PUT /v1/participants/{id}/preferences, then back to the page (303)."""
-        refuse_cross_site()
-        found = holder(PREFERENCES, token)
-        if found is None:
-            return pages.not_found()
-        try:
-            values = preferences_schema.load(from_form(request.form))
-            services.set_preferences(platform().uow(), *found, values, now=platform().clock())
-        except NotFound:
-            return pages.not_found()
-        except ValidationError as invalid:
-            return preferences_page(request.form.to_dict(), failed=invalid.messages, code=422)
-        return redirect(here(saved=1), 303)
-
-    @blueprint.get("/v1/unsubscribe/<token>")
-    @documented(responses={200: HTML_PAGE}, page=True)
-    def unsubscribe_page(token: str):
-        found = holder(UNSUBSCRIBE, token)
-        if found is None:
-            return pages.not_found()
-        return pages.render(
-            "unsubscribe.html.j2", done=False, action=here(), preferences_url=_preferences_path(links, *found)
-        )
-
-    @blueprint.post("/v1/unsubscribe/<token>")
-    @documented(responses={200: HTML_PAGE}, page=True)
-    def unsubscribe(token: str):
-        """One click (RFC 8058): mail programs POST here without showing the page."""
-        found = holder(UNSUBSCRIBE, token)
-        try:
-            if found is None:
-                raise NotFound("participant")
-            services.unsubscribe(platform().uow(), *found, now=platform().clock())
-        except NotFound:
-            return pages.not_found()
-        return pages.render(
-            "unsubscribe.html.j2", done=True, action=here(), preferences_url=_preferences_path(links, *found)
-        )
-
-    reason = "the signed token in the participant's link is the credential"
-    for view in (preferences, change_preferences, unsubscribe_page, unsubscribe):
-        view.public_reason = reason
+    blueprint.record_once(lambda state: state.app.extensions.__setitem__(LINKS, links))
+    blueprint.add_url_rule("/preferences/<token>", view_func=preferences, methods=["GET"])
+    blueprint.add_url_rule("/preferences/<token>", view_func=change_preferences, methods=["POST"])
+    blueprint.add_url_rule("/v1/unsubscribe/<token>", view_func=unsubscribe_page, methods=["GET"])
+    blueprint.add_url_rule("/v1/unsubscribe/<token>", view_func=unsubscribe, methods=["POST"])
     return blueprint
+
+
+def _links() -> Links:
+    return current_app.extensions[LINKS]
+
+
+def holder(purpose: str, token: str) -> tuple[str, str] | None:
+    try:
+        return _links().read(purpose, token)
+    except InvalidLink:
+        return None
+
+
+def here(**query) -> str:
+    """This page's path, keeping the reader's language (and any other values given)."""
+    kept = {"lang": request.args["lang"]} if request.args.get("lang") in LANGUAGES else {}
+    pairs = urlencode({**kept, **query})
+    return f"{request.path}?{pairs}" if pairs else request.path
+
+
+def preferences_page(chosen: dict, *, failed=(), saved=False, code=200) -> Response:
+    return PAGES.render(
+        "preferences.html.j2",
+        status=code,
+        fields=QUESTIONS,
+        chosen=chosen,
+        failed=set(failed),
+        saved=saved,
+        action=here(),
+    )
+
+
+@documented(responses={200: HTML_PAGE}, page=True)
+def preferences(token: str):
+    found = holder(PREFERENCES, token)
+    try:
+        current = services.preferences(platform().uow(read_only=True), *found) if found else None
+    except NotFound:
+        current = None
+    if current is None:
+        return PAGES.not_found()
+    return preferences_page(as_choices(current), saved=request.args.get("saved") == "1")
+
+
+@documented(responses={303: None}, errors=(400, 422), page=True)
+def change_preferences(token: str):
+    """The same rules as PUT /v1/participants/{id}/preferences, then back to the page (303)."""
+    refuse_cross_site()
+    found = holder(PREFERENCES, token)
+    if found is None:
+        return PAGES.not_found()
+    try:
+        values = preferences_schema.load(from_form(request.form))
+        services.set_preferences(platform().uow(), *found, values, now=platform().clock())
+    except NotFound:
+        return PAGES.not_found()
+    except ValidationError as invalid:
+        return preferences_page(request.form.to_dict(), failed=invalid.messages, code=422)
+    return redirect(here(saved=1), 303)
+
+
+@documented(responses={200: HTML_PAGE}, page=True)
+def unsubscribe_page(token: str):
+    found = holder(UNSUBSCRIBE, token)
+    if found is None:
+        return PAGES.not_found()
+    return PAGES.render(
+        "unsubscribe.html.j2", done=False, action=here(), preferences_url=_preferences_path(_links(), *found)
+    )
+
+
+@documented(responses={200: HTML_PAGE}, page=True)
+def unsubscribe(token: str):
+    """One click (RFC 8058): mail programs POST here without showing the page."""
+    found = holder(UNSUBSCRIBE, token)
+    try:
+        if found is None:
+            raise NotFound("participant")
+        services.unsubscribe(platform().uow(), *found, now=platform().clock())
+    except NotFound:
+        return PAGES.not_found()
+    return PAGES.render(
+        "unsubscribe.html.j2", done=True, action=here(), preferences_url=_preferences_path(_links(), *found)
+    )
+
+
+PUBLIC_REASON = "the signed token in the participant's link is the credential"
+for view in (preferences, change_preferences, unsubscribe_page, unsubscribe):
+    view.public_reason = PUBLIC_REASON
 
 
 def _preferences_path(links: Links, tenant: str, participant_id: str) -> str:

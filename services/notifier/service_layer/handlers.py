@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 
 from services.notifier.domain.model import Recipient, phone_lookup_key
 from services.notifier.service_layer.unit_of_work import NotifierUnitOfWork
@@ -42,7 +43,7 @@ from shared.event_schemas import (
     ParticipantEventData,
 )
 from shared.events import RejectedEvent, refuse_other_tenant
-from shared.platform import Platform
+from shared.settings import Settings
 
 _participant = ParticipantEventData()
 _engagement = EngagementEventData()
@@ -89,131 +90,139 @@ def record_notification(
     )
 
 
-def handlers(platform: Platform) -> dict:
-    def participant_changed(uow: NotifierUnitOfWork, envelope: dict) -> None:
-        data = _participant.load(envelope["data"])
-        known = uow.recipients.get(data["id"])
-        refuse_other_tenant(known and known.tenant, envelope, "participant")
-        at = _event_time(envelope)
-        if known is not None and (known.updated_at >= at or known.erased_at is not None):
-            return  # an older update arriving late, or a person since erased
-        uow.recipients.save(
-            Recipient(
-                participant_id=data["id"],
-                tenant=envelope["tenant"],
-                contact_sealed=data["sealed_contact"],
-                preferred_channel=data["preferred_channel"],
-                language=data["language"],
-                format=data["format"],
-                consent_to_contact=data["consent_to_contact"],
-                updated_at=at,
-                unsubscribed_at=known.unsubscribed_at if known else None,
-                phone_lookup=phone_lookup_key(
-                    platform.settings.link_signing_secret, uow.sealer.open(data["sealed_contact"]).get("phone")
-                ),
-            )
+def participant_changed(event: dict, uow: NotifierUnitOfWork, settings: Settings) -> None:
+    data = _participant.load(event["data"])
+    known = uow.recipients.get(data["id"])
+    refuse_other_tenant(known and known.tenant, event, "participant")
+    at = _event_time(event)
+    if known is not None and (known.updated_at >= at or known.erased_at is not None):
+        return  # an older update arriving late, or a person since erased
+    uow.recipients.save(
+        Recipient(
+            participant_id=data["id"],
+            tenant=event["tenant"],
+            contact_sealed=data["sealed_contact"],
+            preferred_channel=data["preferred_channel"],
+            language=data["language"],
+            format=data["format"],
+            consent_to_contact=data["consent_to_contact"],
+            updated_at=at,
+            unsubscribed_at=known.unsubscribed_at if known else None,
+            phone_lookup=phone_lookup_key(
+                settings.link_signing_secret, uow.sealer.open(data["sealed_contact"]).get("phone")
+            ),
         )
+    )
 
-    def participant_erased(uow: NotifierUnitOfWork, envelope: dict) -> None:
-        """Forget how to reach the person; what is still to send is withheld, with the reason."""
-        participant_id = envelope["data"].get("id")
-        if not isinstance(participant_id, str):
-            raise RejectedEvent("invalid data: id: Missing data for required field.", envelope["tenant"])
-        known = uow.recipients.get(participant_id)
-        refuse_other_tenant(known and known.tenant, envelope, "participant")
-        erased = known or Recipient(
-            participant_id=participant_id,
-            tenant=envelope["tenant"],
-            contact_sealed=None,
-            preferred_channel="none",
-            language="en",
-            format="standard",
-            consent_to_contact=False,
-            updated_at=_event_time(envelope),
-        )
-        erased.contact_sealed, erased.phone_lookup, erased.erased_at = None, None, _event_time(envelope)
-        uow.recipients.save(erased)
 
-    def engagement_created(uow: NotifierUnitOfWork, envelope: dict) -> None:
-        data = _engagement.load(envelope["data"])
-        known = uow.read.engagement(data["id"])
-        refuse_other_tenant(known and known["tenant"], envelope, "engagement")
-        uow.read.save_engagement(
-            {k: data[k] for k in ("id", "title", "can_change", "cannot_change", "decision_maker", "feedback_due")}
-            | {"tenant": envelope["tenant"]}
-        )
+def participant_erased(event: dict, uow: NotifierUnitOfWork) -> None:
+    """Forget how to reach the person; what is still to send is withheld, with the reason."""
+    participant_id = event["data"].get("id")
+    if not isinstance(participant_id, str):
+        raise RejectedEvent("invalid data: id: Missing data for required field.", event["tenant"])
+    known = uow.recipients.get(participant_id)
+    refuse_other_tenant(known and known.tenant, event, "participant")
+    erased = known or Recipient(
+        participant_id=participant_id,
+        tenant=event["tenant"],
+        contact_sealed=None,
+        preferred_channel="none",
+        language="en",
+        format="standard",
+        consent_to_contact=False,
+        updated_at=_event_time(event),
+    )
+    erased.contact_sealed, erased.phone_lookup, erased.erased_at = None, None, _event_time(event)
+    uow.recipients.save(erased)
 
-    def contribution_received(uow: NotifierUnitOfWork, envelope: dict) -> None:
-        data = _contribution.load(envelope["data"])
-        known = uow.read.contribution(data["id"])
-        refuse_other_tenant(known and known["tenant"], envelope, "contribution")
-        engagement = uow.read.engagement(data["engagement_id"])
-        refuse_other_tenant(engagement and engagement["tenant"], envelope, "engagement")
-        uow.read.save_contribution(
-            {
-                "id": data["id"],
-                "tenant": envelope["tenant"],
-                "participant_id": data["participant_id"],
-                "engagement_id": data["engagement_id"],
-                "reference": data["reference"],
-                "type": data["type"],
-            }
-        )
+
+def engagement_created(event: dict, uow: NotifierUnitOfWork) -> None:
+    data = _engagement.load(event["data"])
+    known = uow.read.engagement(data["id"])
+    refuse_other_tenant(known and known["tenant"], event, "engagement")
+    uow.read.save_engagement(
+        {k: data[k] for k in ("id", "title", "can_change", "cannot_change", "decision_maker", "feedback_due")}
+        | {"tenant": event["tenant"]}
+    )
+
+
+def contribution_received(event: dict, uow: NotifierUnitOfWork, clock: Callable[[], dt.datetime]) -> None:
+    data = _contribution.load(event["data"])
+    known = uow.read.contribution(data["id"])
+    refuse_other_tenant(known and known["tenant"], event, "contribution")
+    engagement = uow.read.engagement(data["engagement_id"])
+    refuse_other_tenant(engagement and engagement["tenant"], event, "engagement")
+    uow.read.save_contribution(
+        {
+            "id": data["id"],
+            "tenant": event["tenant"],
+            "participant_id": data["participant_id"],
+            "engagement_id": data["engagement_id"],
+            "reference": data["reference"],
+            "type": data["type"],
+        }
+    )
+    record_notification(
+        uow,
+        event,
+        participant_id=data["participant_id"],
+        contribution_id=data["id"],
+        kind=MESSAGE_ACKNOWLEDGEMENT,
+        context={},
+        now=clock(),
+    )
+
+
+def story(kind: str, *, only_if: Callable[[dict], bool] = lambda data: True) -> Callable[..., None]:
+    """A handler telling a contribution's participant of its story (`kind`), when `only_if`."""
+
+    def handle(event: dict, uow: NotifierUnitOfWork, clock: Callable[[], dt.datetime]) -> None:
+        data = event["data"]
+        if data.get("contribution_id") is None:
+            return  # about the decision as a whole: nobody in particular to tell
+        ids = _story.load(data)
+        known = uow.read.contribution(ids["contribution_id"])
+        refuse_other_tenant(known and known["tenant"], event, "contribution")
+        if not only_if(data):
+            return
         record_notification(
             uow,
-            envelope,
-            participant_id=data["participant_id"],
-            contribution_id=data["id"],
-            kind=MESSAGE_ACKNOWLEDGEMENT,
-            context={},
-            now=platform.clock(),
+            event,
+            participant_id=ids["participant_id"],
+            contribution_id=ids["contribution_id"],
+            kind=kind,
+            context=data,
+            now=clock(),
         )
 
-    def story(kind: str, *, only_if=lambda data: True):
-        def handle(uow: NotifierUnitOfWork, envelope: dict) -> None:
-            data = envelope["data"]
-            if data.get("contribution_id") is None:
-                return  # about the decision as a whole: nobody in particular to tell
-            ids = _story.load(data)
-            known = uow.read.contribution(ids["contribution_id"])
-            refuse_other_tenant(known and known["tenant"], envelope, "contribution")
-            if not only_if(data):
-                return
-            record_notification(
-                uow,
-                envelope,
-                participant_id=ids["participant_id"],
-                contribution_id=ids["contribution_id"],
-                kind=kind,
-                context=data,
-                now=platform.clock(),
-            )
+    handle.__name__ = f"tell_{kind}"
+    return handle
 
-        return handle
 
-    def decision_recorded(uow: NotifierUnitOfWork, envelope: dict) -> None:
-        """Each person hears of a decision through their own contribution.linked, not this."""
+def told_resource_change(data: dict) -> bool:
+    return data.get("status") in TOLD_STATUSES and data.get("status") != data.get("previous_status")
 
-    def outcome_rated(uow: NotifierUnitOfWork, envelope: dict) -> None:
-        """The participant's own answer on their status page: nothing to tell them."""
 
-    return {
-        PARTICIPANT_REGISTERED: participant_changed,
-        PARTICIPANT_UPDATED: participant_changed,
-        PARTICIPANT_ERASED: participant_erased,
-        ENGAGEMENT_CREATED: engagement_created,
-        ENGAGEMENT_UPDATED: engagement_created,  # the whole engagement again: the same upsert
-        CONTRIBUTION_RECEIVED: contribution_received,
-        DECISION_RECORDED: decision_recorded,
-        OUTCOME_RATED: outcome_rated,
-        CONTRIBUTION_LINKED: story(MESSAGE_DECISION_LINKED),
-        DECISION_AMENDED: story(MESSAGE_DECISION_AMENDED),
-        CONTRIBUTION_UNLINKED: story(MESSAGE_UNLINKED),
-        RESOURCE_CHANGED: story(
-            MESSAGE_RESOURCE_CHANGED,
-            only_if=lambda data: (
-                data.get("status") in TOLD_STATUSES and data.get("status") != data.get("previous_status")
-            ),
-        ),
-        CONTRIBUTION_FEEDBACK_OVERDUE: story(MESSAGE_INTERIM_UPDATE),
-    }
+def decision_recorded(event: dict, uow: NotifierUnitOfWork) -> None:
+    """Each person hears of a decision through their own contribution.linked, not this."""
+
+
+def outcome_rated(event: dict, uow: NotifierUnitOfWork) -> None:
+    """The participant's own answer on their status page: nothing to tell them."""
+
+
+HANDLERS: dict[str, Callable[..., None]] = {
+    PARTICIPANT_REGISTERED: participant_changed,
+    PARTICIPANT_UPDATED: participant_changed,
+    PARTICIPANT_ERASED: participant_erased,
+    ENGAGEMENT_CREATED: engagement_created,
+    ENGAGEMENT_UPDATED: engagement_created,  # the whole engagement again: the same upsert
+    CONTRIBUTION_RECEIVED: contribution_received,
+    DECISION_RECORDED: decision_recorded,
+    OUTCOME_RATED: outcome_rated,
+    CONTRIBUTION_LINKED: story(MESSAGE_DECISION_LINKED),
+    DECISION_AMENDED: story(MESSAGE_DECISION_AMENDED),
+    CONTRIBUTION_UNLINKED: story(MESSAGE_UNLINKED),
+    RESOURCE_CHANGED: story(MESSAGE_RESOURCE_CHANGED, only_if=told_resource_change),
+    CONTRIBUTION_FEEDBACK_OVERDUE: story(MESSAGE_INTERIM_UPDATE),
+}

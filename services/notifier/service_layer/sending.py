@@ -1,4 +1,5 @@
-"""Sending what the handlers recorded: claim due messages, render, send, record.
+"""Sending what the handlers recorded, in small steps: claim a batch of due messages, gather
+what they need in one read, then for each decide (domain/delivery.py), render, deliver, record.
 
 A message is claimed with a lease (status `sending`); if the sender dies before it
 records the outcome, the lease runs out and the message is sent again. So a crash can
@@ -19,15 +20,9 @@ import sqlalchemy as sa
 from services.notifier.adapters.letters import letter_body
 from services.notifier.adapters.providers import OutgoingMessage, PermanentFailure, Provider, TemporaryFailure
 from services.notifier.adapters.templates import EmptyMessage, Renderer
-from services.notifier.domain.letters import LetterBudget, address_for
-from services.notifier.domain.model import (
-    MAX_ATTEMPTS,
-    SMS_QUIET_HOURS,
-    after_quiet_hours,
-    channel_for,
-    receipt_reason,
-    retry_delay,
-)
+from services.notifier.domain.delivery import Facts, Fail, Send, Wait, Withhold, decide
+from services.notifier.domain.letters import LetterBudget
+from services.notifier.domain.model import MAX_ATTEMPTS, SMS_QUIET_HOURS, receipt_reason, retry_delay
 from services.notifier.service_layer import letters
 from services.notifier.service_layer.unit_of_work import NotifierUnitOfWork
 from shared.constants import (
@@ -70,6 +65,19 @@ def announce_status(
     )
 
 
+def gather(uow: NotifierUnitOfWork, notifications: list[dict]) -> dict[str, Facts]:
+    """{notification id: its recipient, contribution and engagement}, in three queries."""
+    recipients = uow.recipients.get_many({n["participant_id"] for n in notifications})
+    contributions = uow.read.contributions({n["contribution_id"] for n in notifications if n["contribution_id"]})
+    engagements = uow.read.engagements({c["engagement_id"] for c in contributions.values()})
+    facts = {}
+    for notification in notifications:
+        contribution = contributions.get(notification["contribution_id"]) if notification["contribution_id"] else None
+        engagement = engagements.get(contribution["engagement_id"]) if contribution else None
+        facts[notification["id"]] = Facts(recipients.get(notification["participant_id"]), contribution, engagement)
+    return facts
+
+
 @dataclass
 class Sender:
     uow_factory: Callable[..., NotifierUnitOfWork]  # uow_factory(read_only=True) for reads
@@ -93,100 +101,114 @@ class Sender:
     sleep: Callable[[float], None] = time.sleep
 
     def send_due(self) -> int:
+        """Claim a batch of due messages, read what they need in one go, then for each:
+        decide, render, deliver, record."""
         now = self.clock()
         with self.uow_factory() as uow:
             claimed = uow.notifications.claim_due(now, self.batch_size, self.lease)
             uow.commit()
-        if not self.digest:
-            for notification in claimed:
-                self._send_one(notification)
-            return len(claimed)
-        # With a digest window, a person's updates claimed together go together.
-        updates: dict[str, list[dict]] = {}
-        for notification in claimed:
-            if notification["kind"] == MESSAGE_ACKNOWLEDGEMENT:
-                self._send_one(notification)
-            else:
-                updates.setdefault(notification["participant_id"], []).append(notification)
-        for first, *others in updates.values():
-            self._send_one(first, claimed_with=others)
+        if not claimed:
+            return 0
+        with self.uow_factory(read_only=True) as uow:
+            facts = gather(uow, claimed)
+        for first, others in self._groups(claimed):
+            self._send_one(first, facts, others)
         return len(claimed)
 
-    def _send_one(self, notification: dict, claimed_with: list[dict] | None = None) -> None:
-        now = self.clock()
-        with self.uow_factory(read_only=True) as uow:
-            recipient = uow.recipients.get(notification["participant_id"])
-            contribution = (
-                uow.read.contribution(notification["contribution_id"]) if notification["contribution_id"] else None
-            )
-            engagement = uow.read.engagement(contribution["engagement_id"]) if contribution else None
-        channel, withheld = channel_for(recipient)
-        if withheld:
-            return self._finish(notification, STATUS_WITHHELD, withheld, channel="none")
-        waiting_for = None
-        if recipient is None:
-            waiting_for = "participant"
-        elif notification["kind"] == MESSAGE_ACKNOWLEDGEMENT and (contribution is None or engagement is None):
-            waiting_for = "contribution or engagement"
-        if waiting_for:
-            if now - notification["created_at"] > self.patience:
-                return self._finish(notification, STATUS_FAILED, f"gave up waiting for the {waiting_for} details")
-            return self._reschedule(notification, now + dt.timedelta(seconds=5), count_attempt=False)
-        morning = after_quiet_hours(now, channel, self.sms_quiet_hours)
-        if morning is not None:
-            return self._reschedule(notification, morning, count_attempt=False, channel=channel)
-        if channel == CHANNEL_POST and self.letter_budget is not None:
-            next_month = letters.over_budget_until(self.uow_factory, self.letter_budget, recipient.tenant, now)
-            if next_month is not None:
-                return letters.hold_letter(
-                    self.uow_factory,
-                    notification,
-                    next_month,
-                    now,
-                    lambda uow, held, status, reason: announce_status(uow, held, status, reason, now, self.source),
-                )
+    def _groups(self, claimed: list[dict]) -> list[tuple[dict, list[dict]]]:
+        """(message, the others claimed to go with it): with a digest window, a person's
+        updates claimed together go together; acknowledgements always go alone, first."""
+        if not self.digest:
+            return [(notification, []) for notification in claimed]
+        alone = [(n, []) for n in claimed if n["kind"] == MESSAGE_ACKNOWLEDGEMENT]
+        updates: dict[str, list[dict]] = {}
+        for notification in claimed:
+            if notification["kind"] != MESSAGE_ACKNOWLEDGEMENT:
+                updates.setdefault(notification["participant_id"], []).append(notification)
+        return alone + [(first, others) for first, *others in updates.values()]
 
-        contact = self.sealer.open(recipient.contact_sealed)
-        address = address_for(channel, contact)
-        if not address:
-            return self._finish(
-                notification, STATUS_FAILED, f"no {channel} address for this participant", channel=channel
-            )
-        group = [notification]
-        if self.digest and notification["kind"] != MESSAGE_ACKNOWLEDGEMENT:
-            ready_at = notification["created_at"] + self.digest
-            if now < ready_at:  # wait for other updates to this person, to send them as one
-                for member in [notification, *(claimed_with or [])]:
-                    self._reschedule(
-                        member, max(ready_at, member["created_at"] + self.digest), count_attempt=False, channel=channel
-                    )
-                return
-            group += claimed_with or []
-            with self.uow_factory() as uow:
-                group += uow.notifications.claim_pending_updates(
-                    recipient.participant_id, besides=notification["id"], now=now, lease=self.lease
+    def _send_one(self, notification: dict, facts: dict[str, Facts], claimed_with: list[dict]) -> None:
+        now = self.clock()
+        recipient = facts[notification["id"]].recipient
+        opened: list[dict] = []
+
+        def contact() -> dict:
+            opened.append(self.sealer.open(recipient.contact_sealed))
+            return opened[-1]
+
+        step = decide(
+            notification,
+            facts[notification["id"]],
+            contact,
+            now=now,
+            patience=self.patience,
+            quiet_hours=self.sms_quiet_hours,
+        )
+        if isinstance(step, Withhold):
+            return self._finish(notification, STATUS_WITHHELD, step.reason, channel="none")
+        if isinstance(step, Fail):
+            return self._finish(notification, STATUS_FAILED, step.reason, channel=step.channel)
+        if isinstance(step, Wait):
+            return self._reschedule(notification, step.until, count_attempt=False, channel=step.channel)
+        if step.channel == CHANNEL_POST and self._hold_letter(notification, recipient.tenant, now):
+            return None
+        group = self._group(notification, step.channel, claimed_with, facts, now)
+        if group:
+            self._deliver(group, facts, step, opened[-1], now)
+
+    def _hold_letter(self, notification: dict, tenant: str, now: dt.datetime) -> bool:
+        """Over the council's letter budget for the month, the letter waits for the next."""
+        if self.letter_budget is None:
+            return False
+        next_month = letters.over_budget_until(self.uow_factory, self.letter_budget, tenant, now)
+        if next_month is None:
+            return False
+        letters.hold_letter(
+            self.uow_factory,
+            notification,
+            next_month,
+            now,
+            lambda uow, held, status, reason: announce_status(uow, held, status, reason, now, self.source),
+        )
+        return True
+
+    def _group(
+        self, notification: dict, channel: str, claimed_with: list[dict], facts: dict[str, Facts], now: dt.datetime
+    ) -> list[dict]:
+        """The messages to go as one: this one, or with a digest window every pending update
+        to the person once the window has passed ([] while it has not: they wait for it)."""
+        if not self.digest or notification["kind"] == MESSAGE_ACKNOWLEDGEMENT:
+            return [notification]
+        ready_at = notification["created_at"] + self.digest
+        if now < ready_at:  # wait for other updates to this person, to send them as one
+            for member in [notification, *claimed_with]:
+                self._reschedule(
+                    member, max(ready_at, member["created_at"] + self.digest), count_attempt=False, channel=channel
                 )
-                uow.commit()
+            return []
+        with self.uow_factory() as uow:
+            more = uow.notifications.claim_pending_updates(
+                notification["participant_id"], besides=notification["id"], now=now, lease=self.lease
+            )
+            facts.update(gather(uow, more))
+            uow.commit()
+        return [notification, *claimed_with, *more]
+
+    def _deliver(self, group: list[dict], facts: dict[str, Facts], step: Send, contact: dict, now: dt.datetime) -> None:
+        """Render the group as one message, hand it to the channel's provider, record the outcome."""
+        first, channel = group[0], step.channel
+        recipient = facts[first["id"]].recipient
         urls = self._urls(recipient)
         try:
-            parts = [
-                self.renderer.render(
-                    member["kind"],
-                    language=recipient.language,
-                    format_=recipient.format,
-                    context={**self._context(member, contact, *self._story(member)), **urls},
-                )
-                for member in group
-            ]
+            rendered = self._render(group, facts, recipient, contact, urls)
         except EmptyMessage as empty:
             for member in group:
                 self._finish(member, STATUS_FAILED, str(empty), channel=channel)
             return
-        rendered = parts[0] if len(parts) == 1 else self.renderer.combine(parts, format_=recipient.format, urls=urls)
         message = OutgoingMessage(
-            notification_id=notification["id"],
+            notification_id=first["id"],
             channel=channel,
-            to=address,
+            to=step.address,
             subject=rendered.subject,
             text=rendered.text,
             html=rendered.html,
@@ -200,23 +222,7 @@ class Sender:
             reference = provider.send(message)
         except TemporaryFailure as failure:
             for member in group:
-                attempts = member["attempts"] + 1
-                if attempts >= MAX_ATTEMPTS:
-                    self._finish(
-                        member,
-                        STATUS_FAILED,
-                        f"gave up after {attempts} attempts: {failure}",
-                        channel=channel,
-                        attempts=attempts,
-                    )
-                else:
-                    self._reschedule(
-                        member,
-                        now + retry_delay(attempts, self.rng),
-                        count_attempt=True,
-                        channel=channel,
-                        detail=str(failure),
-                    )
+                self._retry_or_give_up(member, channel, failure, now)
             return
         except PermanentFailure as failure:
             for member in group:
@@ -234,14 +240,36 @@ class Sender:
                 language_used=rendered.language,
             )
 
-    def _story(self, notification: dict) -> tuple[dict | None, dict | None]:
-        """The contribution and engagement a message is about, as far as they are known."""
-        with self.uow_factory(read_only=True) as uow:
-            contribution = (
-                uow.read.contribution(notification["contribution_id"]) if notification["contribution_id"] else None
+    def _render(self, group: list[dict], facts: dict[str, Facts], recipient, contact: dict, urls: dict):
+        parts = [
+            self.renderer.render(
+                member["kind"],
+                language=recipient.language,
+                format_=recipient.format,
+                context={**self._context(member, contact, facts[member["id"]]), **urls},
             )
-            engagement = uow.read.engagement(contribution["engagement_id"]) if contribution else None
-        return contribution, engagement
+            for member in group
+        ]
+        return parts[0] if len(parts) == 1 else self.renderer.combine(parts, format_=recipient.format, urls=urls)
+
+    def _retry_or_give_up(self, member: dict, channel: str, failure: TemporaryFailure, now: dt.datetime) -> None:
+        attempts = member["attempts"] + 1
+        if attempts >= MAX_ATTEMPTS:
+            self._finish(
+                member,
+                STATUS_FAILED,
+                f"gave up after {attempts} attempts: {failure}",
+                channel=channel,
+                attempts=attempts,
+            )
+        else:
+            self._reschedule(
+                member,
+                now + retry_delay(attempts, self.rng),
+                count_attempt=True,
+                channel=channel,
+                detail=str(failure),
+            )
 
     def _urls(self, recipient) -> dict[str, str]:
         """The person's own links: their status page (in their language and layout), how we
@@ -253,8 +281,9 @@ class Sender:
             "unsubscribe_url": self.links.unsubscribe_url(tenant, participant),
         }
 
-    def _context(self, notification: dict, contact: dict, contribution: dict | None, engagement: dict | None) -> dict:
+    def _context(self, notification: dict, contact: dict, facts: Facts) -> dict:
         story = notification["context"] or {}
+        contribution, engagement = facts.contribution, facts.engagement
         changes = story.get("resource_changes") or []
         return {
             "name": contact.get("name"),

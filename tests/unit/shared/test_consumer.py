@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 import uuid
+from dataclasses import dataclass, field
 
 import pytest
 import sqlalchemy as sa
@@ -379,6 +380,92 @@ class TestConsumerLoop:
 
         labels = {"consumer": processor.name, "topic": SUBMISSIONS_TOPIC, "partition": "3"}
         assert REGISTRY.get_sample_value("consumer_lag_messages", labels) == 58
+
+
+@dataclass
+class Run:
+    """A fake clock moved on 5 s by every poll, and the stop set after `polls` polls."""
+
+    polls: int
+    stop: threading.Event = field(default_factory=threading.Event)
+    now: float = 0.0
+    rejoined_at: list[float] = field(default_factory=list)
+
+    def tick(self) -> None:
+        self.now += 5.0
+        self.polls -= 1
+        if self.polls <= 0:
+            self.stop.set()
+
+
+class StrandedKafkaConsumer(FakeKafkaConsumer):
+    """A group member the broker gave `assigned` partitions (none by default), its topic
+    having `partitions` of them."""
+
+    def __init__(self, run: Run, *, assigned=(), partitions=3):
+        super().__init__([])
+        self.run, self.assigned, self.partitions = run, set(assigned), partitions
+
+    def poll(self, timeout_ms):
+        self.run.tick()
+        return {}
+
+    def assignment(self):
+        return self.assigned
+
+    def subscription(self):
+        return {SUBMISSIONS_TOPIC}
+
+    def partitions_for_topic(self, topic):
+        return set(range(self.partitions)) or None
+
+
+def run_stranded(first: StrandedKafkaConsumer, **rejoined_member) -> list[StrandedKafkaConsumer]:
+    """Run the loop until its stop; the consumers it rejoined with, each `rejoined_member`."""
+    run, made = first.run, []
+
+    def rejoin():
+        run.rejoined_at.append(run.now)
+        made.append(StrandedKafkaConsumer(run, **rejoined_member))
+        return made[-1]
+
+    processor = FlakyDatabaseProcessor(failures=0, stop=run.stop)
+    ConsumerLoop(first, processor, poll_timeout_ms=1, rejoin=rejoin, rejoin_after=30.0, monotonic=lambda: run.now).run(
+        run.stop
+    )
+    return made
+
+
+class TestRejoin:
+    """A consumer the broker left without partitions (Tansu killed during the first group join)."""
+
+    def test_a_consumer_with_no_partitions_for_the_rejoin_time_closes_and_rejoins(self):
+        run = Run(polls=100)
+        first = StrandedKafkaConsumer(run)
+
+        [rejoined] = run_stranded(first, assigned={TopicPartition(SUBMISSIONS_TOPIC, 0)})
+
+        assert first.closed and rejoined.closed  # the loop closes whichever consumer it ends with
+        [at] = run.rejoined_at
+        assert 30.0 <= at <= 40.0  # no sooner than the rejoin time, and not much later
+
+    def test_a_consumer_with_partitions_never_rejoins(self):
+        run = Run(polls=100)
+
+        assert run_stranded(StrandedKafkaConsumer(run, assigned={TopicPartition(SUBMISSIONS_TOPIC, 0)})) == []
+
+    def test_topics_without_partitions_are_no_reason_to_rejoin(self):
+        run = Run(polls=100)
+
+        assert run_stranded(StrandedKafkaConsumer(run, partitions=0)) == []
+
+    def test_a_spare_member_still_given_nothing_waits_twice_as_long_each_time(self):
+        run = Run(polls=100)
+
+        run_stranded(StrandedKafkaConsumer(run))
+
+        first, second, third = run.rejoined_at[:3]
+        assert second - first >= 60.0 and third - second >= 120.0
 
 
 class TestHostileRecords:

@@ -9,13 +9,17 @@ import uuid
 import sqlalchemy as sa
 
 from services.decisions.adapters.tables import contributions_view, engagements_view, messages_view, ratings_view
+from services.decisions.bootstrap import INBOUND_TOPICS
 from services.decisions.service_layer import views
+from services.decisions.service_layer.handlers import HANDLERS
 from shared.constants import (
     CONTRIBUTION_LINKED,
     CONTRIBUTIONS_TOPIC,
     ENGAGEMENTS_TOPIC,
+    ERASED_TEXT,
     NOTIFICATIONS_TOPIC,
     OUTCOME_RATED,
+    TOPIC_EVENT_TYPES,
     dlq_topic,
 )
 from shared.consumer import Message
@@ -23,6 +27,7 @@ from shared.events import dumps, make
 from shared.tables import outbox, utcnow
 from tests.support import factories
 from tests.support.clock import uk_today
+from tests.support.handling import handle
 from tests.unit.services.decisions.actions import link, record, stored
 
 
@@ -336,3 +341,43 @@ class TestForgedEvents:
         assert dead.reason == f"event type 'contribution.received' is not accepted on {NOTIFICATIONS_TOPIC}"
         assert everything(decisions)["contributions_view"] == before
         assert contribution["id"] not in {row.id for row in stored(decisions, contributions_view)}
+
+
+class TestEachHandler:
+    """One handler at a time, wired by decisions' bootstrap, on intake's real announcements."""
+
+    def test_every_event_type_decisions_consumes_has_a_handler(self):
+        consumed = set().union(*(TOPIC_EVENT_TYPES[topic] for topic in INBOUND_TOPICS))
+        assert consumed == set(HANDLERS)
+
+    def test_an_engagement_created_is_kept_for_the_board(self, decisions, feed, engagement):
+        handle(decisions, envelope_of(of_type(feed.messages(), "engagement.created")))
+
+        assert [(row.id, row.title) for row in stored(decisions, engagements_view)] == [
+            (engagement["id"], engagement["title"])
+        ]
+
+    def test_a_contribution_received_is_kept_for_the_board(self, decisions, feed, new_contribution):
+        contribution = new_contribution(deliver=False)
+
+        for type_ in ("engagement.created", "contribution.received"):
+            handle(decisions, envelope_of(of_type(feed.messages(), type_)))
+
+        assert [row.id for row in stored(decisions, contributions_view)] == [contribution["id"]]
+
+    def test_an_erasure_takes_the_persons_words_from_their_contributions(self, decisions, council, new_contribution):
+        contribution = new_contribution()
+
+        handle(decisions, factories.participant_erased_event(council.slug, contribution["participant_id"]))
+
+        [row] = stored(decisions, contributions_view)
+        assert row.erased_at is not None
+        assert decisions.sealer.open(row.sealed_text) == ERASED_TEXT
+
+    def test_a_participants_details_change_nothing_in_decisions(self, decisions, feed, new_contribution):
+        new_contribution()
+        before = everything(decisions)
+
+        handle(decisions, envelope_of(of_type(feed.messages(), "participant.registered")))
+
+        assert everything(decisions) == before

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from services.decisions.service_layer import views
+from services.decisions.service_layer import services, views
 from shared.constants import CONTRIBUTION_FEEDBACK_OVERDUE
 from shared.domain import NotFound
 from shared.tables import utcnow
@@ -413,7 +413,7 @@ class TestOverdue:
         return {"undecided": undecided, "decided": decided, "deferred": deferred, "unlinked": unlinked}
 
     def announce(self, decisions, today: dt.date) -> int:
-        return views.announce_overdue(decisions.uow(), today=today, now=utcnow(), source=decisions.source)
+        return services.announce_overdue(decisions.uow(), today=today, now=utcnow(), source=decisions.source)
 
     def test_nothing_is_overdue_on_the_day_itself(self, decisions, backlog, due_soon, announced):
         assert self.announce(decisions, dt.date.fromisoformat(due_soon["feedback_due"])) == 0

@@ -164,7 +164,6 @@ class TestRecordingOnSomeonesBehalf:
             ).all()
         assert len(rows) == 2 and {row.status for row in rows} == {200, 303}
 
-
     def test_pressing_save_twice_records_it_once(self, staff, loop):
         engagement = loop.engagement()
         form = phone_contribution_form(engagement["id"])

@@ -6,7 +6,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from services.decisions.service_layer import views as decision_views
+from services.decisions.service_layer import services as decision_services
 from services.intake.service_layer import services as intake_services
 from shared import events
 from shared.constants import DECISIONS_TOPIC, MESSAGE_ACKNOWLEDGEMENT, NOTIFICATIONS_TOPIC, OUTCOME_RATED
@@ -229,7 +229,7 @@ def test_a_contribution_past_its_feedback_date_with_no_decision_becomes_overdue(
     loop.relay.deliver()
 
     now = utcnow()
-    decision_views.announce_overdue(
+    decision_services.announce_overdue(
         loop.chain.decisions.uow(), today=now.astimezone(UK).date(), now=now, source=loop.chain.decisions.source
     )
     loop.relay.deliver()

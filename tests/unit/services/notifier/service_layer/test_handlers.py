@@ -16,6 +16,8 @@ import pytest
 import sqlalchemy as sa
 
 from services.notifier.adapters.tables import contributions_view, engagements_view, notifications, recipients
+from services.notifier.bootstrap import INBOUND_TOPICS
+from services.notifier.service_layer.handlers import HANDLERS
 from shared import events
 from shared.constants import (
     CONTRIBUTION_LINKED,
@@ -30,9 +32,11 @@ from shared.constants import (
     PARTICIPANT_UPDATED,
     PARTICIPANTS_TOPIC,
     RESOURCE_CHANGED,
+    TOPIC_EVENT_TYPES,
 )
 from shared.tables import dead_letters
 from tests.support import factories
+from tests.support.handling import handle
 
 DECISIONS_SOURCE = "urn:outcome-chain:decisions"
 
@@ -261,3 +265,79 @@ def test_a_forged_decision_tells_nobody_anything(notifier, relay, scene, topic, 
         about_contribution(CONTRIBUTION_LINKED, scene.ours, scene.our[CONTRIBUTION_RECEIVED]),
     )
     assert everything(notifier) != before  # the genuine one, from decisions on its topic, is applied
+
+
+# One handler at a time, wired by the notifier's bootstrap, on intake's real announcements ------
+
+
+@pytest.fixture
+def told(intake_api, relay) -> dict[str, dict]:
+    """Intake's announcements of one engagement and contribution, by type, none applied yet."""
+    engagement = intake_api.post("/v1/engagements", json=factories.engagement_payload())
+    intake_api.post("/v1/contributions", json=factories.contribution_payload(engagement.json["id"]))
+    return {event["type"]: event for event in relay.announced("intake")}
+
+
+def wanted(notifier) -> list[tuple[str, str]]:
+    """(kind, participant) of every notification the notifier means to send."""
+    with notifier.engine.connect() as connection:
+        return [(row.kind, row.participant_id) for row in connection.execute(sa.select(notifications)).all()]
+
+
+def apply(notifier, told: dict[str, dict], *types: str) -> None:
+    for type_ in types:
+        handle(notifier, told[type_])
+
+
+def test_every_event_type_the_notifier_consumes_has_a_handler():
+    consumed = set().union(*(TOPIC_EVENT_TYPES[topic] for topic in INBOUND_TOPICS))
+    assert consumed == set(HANDLERS)
+
+
+def test_a_registered_participant_becomes_a_recipient_with_their_preferences(notifier, told):
+    apply(notifier, told, PARTICIPANT_REGISTERED)
+
+    with notifier.uow(read_only=True) as uow:
+        recipient = uow.recipients.get(told[PARTICIPANT_REGISTERED]["data"]["id"])
+    assert (recipient.preferred_channel, recipient.language) == ("email", "en")
+
+
+def test_a_contribution_received_is_acknowledged(notifier, told):
+    apply(notifier, told, PARTICIPANT_REGISTERED, ENGAGEMENT_CREATED, CONTRIBUTION_RECEIVED)
+
+    assert wanted(notifier) == [("acknowledgement", told[CONTRIBUTION_RECEIVED]["data"]["participant_id"])]
+
+
+def test_a_link_tells_the_participant_of_the_decision(notifier, told, council):
+    apply(notifier, told, PARTICIPANT_REGISTERED, ENGAGEMENT_CREATED, CONTRIBUTION_RECEIVED)
+    contribution = told[CONTRIBUTION_RECEIVED]
+
+    handle(notifier, about_contribution(CONTRIBUTION_LINKED, council.slug, contribution, **linked_data()))
+
+    assert ("decision_linked", contribution["data"]["participant_id"]) in wanted(notifier)
+
+
+@pytest.mark.parametrize(
+    ("previous", "status", "is_told"), [("planned", "implemented", True), ("planned", "planned", False)]
+)
+def test_only_a_resource_change_worth_telling_is_told(notifier, told, council, previous, status, is_told):
+    apply(notifier, told, PARTICIPANT_REGISTERED, ENGAGEMENT_CREATED, CONTRIBUTION_RECEIVED)
+    contribution = told[CONTRIBUTION_RECEIVED]
+    change = {**linked_data(), "resource_change_id": str(uuid.uuid4()), "previous_status": previous, "status": status}
+
+    handle(notifier, about_contribution(RESOURCE_CHANGED, council.slug, contribution, **change))
+
+    assert (("resource_changed", contribution["data"]["participant_id"]) in wanted(notifier)) is is_told
+
+
+def test_a_decision_recorded_on_its_own_tells_nobody(notifier, told, council):
+    apply(notifier, told, PARTICIPANT_REGISTERED, ENGAGEMENT_CREATED, CONTRIBUTION_RECEIVED)
+    before = everything(notifier)
+
+    handle(notifier, events.make(type=DECISION_RECORDED, source=DECISIONS_SOURCE, tenant=council.slug, data={}))
+
+    assert everything(notifier) == before
+
+
+def linked_data() -> dict:
+    return {"decision_id": str(uuid.uuid4()), "link_id": str(uuid.uuid4()), "version": 1, "outcome": "adopted"}
