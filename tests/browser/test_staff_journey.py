@@ -108,7 +108,7 @@ def test_staff_and_the_board_of_one_council_run_an_engagement_signed_in_and_anot
     today = dt.datetime.now(UK).date()
     title = f"Saturday opening at Bargoed library {uuid.uuid4().hex[:6]}"
     said = "Please open the library on Saturday mornings so I can bring my grandchildren."
-    phone = f"+44 7700 900{uuid.uuid4().int % 1000:03d}"
+    phone = "+44 7700 900987"  # Ofcom's drama range; no one else in the tier has it
 
     # A member of staff of council A signs in with their council account and opens an engagement.
     staff = browsers.open()
