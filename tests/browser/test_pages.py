@@ -27,6 +27,7 @@ from services.intake.entrypoints.public_copy import PUBLIC_COPY
 from services.notifier.entrypoints.copy import COPY as NOTIFIER_COPY
 from shared.domain import UK
 from shared.pages import SHARED_COPY
+from tests.support.board import find_and_pick_in_browser, record_decision_in_browser, write_decision_in_browser
 from tests.support.browser import (
     ROOT,
     assert_accessible,
@@ -34,11 +35,14 @@ from tests.support.browser import (
     press_button,
     tab_through,
     tab_to,
-    type_date,
     type_into,
 )
 from tests.support.stack import Stack
-from tests.support.workspace import read_chain_in_browser, record_phone_call_in_browser
+from tests.support.workspace import (
+    open_engagement_in_browser,
+    read_chain_in_browser,
+    record_phone_call_in_browser,
+)
 
 STATUS_LINK = re.compile(r"https?://\S+/status/[\w.-]+(?:\?[\w=&%.-]*)?")
 UNSUBSCRIBE_LINK = re.compile(r"https?://\S+/v1/unsubscribe/[\w.-]+")
@@ -206,33 +210,31 @@ def test_a_board_member_records_a_decision_with_the_keyboard_alone_and_the_peopl
     press_button(page, "form button[type=submit]")
     assert page.locator("h1").inner_text() == board_copy("en", "board.new.title")
 
-    choose_option(page, "#engagement_id", "Day services for older people in Trowbridge")
-    choose_option(page, "#search_type", board_copy("en", "public.type.question"))
-    type_into(page, "#search_words", "singing")
-    press_button(page, "button[value=search]")
-    (found,) = page.locator(".result").all()
-    assert "singing group" in page.locator(".quote").first.inner_text()
-    tab_to(page, "input[name=pick]")
-    page.keyboard.press("Space")
-    press_button(page, "button[value=pick]")
+    (found,) = find_and_pick_in_browser(
+        page,
+        engagement_title="Day services for older people in Trowbridge",
+        type_label=board_copy("en", "public.type.question"),
+        words="singing",
+    )
+    assert "singing group" in found
 
-    type_into(page, "#links-0-influence", "You asked about the singing group: it keeps its Tuesday slot.")
-    choose_option(page, "#board_id", "Adult Social Care Partnership Board")
-    type_into(page, "#title", "Keep the singing group on Tuesdays")
-    type_into(page, "#description", "The singing group keeps its Tuesday afternoon at Castle Street.")
-    type_date(page, "#decided_on", dt.datetime.now(UK).date())
-    tab_to(page, "input[name=outcome]")
-    page.keyboard.press("Space")  # the first answer: agreed
-    type_into(page, "#rationale", "Members told us it is the best part of their week.")
+    write_decision_in_browser(
+        page,
+        influence="You asked about the singing group: it keeps its Tuesday slot.",
+        board_name="Adult Social Care Partnership Board",
+        title="Keep the singing group on Tuesdays",
+        description="The singing group keeps its Tuesday afternoon at Castle Street.",
+        decided_on=dt.datetime.now(UK).date(),
+        rationale="Members told us it is the best part of their week.",
+    )
     press_button(page, "button[value=add-change]")
 
     choose_option(page, "#resource_changes-0-kind", board_copy("en", "public.kind.budget"))
     type_into(page, "#resource_changes-0-description", "A music leader for the Tuesday group")
     type_into(page, "#resource_changes-0-amount", "1200.00")
     type_into(page, "#resource_changes-0-currency", "GBP")
-    press_button(page, "button[value=record]")
+    record_decision_in_browser(page)
 
-    assert "/board/decisions/" in page.url and "recorded=1" in page.url
     assert board_copy("en", "board.recorded.title") in page.locator("main").inner_text()
     assert "Keep the singing group on Tuesdays" in page.locator("h1").inner_text()
 
@@ -262,16 +264,17 @@ def test_staff_open_change_and_close_an_engagement_with_the_keyboard_alone(demo_
     sign_in_to_workspace(page, stack, "/workspace/engagements/new")
     assert page.locator("h1").inner_text() == staff_copy("en", "workspace.engagement.new.title")
 
-    type_into(page, "#title", "Keyboard engagement about bus stops")
-    type_into(page, "#service_area", "Highways")
-    type_into(page, "#description", "Where should the new bus shelters go?")
-    type_into(page, "#can_change", "where the shelters go")
-    type_into(page, "#cannot_change", "the number of shelters")
-    type_into(page, "#decision_maker", "Highways Committee")
-    type_date(page, "#feedback_due", dt.datetime.now(UK).date() + dt.timedelta(days=30))
-    tab_to(page, "#languages-cy")
-    page.keyboard.press("Space")
-    press_button(page, "form button[type=submit]")
+    open_engagement_in_browser(
+        page,
+        title="Keyboard engagement about bus stops",
+        service_area="Highways",
+        description="Where should the new bus shelters go?",
+        can_change="where the shelters go",
+        cannot_change="the number of shelters",
+        decision_maker="Highways Committee",
+        feedback_due=dt.datetime.now(UK).date() + dt.timedelta(days=30),
+        welsh=True,
+    )
     assert page.locator("h1").inner_text() == "Keyboard engagement about bus stops"
     assert staff_copy("en", "workspace.language.cy") in page.locator("main").inner_text()
 

@@ -140,3 +140,31 @@ def read_chain_in_browser(page, intake_url: str, contribution_id: str) -> str:
     """The contribution's chain page, as its words: decisions, messages and receipts."""
     page.goto(f"{intake_url}/workspace/contributions/{contribution_id}")
     return page.locator("main").inner_text()
+
+
+def open_engagement_in_browser(
+    page,
+    *,
+    title: str,
+    service_area: str,
+    description: str,
+    can_change: str,
+    cannot_change: str,
+    decision_maker: str,
+    feedback_due,
+    welsh: bool = False,
+) -> None:
+    """On the new-engagement form: fill it in with the keyboard and save (the engagement's page opens)."""
+    from tests.support.browser import press_button, tab_to, type_date, type_into
+
+    type_into(page, "#title", title)
+    type_into(page, "#service_area", service_area)
+    type_into(page, "#description", description)
+    type_into(page, "#can_change", can_change)
+    type_into(page, "#cannot_change", cannot_change)
+    type_into(page, "#decision_maker", decision_maker)
+    type_date(page, "#feedback_due", feedback_due)
+    if welsh:
+        tab_to(page, "#languages-cy")
+        page.keyboard.press("Space")
+    press_button(page, "form button[type=submit]")
