@@ -821,11 +821,13 @@ def test_a_welsh_easy_read_view_by_post_is_counted_decided_and_answered_by_lette
     # The board finds the view through its pages and decides on it.
     contribution = contribution_with_reference(stack, engagement, reference)
     stack.wait_for(
-        lambda: requests.get(
-            f"{stack.urls['decisions']}/v1/contributions/{contribution['id']}/outcome-chain",
-            headers=stack.headers("staff"),
-            timeout=10,
-        ).ok,
+        lambda: (
+            requests.get(
+                f"{stack.urls['decisions']}/v1/contributions/{contribution['id']}/outcome-chain",
+                headers=stack.headers("staff"),
+                timeout=10,
+            ).ok
+        ),
         "the decisions service to know the form's view",
     )
     board_member = page.context.browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")

@@ -242,8 +242,7 @@ PUBLIC_COPY = {
         "form.error.phone": "Rhowch rif ffôn symudol, fel 07700 900123",
         "form.error.address_line_1": "Rhowch linell gyntaf eich cyfeiriad, fel rhif y tŷ a'r stryd",
         "form.error.address_line_1.easy": "Ysgrifennwch rif eich tŷ a'r stryd",
-        "form.error.address_line_2": "Rhowch ail linell eich cyfeiriad mewn dim mwy na 100 nod, "
-        "neu gadewch hi'n wag",
+        "form.error.address_line_2": "Rhowch ail linell eich cyfeiriad mewn dim mwy na 100 nod, neu gadewch hi'n wag",
         "form.error.address_town": "Rhowch eich tref neu ddinas",
         "form.error.address_town.easy": "Ysgrifennwch eich tref neu ddinas",
         "form.error.postcode": "Rhowch god post yn y DU, fel SW1A 1AA",

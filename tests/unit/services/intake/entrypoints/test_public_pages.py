@@ -272,7 +272,6 @@ class TestRefusals:
         assert "try again in a few minutes" in visible_text(answers[2].get_data(as_text=True))
         assert send(stingy, engagement["id"], view_form(), address="198.51.100.20").status_code == 200
 
-
     def test_putting_mistakes_right_does_not_count_against_the_address(self, intake, engagement, settings):
         stingy = create_app(bootstrap(settings.__class__(**{**vars(settings), "public_form_burst": 1}))).test_client()
 
