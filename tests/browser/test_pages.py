@@ -767,3 +767,124 @@ def test_every_public_form_page_meets_wcag_2_2_aa_and_the_keyboard_reaches_every
     assert_accessible(page)
     if lang == "en":
         tab_through(page)
+
+
+# Issue 13, done: a Welsh easy-read view by post, counted, decided, and answered by letter ------
+
+WELSH_EASY_READ_DECISION_SUBJECT = "Beth ddigwyddodd i'r hyn a ddywedoch"  # notifier cy/easy_read/decision_linked
+
+
+def contribution_with_reference(stack: Stack, engagement: str, reference: str) -> dict:
+    found = api_items(stack, "intake", f"/v1/contributions?engagement_id={engagement}&per_page=100")
+    return next(c for c in found if c["reference"] == reference)
+
+
+def test_a_welsh_easy_read_view_by_post_is_counted_decided_and_answered_by_letter(demo_council, page):
+    stack = demo_council
+    engagement = engagement_id(stack, "Day services")
+    words = "Mae angen bws o Benparcau i'r ganolfan ddydd ar ddydd Sadwrn."
+    rationale = "Dywedodd pobl Penparcau fod angen bws arnyn nhw."
+
+    # A person sends their view through the public form, in Welsh easy read, asking for a letter.
+    page.goto(with_query(f"{stack.urls['intake']}{form_path(stack)}", lang="cy", format="easy_read"))
+    assert_accessible(page)
+    type_into(page, "#text", words)
+    type_into(page, "#name", "Nia Hughes")
+    tab_to(page, "#channel-email")
+    page.keyboard.press("ArrowDown")  # text message
+    page.keyboard.press("ArrowDown")  # a letter
+    assert page.locator("#channel-post").is_checked()
+    type_into(page, "#address_line_1", "3 Heol y Dderwen")
+    type_into(page, "#address_town", "Aberystwyth")
+    type_into(page, "#postcode", "sy23 3ab")
+    tab_to(page, "#consent")
+    page.keyboard.press("Space")
+    assert page.locator("#format-easy_read").is_checked()
+    tab_to(page, "#equality_disability-yes")
+    page.keyboard.press("Space")
+    tab_to(page, "#equality_welsh_speaker-yes")
+    page.keyboard.press("Space")
+    press_button(page, "button[type=submit]")
+
+    assert public_copy("cy", "thanks.title.easy") in page.get_by_role("status").inner_text()
+    reference = page.locator(".reference").inner_text()
+    assert_accessible(page)
+
+    # Staff see it on the dashboard, its equality answers counted, and too few to show a number.
+    sign_in(page, stack, "intake", "staff", "/dashboard", "en")
+    page.goto(f"{stack.urls['intake']}/dashboard?engagement_id={engagement}&lang=en")
+    assert_accessible(page)
+    for question in ("welsh_speaker", "disability"):
+        table = page.locator(
+            "table:has(thead)", has=page.locator("caption", has_text=copy(INTAKE_COPY, "en", f"question.{question}"))
+        )
+        row = table.locator("tr", has=page.locator("th", has_text="Yes"))
+        assert copy(INTAKE_COPY, "en", "dashboard.fewer_than_5") in row.inner_text()
+
+    # The board finds the view through its pages and decides on it.
+    contribution = contribution_with_reference(stack, engagement, reference)
+    stack.wait_for(
+        lambda: (
+            requests.get(
+                f"{stack.urls['decisions']}/v1/contributions/{contribution['id']}/outcome-chain",
+                headers=stack.headers("staff"),
+                timeout=10,
+            ).ok
+        ),
+        "the decisions service to know the form's view",
+    )
+    board_member = page.context.browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    board = board_member.new_page()  # another person, in their own browser
+    board.set_default_timeout(15_000)
+    board.goto(f"{stack.urls['decisions']}/board/decisions/new")
+    type_into(board, "#key", stack.keys["board"])
+    press_button(board, "form button[type=submit]")
+    assert_accessible(board)
+    choose_option(board, "#engagement_id", engagement_title(stack, "Day services"))
+    choose_option(board, "#search_type", board_copy("en", "public.type.view"))
+    type_into(board, "#search_words", "Benparcau")
+    press_button(board, "button[value=search]")
+    assert_accessible(board)
+    (found,) = board.locator(".result").all()
+    assert reference in found.inner_text()
+    assert "Benparcau" in board.locator(".quote").first.inner_text()
+    tab_to(board, "input[name=pick]")
+    board.keyboard.press("Space")
+    press_button(board, "button[value=pick]")
+
+    type_into(board, "#links-0-influence", "Fe ofynnoch chi am fws: bydd bws ar ddydd Sadwrn.")
+    choose_option(board, "#board_id", "Adult Social Care Partnership Board")
+    type_into(board, "#title", "Bws dydd Sadwrn o Benparcau")
+    type_into(board, "#description", "Bydd bws yn mynd o Benparcau i'r ganolfan ddydd bob dydd Sadwrn.")
+    type_date(board, "#decided_on", dt.datetime.now(UK).date())
+    tab_to(board, "input[name=outcome]")
+    board.keyboard.press("Space")  # the first answer: agreed
+    type_into(board, "#rationale", rationale)
+    press_button(board, "button[value=record]")
+    assert "/board/decisions/" in board.url and "recorded=1" in board.url
+    assert_accessible(board)
+    board_member.close()
+
+    # The local Notify server has the Welsh easy-read letter, with the decision and the reason.
+    letters: list[dict] = []
+
+    def letter_sent() -> bool:
+        letters[:] = [
+            sent["personalisation"]
+            for sent in stack.notify.letters()
+            if sent["personalisation"].get("subject") == WELSH_EASY_READ_DECISION_SUBJECT
+            and rationale in sent["personalisation"].get("body", "")
+        ]
+        return bool(letters)
+
+    stack.wait_for(letter_sent, "the Welsh easy-read letter with the decision", timeout=60)
+    [letter] = letters
+    assert [letter[f"address_line_{n}"] for n in range(1, 5)] == [
+        "Nia Hughes",
+        "3 Heol y Dderwen",
+        "Aberystwyth",
+        "SY23 3AB",
+    ]
+    assert "Fe wnaethon ni benderfyniad: Bws dydd Sadwrn o Benparcau." in letter["body"]
+    assert f"Dyma pam: {rationale}" in letter["body"]
+    assert reference in letter["body"]

@@ -172,6 +172,9 @@ def running_stack(
                 "NOTIFY_BASE_URL": notify.base_url,
                 "NOTIFY_API_KEY": notify.api_key,
                 "NOTIFY_SMS_TEMPLATE_ID": str(uuid.uuid4()),
+                # Letters go to the local Notify server's letter API, as a council's go to Notify.
+                "LETTER_PROVIDER": "notify",
+                "NOTIFY_LETTER_TEMPLATE_ID": str(uuid.uuid4()),
                 "NOTIFY_CALLBACK_TOKEN": callback_token,
                 "PUBLIC_BASE_URL": public_urls["decisions"],
                 "NOTIFIER_PUBLIC_URL": public_urls["notifier"],

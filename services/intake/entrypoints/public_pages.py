@@ -55,6 +55,10 @@ FIELD_ERRORS = {
     "channel": (f"channel-{CONTACT_CHANNELS[0]}", "form.error.channel"),
     "email": ("email", "form.error.email"),
     "phone": ("phone", "form.error.phone"),
+    "address_line_1": ("address_line_1", "form.error.address_line_1"),
+    "address_line_2": ("address_line_2", "form.error.address_line_2"),
+    "address_town": ("address_town", "form.error.address_town"),
+    "postcode": ("postcode", "form.error.postcode"),
     "consent": ("consent", "form.error.consent"),
     "format": (f"format-{MESSAGE_FORMATS[0]}", "form.error.format"),
     "language": ("text", "form.error.language"),
@@ -64,7 +68,12 @@ FIELD_ERRORS = {
     },
 }
 # What the use case may refuse (the participant rules), by the form field it concerns.
-USE_CASE_FIELDS = {"participant.email": "email", "participant.phone": "phone"}
+USE_CASE_FIELDS = {
+    "participant.email": "email",
+    "participant.phone": "phone",
+    "participant.address_lines": "address_line_1",
+    "participant.postcode": "postcode",
+}
 
 pages = Pages(TEMPLATES, {lang: {**COPY[lang], **PUBLIC_COPY[lang]} for lang in LANGUAGES})
 form_schema = HaveYourSayFormSchema()
@@ -214,7 +223,7 @@ def have_your_say(engagement_id: str):
         return _form_page(engagement, status=400, form=sent, problems=_problems(list(invalid.messages)))
     allowance = current_app.extensions[LIMITER].take(_address_key())
     if not allowance.allowed:
-        response = _message(429, "form.busy.title", ("form.busy.text", {"minutes": -(-allowance.retry_after // 60)}))
+        response = _message(429, "form.busy.title", ("form.busy.text", {}))  # Retry-After has the seconds
         response.headers["Retry-After"] = str(allowance.retry_after)
         return response
     p = platform()

@@ -62,6 +62,8 @@ def have_your_say(
             "name": form.get("name"),
             "email": form.get("email") if consented else None,
             "phone": form.get("phone") if consented else None,
+            "address_lines": form.get("address_lines") if consented else None,
+            "postcode": form.get("postcode") if consented else None,
             "preferred_channel": form["channel"] if consented else "none",
             "language": form["language"],
             "format": form["format"],

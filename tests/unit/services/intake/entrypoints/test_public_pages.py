@@ -44,6 +44,18 @@ def view_form(**overrides) -> dict:
     return {k: v for k, v in form.items() if v is not None}
 
 
+def letter_form(**overrides) -> dict:
+    """A view from someone who wants a letter, their address typed as people type it."""
+    letter = {
+        "channel": "post",
+        "email": None,
+        "address_line_1": "12 Heol y Bont",
+        "address_town": "Aberystwyth",
+        "postcode": "sy23 1aa",
+    }
+    return view_form(**{**letter, **overrides})
+
+
 @pytest.fixture
 def client(intake):
     return create_app(intake).test_client()
@@ -155,6 +167,30 @@ class TestSending:
         assert (person.preferred_channel, person.consent_to_contact) == ("none", False)
         assert "kept@example.org" not in intake.sealer.open(person.contact_sealed).values()
 
+    def test_a_letter_address_is_kept_sealed_as_the_api_keeps_it(self, intake, client, engagement):
+        response = send(client, engagement["id"], letter_form(address_line_2="Trefechan"))
+
+        assert response.status_code == 200, response.get_data(as_text=True)
+        [person] = rows(intake, participants)
+        assert (person.preferred_channel, person.consent_to_contact) == ("post", True)
+        contact = intake.sealer.open(person.contact_sealed)
+        assert contact["address_lines"] == ["12 Heol y Bont", "Trefechan", "Aberystwyth"]
+        assert contact["postcode"] == "SY23 1AA"  # as the API stores it
+        assert "Heol y Bont" not in json.dumps(announced(intake, PARTICIPANTS_TOPIC))
+
+    def test_a_phone_number_is_kept_in_the_one_form_the_api_keeps(self, intake, client, engagement):
+        send(client, engagement["id"], view_form(channel="sms", email=None, phone="+44 (0)7700 900123"))
+
+        [person] = rows(intake, participants)
+        assert intake.sealer.open(person.contact_sealed)["phone"] == "+447700900123"
+
+    def test_an_address_without_consent_is_not_kept(self, intake, client, engagement):
+        send(client, engagement["id"], letter_form(channel="none", consent=None))
+
+        [person] = rows(intake, participants)
+        contact = intake.sealer.open(person.contact_sealed)
+        assert not contact.get("address_lines") and not contact.get("postcode")
+
     def test_a_filled_honeypot_is_thanked_and_nothing_is_kept(self, intake, client, engagement):
         response = send(client, engagement["id"], view_form(website="http://spam.example"))
 
@@ -179,6 +215,7 @@ class TestRefusals:
             ({"channel": "sms", "email": None}, "phone", "Enter a mobile phone number"),
             ({"phone": "call me", "channel": "sms"}, "phone", "Enter a mobile phone number"),
             ({"consent": None}, "consent", "Tick the box"),
+            ({"channel": "sms", "email": None, "phone": "01632 960123"}, "phone", "Enter a mobile phone number"),
             ({"equality_sex": "robot"}, "equality_sex-female", "Choose one of the answers"),
         ],
     )
@@ -194,6 +231,36 @@ class TestRefusals:
         assert "Rhian Evans" in html
         assert rows(intake, contributions) == []
 
+    @pytest.mark.parametrize(
+        ("changes", "field", "message"),
+        [
+            ({"postcode": "NOT A CODE"}, "postcode", "Enter a UK postcode, like SW1A 1AA"),
+            ({"postcode": "SW1A 1AA", "address_line_1": None}, "address_line_1", "Enter the first line"),
+            ({"postcode": None}, "postcode", "Enter a UK postcode"),
+            ({"address_town": None}, "address_town", "Enter your town or city"),
+        ],
+    )
+    def test_a_letter_needs_an_address_with_a_uk_postcode(self, intake, client, engagement, changes, field, message):
+        response = send(client, engagement["id"], letter_form(**changes))
+
+        html = response.get_data(as_text=True)
+        assert response.status_code == 400
+        assert f'href="#{field}"' in html and message in html
+        assert 'class="field field-error"' in html and f'id="{field}-error"' in html
+        assert rows(intake, contributions) == []
+
+    def test_the_address_fields_tell_the_browser_what_they_are_in_every_language(self, client, engagement):
+        for query in ("", "?lang=cy", "?lang=cy&format=easy_read"):
+            html = client.get(f"/engagements/{engagement['id']}/have-your-say{query}").get_data(as_text=True)
+            for name, autocomplete in [
+                ("address_line_1", "address-line1"),
+                ("address_line_2", "address-line2"),
+                ("address_town", "address-level2"),
+                ("postcode", "postal-code"),
+            ]:
+                assert f'name="{name}" autocomplete="{autocomplete}"' in html
+        assert "Cod post" in visible_text(html) and "Rhif y tŷ a’r stryd" in visible_text(html).replace("'", "’")
+
     def test_too_many_from_one_address_are_asked_to_wait(self, intake, engagement, settings):
         stingy = create_app(bootstrap(settings.__class__(**{**vars(settings), "public_form_burst": 2}))).test_client()
 
@@ -202,6 +269,7 @@ class TestRefusals:
         assert [a.status_code for a in answers] == [200, 200, 429]
         assert int(answers[2].headers["Retry-After"]) > 0
         assert "Please wait before sending more" in answers[2].get_data(as_text=True)
+        assert "try again in a few minutes" in visible_text(answers[2].get_data(as_text=True))
         assert send(stingy, engagement["id"], view_form(), address="198.51.100.20").status_code == 200
 
     def test_putting_mistakes_right_does_not_count_against_the_address(self, intake, engagement, settings):
