@@ -38,6 +38,8 @@ PAGE_CSP = (
 )
 
 # Copy every page shares: the layout, sign-in, errors.
+# The English; the Welsh is in shared/i18n/locale/cy/LC_MESSAGES/messages.po (README
+# "For translators"): `make messages` after any change here.
 SHARED_COPY = Messages(
     copy_text("brand", "Outcome Chain"),
     copy_text("skip", "Skip to main content"),

@@ -6,9 +6,10 @@ short sentences, everyday words. The Welsh says the same; a Welsh speaker should
 it before it goes live.
 """
 
-
 from shared.i18n import Messages, copy_plural, copy_text
 
+# The English; the Welsh is in shared/i18n/locale/cy/LC_MESSAGES/messages.po (README
+# "For translators"): `make messages` after any change here.
 COPY = Messages(
     copy_text("status.title", "What happened to your views"),
     copy_text("status.intro", "This page shows what you told us and what happened because of it."),
@@ -94,13 +95,15 @@ COPY = Messages(
     copy_text("public.asked.cannot_change", "What could not change"),
     copy_text("public.asked.nothing_listed", "Nothing was listed."),
     copy_text("public.said.heading", "What you said"),
-    # Translators: {count}: the views and ideas received, or 'fewer than 5' (the 'other' form). {people}: the message 'public.said.people', for example '17 people'.
+    # Translators: {count}: the views and ideas received, or 'fewer than 5' (the 'other' form). {people}: the message
+    # 'public.said.people', for example '17 people'.
     copy_plural(
         "public.said.summary",
         "We got {count} view or idea. It speaks for {people}.",
         "We got {count} views and ideas. They speak for {people}.",
     ),
-    # Translators: How many people the views speak for, or 'fewer than 5' (the 'other' form); put into 'public.said.summary' as {people}.
+    # Translators: How many people the views speak for, or 'fewer than 5' (the 'other' form); put into
+    # 'public.said.summary' as {people}.
     copy_plural("public.said.people", "{count} person", "{count} people"),
     copy_text("public.said.caption", "What people told us, by type"),
     copy_text("public.said.type", "Type"),

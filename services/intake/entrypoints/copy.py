@@ -5,9 +5,10 @@ sentences, everyday words. The Welsh says the same; a Welsh speaker should revie
 before it goes live.
 """
 
-
 from shared.i18n import Messages, copy_plural, copy_text
 
+# The English; the Welsh is in shared/i18n/locale/cy/LC_MESSAGES/messages.po (README
+# "For translators"): `make messages` after any change here.
 COPY = Messages(
     copy_text("dashboard.title", "Are we closing the loop?"),
     copy_text(
@@ -47,7 +48,8 @@ COPY = Messages(
     copy_plural("dashboard.days", "{count} day", "{count} days"),
     copy_text("dashboard.no_data", "Not yet known"),
     copy_text("dashboard.overdue", "Overdue: no decision by the feedback date"),
-    # Translators: The number of contributions with no decision by their feedback date (never 0: the page says so instead).
+    # Translators: The number of contributions with no decision by their feedback date (never 0: the page says so
+    # instead).
     copy_plural("dashboard.overdue.count", "{count} contribution is overdue.", "{count} contributions are overdue."),
     copy_text("dashboard.overdue.none", "No contributions are overdue."),
     # Translators: Follows the overdue count when only some overdue contributions are listed: how many are.

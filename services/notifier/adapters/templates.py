@@ -30,6 +30,8 @@ MISSING_TRANSLATIONS = Counter(
     ["language", "format", "kind"],
 )
 
+# The English; the Welsh is in shared/i18n/locale/cy/LC_MESSAGES/messages.po (README
+# "For translators"): `make messages` after any change here.
 LABELS = Messages(
     copy_text("message.outcome.adopted", "agreed"),
     copy_text("message.outcome.partly_adopted", "partly agreed"),
