@@ -7,8 +7,10 @@ import string
 from pathlib import Path
 
 import pytest
+from flask import Flask
 
-from shared.pages import LANGUAGES, SHARED_COPY, safe_next
+from services.intake.entrypoints.copy import COPY as INTAKE_COPY
+from shared.pages import LANGUAGES, SHARED_COPY, Pages, safe_next
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -48,3 +50,19 @@ def test_every_message_exists_in_english_and_welsh_with_the_same_placeholders(ow
 )
 def test_after_sign_in_only_a_page_of_this_site_is_opened(asked, expected):
     assert safe_next(asked, "/home") == expected
+
+
+@pytest.mark.parametrize(
+    ("lang", "n", "expected"),
+    [
+        ("en", 1, "1 contribution is overdue. 1 day"),
+        ("en", 2, "2 contributions are overdue. 2 days"),
+        ("cy", 2, "Mae 2 gyfraniad yn hwyr. 2 ddiwrnod"),
+        ("cy", 3, "Mae 3 chyfraniad yn hwyr. 3 diwrnod"),
+    ],
+)
+def test_a_page_says_a_count_in_the_plural_form_of_its_language(tmp_path, lang, n, expected):
+    (tmp_path / "count.html.j2").write_text("{{ nt('dashboard.overdue.count', n) }} {{ t('dashboard.days', count=n) }}")
+    pages = Pages(tmp_path, INTAKE_COPY)
+    with Flask(__name__).test_request_context(f"/dashboard?lang={lang}"):
+        assert pages.render("count.html.j2", n=n).get_data(as_text=True) == expected
