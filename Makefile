@@ -13,7 +13,7 @@ LOCK_FLAGS ?=
 UV_COMPILE = $(VENV)/bin/uv pip compile pyproject.toml --quiet --universal --python-version 3.11 \
 	--generate-hashes --custom-compile-command "make lock" $(LOCK_FLAGS)
 
-.PHONY: fuzz run system-packages test test-clock test-unit test-integration test-deploy test-lowest bench lint lock clean screenshots soak chaos
+.PHONY: messages fuzz run system-packages test test-clock test-unit test-integration test-deploy test-lowest bench lint lock clean screenshots soak chaos
 
 # Exactly the locked versions (hash-checked), with the dev, test and lint extras; then this
 # checkout itself, editable and without resolving anything.
@@ -30,6 +30,22 @@ $(NODE_STAMP): package.json package-lock.json
 	touch $(NODE_STAMP)
 
 install: $(STAMP) $(NODE_STAMP)
+
+# The words on pages and in messages (README "For translators"): extract every message from the
+# code into messages.pot, bring each language's .po up to date with it (a new message arrives
+# untranslated; a changed one as a fuzzy guess for the translator to check), compile the .mo
+# files the services read. Run after changing any message; commit all four files.
+LOCALE_DIR := shared/i18n/locale
+messages: $(STAMP)
+	mkdir -p $(LOCALE_DIR)
+	$(VENV)/bin/pybabel --quiet extract -F babel.cfg -k copy_text:1c,2 -k copy_plural:1c,2,3 -c Translators: \
+		--add-location file --project "Outcome Chain" --copyright-holder "Outcome Chain" \
+		-o $(LOCALE_DIR)/messages.pot shared services
+	@for lang in en cy; do test -f $(LOCALE_DIR)/$$lang/LC_MESSAGES/messages.po || \
+		$(VENV)/bin/pybabel --quiet init -i $(LOCALE_DIR)/messages.pot -d $(LOCALE_DIR) -l $$lang; done
+	$(VENV)/bin/pybabel --quiet update -i $(LOCALE_DIR)/messages.pot -d $(LOCALE_DIR) -l cy --ignore-obsolete --ignore-pot-creation-date
+	$(VENV)/bin/pybabel --quiet update -i $(LOCALE_DIR)/messages.pot -d $(LOCALE_DIR) -l en --ignore-obsolete --ignore-pot-creation-date --no-fuzzy-matching
+	$(VENV)/bin/pybabel --quiet compile -d $(LOCALE_DIR) --statistics
 
 run: $(STAMP)
 	$(PY) -m shared.cli run

@@ -26,6 +26,7 @@ from joserfc.errors import JoseError
 
 from shared import sessions
 from shared.auth import Person, Principal
+from shared.i18n import Messages, copy_text
 from shared.identity import IdentityProvider, IdentityProviders, display_name, issuer_problem, role_for
 
 log = logging.getLogger(__name__)
@@ -37,45 +38,34 @@ PENDING_NEXT = "sign_in_next"
 # What can go wrong between the provider and us: each ends in a page, never a 500.
 REFUSED_CALLBACK = (OAuthError, JoseError, requests.RequestException, ValueError, KeyError)
 
-SIGN_IN_COPY: dict[str, dict[str, str]] = {
-    "en": {
-        "sign_in.with_provider": "Sign in with {council}",
-        "sign_in.providers_intro": "Sign in with your council account.",
-        "sign_in.key_heading": "Sign in with an access key",
-        "sign_in.failed.title": "You could not be signed in",
-        "sign_in.failed.text": "The sign-in could not be completed, or it was not the one this page started. "
-        "Go back to the sign-in page and try again.",
-        "sign_in.no_role.title": "Your account cannot open these pages",
-        "sign_in.no_role.text": "Your council account is not in a group that may use these pages. "
-        "Ask your council's administrator to add you.",
-        "sign_in.unavailable.title": "Sign-in is not available",
-        "sign_in.unavailable.text": "Your council's sign-in service could not be reached. Try again in a few minutes.",
-        "sign_in.again": "Go to the sign-in page",
-        "forbidden.person_text": "Your role in your council's account does not allow this page.",
-        "signed_out.title": "You have signed out",
-        "signed_out.text": "You have signed out of these pages.",
-        "session_ended": "Your session ended. Sign in again to carry on.",
-    },
-    "cy": {
-        "sign_in.with_provider": "Mewngofnodi gyda {council}",
-        "sign_in.providers_intro": "Mewngofnodwch gyda'ch cyfrif cyngor.",
-        "sign_in.key_heading": "Mewngofnodi gydag allwedd fynediad",
-        "sign_in.failed.title": "Nid oedd modd eich mewngofnodi",
-        "sign_in.failed.text": "Nid oedd modd cwblhau'r mewngofnodi, neu nid hwn oedd yr un a ddechreuodd y dudalen "
-        "hon. Ewch yn ôl i'r dudalen fewngofnodi a rhoi cynnig arall arni.",
-        "sign_in.no_role.title": "Ni all eich cyfrif agor y tudalennau hyn",
-        "sign_in.no_role.text": "Nid yw eich cyfrif cyngor mewn grŵp sy'n cael defnyddio'r tudalennau hyn. "
-        "Gofynnwch i weinyddwr eich cyngor eich ychwanegu.",
-        "sign_in.unavailable.title": "Nid yw mewngofnodi ar gael",
-        "sign_in.unavailable.text": "Nid oedd modd cyrraedd gwasanaeth mewngofnodi eich cyngor. "
-        "Rhowch gynnig arall arni ymhen ychydig funudau.",
-        "sign_in.again": "Ewch i'r dudalen fewngofnodi",
-        "forbidden.person_text": "Nid yw eich rôl yng nghyfrif eich cyngor yn caniatáu'r dudalen hon.",
-        "signed_out.title": "Rydych wedi allgofnodi",
-        "signed_out.text": "Rydych wedi allgofnodi o'r tudalennau hyn.",
-        "session_ended": "Daeth eich sesiwn i ben. Mewngofnodwch eto i barhau.",
-    },
-}
+# The English; the Welsh is in shared/i18n/locale/cy/LC_MESSAGES/messages.po (README
+# "For translators"): `make messages` after any change here.
+SIGN_IN_COPY = Messages(
+    copy_text("sign_in.with_provider", "Sign in with {council}"),
+    copy_text("sign_in.providers_intro", "Sign in with your council account."),
+    copy_text("sign_in.key_heading", "Sign in with an access key"),
+    copy_text("sign_in.failed.title", "You could not be signed in"),
+    copy_text(
+        "sign_in.failed.text",
+        "The sign-in could not be completed, or it was not the one this page started. Go back to the sign-in page "
+        "and try again.",
+    ),
+    copy_text("sign_in.no_role.title", "Your account cannot open these pages"),
+    copy_text(
+        "sign_in.no_role.text",
+        "Your council account is not in a group that may use these pages. Ask your council's administrator to add you.",
+    ),
+    copy_text("sign_in.unavailable.title", "Sign-in is not available"),
+    copy_text(
+        "sign_in.unavailable.text",
+        "Your council's sign-in service could not be reached. Try again in a few minutes.",
+    ),
+    copy_text("sign_in.again", "Go to the sign-in page"),
+    copy_text("forbidden.person_text", "Your role in your council's account does not allow this page."),
+    copy_text("signed_out.title", "You have signed out"),
+    copy_text("signed_out.text", "You have signed out of these pages."),
+    copy_text("session_ended", "Your session ended. Sign in again to carry on."),
+)
 
 
 def _platform():

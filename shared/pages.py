@@ -1,9 +1,10 @@
 """Server-rendered pages: one accessible layout, English and Welsh copy, and sign-in.
 
 Pages work without JavaScript and load nothing from elsewhere (the one stylesheet is
-served by the service itself), so the Content-Security-Policy stays strict. Copy lives
-in catalogs keyed by message id, one per language, so a Welsh page is never an English
-page with gaps: `tests/unit/shared/test_pages.py` checks every key exists in both.
+served by the service itself), so the Content-Security-Policy stays strict. Templates show
+copy by message key, `t("key", name=value)`, or `nt("key", n)` for a message about `n`
+things; the English is in the code and the Welsh in a gettext catalog (shared/i18n), which
+`tests/unit/shared/i18n` checks is complete, every plural form included.
 
 Staff and board members sign in with their council's OpenID Connect provider
 (shared/oidc.py), or, where their council has none (and in `make run`), with an API key
@@ -21,7 +22,7 @@ import functools
 import hmac
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -30,6 +31,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, g, redirect, r
 
 from shared import oidc, sessions
 from shared.auth import Principal
+from shared.i18n import Messages, copy_text
 from shared.openapi import documented
 
 SHARED_TEMPLATES = Path(__file__).parent / "templates"
@@ -41,45 +43,29 @@ PAGE_CSP = (
 )
 
 # Copy every page shares: the layout, sign-in, errors.
-SHARED_COPY: dict[str, dict[str, str]] = {
-    "en": {
-        "brand": "Outcome Chain",
-        "skip": "Skip to main content",
-        "switch_language": "Cymraeg",
-        "language_navigation": "Language",
-        "footer": "Run by your council with Outcome Chain. Your views are recorded and you are told what happened.",
-        "sign_in.title": "Sign in",
-        "sign_in.intro": "Sign in with the access key your council gave you.",
-        "sign_in.key": "Access key",
-        "sign_in.button": "Sign in",
-        "sign_in.refused": "That key was not recognised, or it cannot open this page.",
-        "sign_out": "Sign out",
-        "error_summary": "There is a problem",
-        "not_found.title": "Page not found",
-        "not_found.text": "This link does not work. It may have expired. Ask your council for a new one.",
-        "forbidden.title": "You cannot open this page",
-        "forbidden.text": "Your access key does not allow this page.",
-    },
-    "cy": {
-        "brand": "Cadwyn Canlyniadau",
-        "skip": "Neidio i'r prif gynnwys",
-        "switch_language": "English",
-        "language_navigation": "Iaith",
-        "footer": "Yn cael ei redeg gan eich cyngor gyda Cadwyn Canlyniadau. Mae eich barn yn cael ei chofnodi "
-        "ac fe gewch wybod beth ddigwyddodd.",
-        "sign_in.title": "Mewngofnodi",
-        "sign_in.intro": "Mewngofnodwch gyda'r allwedd fynediad a roddodd eich cyngor i chi.",
-        "sign_in.key": "Allwedd fynediad",
-        "sign_in.button": "Mewngofnodi",
-        "sign_in.refused": "Nid oedd yr allwedd honno'n cael ei hadnabod, neu ni all agor y dudalen hon.",
-        "sign_out": "Allgofnodi",
-        "error_summary": "Mae problem",
-        "not_found.title": "Heb ddod o hyd i'r dudalen",
-        "not_found.text": "Nid yw'r ddolen hon yn gweithio. Efallai ei bod wedi dod i ben. Gofynnwch i'ch cyngor am un newydd.",
-        "forbidden.title": "Ni allwch agor y dudalen hon",
-        "forbidden.text": "Nid yw eich allwedd fynediad yn caniatáu'r dudalen hon.",
-    },
-}
+# The English; the Welsh is in shared/i18n/locale/cy/LC_MESSAGES/messages.po (README
+# "For translators"): `make messages` after any change here.
+SHARED_COPY = Messages(
+    copy_text("brand", "Outcome Chain"),
+    copy_text("skip", "Skip to main content"),
+    copy_text("switch_language", "Cymraeg"),
+    copy_text("language_navigation", "Language"),
+    copy_text(
+        "footer",
+        "Run by your council with Outcome Chain. Your views are recorded and you are told what happened.",
+    ),
+    copy_text("sign_in.title", "Sign in"),
+    copy_text("sign_in.intro", "Sign in with the access key your council gave you."),
+    copy_text("sign_in.key", "Access key"),
+    copy_text("sign_in.button", "Sign in"),
+    copy_text("sign_in.refused", "That key was not recognised, or it cannot open this page."),
+    copy_text("sign_out", "Sign out"),
+    copy_text("error_summary", "There is a problem"),
+    copy_text("not_found.title", "Page not found"),
+    copy_text("not_found.text", "This link does not work. It may have expired. Ask your council for a new one."),
+    copy_text("forbidden.title", "You cannot open this page"),
+    copy_text("forbidden.text", "Your access key does not allow this page."),
+)
 
 
 MONTHS = {
@@ -115,8 +101,8 @@ def url_with(**changes) -> str:
 class Pages:
     """Renders a service's page templates with the shared layout and its copy catalogs."""
 
-    def __init__(self, template_dir: Path, copy: Mapping[str, Mapping[str, str]]):
-        self.copy = {lang: {**SHARED_COPY[lang], **oidc.SIGN_IN_COPY[lang], **copy.get(lang, {})} for lang in LANGUAGES}
+    def __init__(self, template_dir: Path, copy: Messages):
+        self.copy = SHARED_COPY | oidc.SIGN_IN_COPY | copy
         self.environment = jinja2.Environment(
             loader=jinja2.ChoiceLoader(
                 [jinja2.FileSystemLoader(template_dir), jinja2.FileSystemLoader(SHARED_TEMPLATES)]
@@ -129,7 +115,11 @@ class Pages:
 
     def text(self, lang: str, key: str, **values) -> str:
         """A message in `lang`; `{name}` placeholders filled from `values`."""
-        return self.copy[lang][key].format(**values) if values else self.copy[lang][key]
+        return self.copy.text(lang, key, **values)
+
+    def ntext(self, lang: str, key: str, n, **values) -> str:
+        """A message about `n` things in `lang`, in the plural form `n` takes there."""
+        return self.copy.ntext(lang, key, n, **values)
 
     def render(self, template: str, *, status: int = 200, lang: str | None = None, **context) -> Response:
         lang = lang or language()
@@ -137,6 +127,7 @@ class Pages:
         page = self.environment.get_template(template).render(
             lang=lang,
             t=functools.partial(self.text, lang),
+            nt=functools.partial(self.ntext, lang),
             other_lang=other,
             other_language_url=url_with(lang=other),
             url_with=url_with,

@@ -852,16 +852,16 @@ def test_a_welsh_easy_read_view_by_post_is_counted_decided_and_answered_by_lette
     board.keyboard.press("Space")
     press_button(board, "button[value=pick]")
 
-    type_into(board, "#links-0-influence", "Fe ofynnoch chi am fws: bydd bws ar ddydd Sadwrn.")
-    choose_option(board, "#board_id", "Adult Social Care Partnership Board")
-    type_into(board, "#title", "Bws dydd Sadwrn o Benparcau")
-    type_into(board, "#description", "Bydd bws yn mynd o Benparcau i'r ganolfan ddydd bob dydd Sadwrn.")
-    type_date(board, "#decided_on", dt.datetime.now(UK).date())
-    tab_to(board, "input[name=outcome]")
-    board.keyboard.press("Space")  # the first answer: agreed
-    type_into(board, "#rationale", rationale)
-    press_button(board, "button[value=record]")
-    assert "/board/decisions/" in board.url and "recorded=1" in board.url
+    write_decision_in_browser(
+        board,
+        influence="Fe ofynnoch chi am fws: bydd bws ar ddydd Sadwrn.",
+        board_name="Adult Social Care Partnership Board",
+        title="Bws dydd Sadwrn o Benparcau",
+        description="Bydd bws yn mynd o Benparcau i'r ganolfan ddydd bob dydd Sadwrn.",
+        rationale=rationale,
+        decided_on=dt.datetime.now(UK).date(),
+    )
+    record_decision_in_browser(board)
     assert_accessible(board)
     board_member.close()
 

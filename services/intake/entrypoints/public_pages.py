@@ -37,7 +37,7 @@ from services.intake.service_layer import public_form as use_cases
 from shared.constants import CONTACT_CHANNELS, CONTRIBUTION_TEXT_MAX, MESSAGE_FORMATS
 from shared.domain import UK, InvalidInput, NotFound
 from shared.openapi import documented
-from shared.pages import HTML_PAGE, LANGUAGES, Pages, language, long_date, refuse_cross_site
+from shared.pages import HTML_PAGE, Pages, language, long_date, refuse_cross_site
 from shared.ratelimit import RateLimiter
 from shared.web import platform, reads
 
@@ -75,7 +75,7 @@ USE_CASE_FIELDS = {
     "participant.postcode": "postcode",
 }
 
-pages = Pages(TEMPLATES, {lang: {**COPY[lang], **PUBLIC_COPY[lang]} for lang in LANGUAGES})
+pages = Pages(TEMPLATES, COPY | PUBLIC_COPY)
 form_schema = HaveYourSayFormSchema()
 public_form = Blueprint("have_your_say", __name__)
 

@@ -18,6 +18,7 @@ import jinja2
 from prometheus_client import Counter
 
 from services.notifier.domain.model import fit_sms
+from shared.i18n import Messages, copy_text
 from shared.pages import long_date
 
 log = logging.getLogger(__name__)
@@ -29,53 +30,27 @@ MISSING_TRANSLATIONS = Counter(
     ["language", "format", "kind"],
 )
 
-LABELS = {
-    "en": {
-        "outcome": {
-            "adopted": "agreed",
-            "partly_adopted": "partly agreed",
-            "not_adopted": "not agreed",
-            "deferred": "put off for now",
-            "out_of_scope": "outside what this engagement can change",
-        },
-        "status": {"planned": "planned", "in_progress": "under way", "implemented": "done", "cancelled": "cancelled"},
-        "digest_subject": "Updates about your contributions",
-        "preferences": "Change how we contact you",
-        "unsubscribe": "Stop these updates",
-        "type": {
-            "view": "view",
-            "recommendation": "recommendation",
-            "complaint": "complaint",
-            "compliment": "compliment",
-            "question": "question",
-        },
-    },
-    "cy": {
-        "outcome": {
-            "adopted": "wedi'i gytuno",
-            "partly_adopted": "wedi'i gytuno'n rhannol",
-            "not_adopted": "heb ei gytuno",
-            "deferred": "wedi'i ohirio am y tro",
-            "out_of_scope": "y tu hwnt i'r hyn y gall yr ymgysylltiad hwn ei newid",
-        },
-        "status": {
-            "planned": "wedi'i gynllunio",
-            "in_progress": "ar y gweill",
-            "implemented": "wedi'i wneud",
-            "cancelled": "wedi'i ganslo",
-        },
-        "digest_subject": "Newyddion am eich cyfraniadau",
-        "preferences": "Newid sut rydyn ni'n cysylltu â chi",
-        "unsubscribe": "Stopio'r newyddion hyn",
-        "type": {
-            "view": "barn",
-            "recommendation": "argymhelliad",
-            "complaint": "cwyn",
-            "compliment": "canmoliaeth",
-            "question": "cwestiwn",
-        },
-    },
-}
+# The English; the Welsh is in shared/i18n/locale/cy/LC_MESSAGES/messages.po (README
+# "For translators"): `make messages` after any change here.
+LABELS = Messages(
+    copy_text("message.outcome.adopted", "agreed"),
+    copy_text("message.outcome.partly_adopted", "partly agreed"),
+    copy_text("message.outcome.not_adopted", "not agreed"),
+    copy_text("message.outcome.deferred", "put off for now"),
+    copy_text("message.outcome.out_of_scope", "outside what this engagement can change"),
+    copy_text("message.status.planned", "planned"),
+    copy_text("message.status.in_progress", "under way"),
+    copy_text("message.status.implemented", "done"),
+    copy_text("message.status.cancelled", "cancelled"),
+    copy_text("message.digest_subject", "Updates about your contributions"),
+    copy_text("message.preferences", "Change how we contact you"),
+    copy_text("message.unsubscribe", "Stop these updates"),
+    copy_text("message.type.view", "view"),
+    copy_text("message.type.recommendation", "recommendation"),
+    copy_text("message.type.complaint", "complaint"),
+    copy_text("message.type.compliment", "compliment"),
+    copy_text("message.type.question", "question"),
+).nested("message")
 
 
 class EmptyMessage(Exception):

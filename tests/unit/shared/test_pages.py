@@ -7,10 +7,12 @@ import string
 from pathlib import Path
 
 import pytest
+from flask import Flask
 
+from services.intake.entrypoints.copy import COPY as INTAKE_COPY
 from shared.identity import IdentityProvider
 from shared.oidc import SIGN_IN_COPY
-from shared.pages import LANGUAGES, SHARED_COPY, safe_next
+from shared.pages import LANGUAGES, SHARED_COPY, Pages, safe_next
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -105,3 +107,19 @@ def test_a_council_with_an_identity_provider_no_longer_signs_in_with_keys(apps, 
     refused = apps["intake"].test_client().post("/sign-in", data={"key": wiltshire.keys["staff"]})
     assert refused.status_code == 401
     assert "Sign in with Wiltshire Council" in refused.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("lang", "n", "expected"),
+    [
+        ("en", 1, "1 contribution is overdue. 1 day"),
+        ("en", 2, "2 contributions are overdue. 2 days"),
+        ("cy", 2, "Mae 2 gyfraniad yn hwyr. 2 ddiwrnod"),
+        ("cy", 3, "Mae 3 chyfraniad yn hwyr. 3 diwrnod"),
+    ],
+)
+def test_a_page_says_a_count_in_the_plural_form_of_its_language(tmp_path, lang, n, expected):
+    (tmp_path / "count.html.j2").write_text("{{ nt('dashboard.overdue.count', n) }} {{ t('dashboard.days', count=n) }}")
+    pages = Pages(tmp_path, INTAKE_COPY)
+    with Flask(__name__).test_request_context(f"/dashboard?lang={lang}"):
+        assert pages.render("count.html.j2", n=n).get_data(as_text=True) == expected
