@@ -14,10 +14,13 @@ import shlex
 import sys
 import time
 import traceback
+from contextlib import ExitStack
 from pathlib import Path
 
-from bench import report
+from bench import database, report
 from bench.harness import (
+    ENGINES,
+    POSTGRESQL,
     ROOT,
     Benchmark,
     BenchmarkFailed,
@@ -89,6 +92,16 @@ def parser(names: list[str]) -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="a setting for every process started (e.g. RELAY_BATCH_SIZE=2000); repeatable; recorded in the results",
     )
+    p.add_argument(
+        "--engine",
+        action="append",
+        choices=list(ENGINES),
+        help="the database engine(s) to run every benchmark on, baselines on the same engine (default: both)",
+    )
+    p.add_argument(
+        "--chain-sizes",
+        help="contributions loaded for decisions-chain, comma-separated, measured in turn (100000,1000000; quick 5000)",
+    )
     p.add_argument("--profile", action="store_true", help="sample the measured processes with py-spy")
     p.add_argument("--docs", dest="docs", action="store_true", default=None, help="rewrite docs/benchmarks.md")
     p.add_argument("--no-docs", dest="docs", action="store_false", help="leave docs/benchmarks.md alone")
@@ -96,6 +109,27 @@ def parser(names: list[str]) -> argparse.ArgumentParser:
     p.add_argument("--keep-tmp", action="store_true", help="keep the scratch directories (databases, logs)")
     p.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     return p
+
+
+def _run_one(benchmark: Benchmark, options: Options, engine: str, postgres, failures: dict) -> Result | None:
+    """One benchmark on one engine; a failure is noted in `failures` and the run goes on."""
+    label = f"{benchmark.name} ({engine})"
+    print(f"\n== {label}: {benchmark.title}", flush=True)
+    t0 = time.monotonic()
+    try:
+        with run_context(options, benchmark.name, engine, postgres) as ctx:
+            result = benchmark.run(ctx)
+    except BenchmarkFailed as failure:
+        failures[label] = str(failure)
+        print(f"  FAILED: {failure}", file=sys.stderr, flush=True)
+        return None
+    except Exception as error:  # report, and go on with the next benchmark
+        failures[label] = f"{type(error).__name__}: {error}"
+        traceback.print_exc()
+        return None
+    result.engine = engine
+    result.elapsed_s = time.monotonic() - t0
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,12 +163,22 @@ def main(argv: list[str] | None = None) -> int:
         profile=args.profile or None,
         keep_tmp=args.keep_tmp or None,
         service_env=service_env or None,
+        engines=tuple(dict.fromkeys(args.engine)) if args.engine else None,
+        chain_sizes=tuple(int(size.replace("_", "")) for size in args.chain_sizes.split(",") if size.strip())
+        if args.chain_sizes
+        else None,
     )
     # A quick or partial run must not replace the full figures in the docs.
     write_docs = (
         args.docs
         if args.docs is not None
-        else (not args.quick and selected == list(available) and not service_env and not args.profile)
+        else (
+            not args.quick
+            and selected == list(available)
+            and not service_env
+            and set(options.engines) == set(ENGINES)
+            and 1_000_000 in options.chain_sizes
+        )
     )
 
     install_signal_handlers()
@@ -151,22 +195,16 @@ def main(argv: list[str] | None = None) -> int:
     results: list[Result] = []
     failures: dict[str, str] = {}
     try:
-        for name in selected:
-            print(f"\n== {name}: {available[name].title}", flush=True)
-            t0 = time.monotonic()
-            try:
-                with run_context(options, name) as ctx:
-                    result = available[name].run(ctx)
-            except BenchmarkFailed as failure:
-                failures[name] = str(failure)
-                print(f"  FAILED: {failure}", file=sys.stderr, flush=True)
-                continue
-            except Exception as error:  # report, and go on with the next benchmark
-                failures[name] = f"{type(error).__name__}: {error}"
-                traceback.print_exc()
-                continue
-            result.elapsed_s = time.monotonic() - t0
-            results.append(result)
+        with ExitStack() as cleanup:
+            postgres = None
+            if POSTGRESQL in options.engines:
+                print("starting a throwaway PostgreSQL cluster for the run", flush=True)
+                postgres = cleanup.enter_context(database.postgres_cluster())
+            for engine in options.engines:
+                for name in selected:
+                    result = _run_one(available[name], options, engine, postgres, failures)
+                    if result is not None:
+                        results.append(result)
     except KeyboardInterrupt:
         print("\ninterrupted: every process this run started has been stopped", file=sys.stderr)
         return 130
@@ -187,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, why in failures.items():
             print(f"FAILED {name}: {why.splitlines()[0] if why else ''}", file=sys.stderr)
         return 2
-    missed = [f"{r.name}: {c.measure}" for r in results for c in r.comparisons if not c.met]
+    missed = [f"{r.label}: {c.measure}" for r in results for c in r.comparisons if not c.met]
     if missed:
         print("goal missed: " + "; ".join(missed), file=sys.stderr)
     return 1 if missed and args.strict else 0

@@ -102,7 +102,7 @@ def run(ctx: RunContext) -> Result:
     headers_file = ctx.tmp / "headers.txt"
     headers_file.write_text("".join(f"{k}: {v}\n" for k, v in headers.items()))
 
-    database = url.removeprefix("sqlite:///")
+    database = url.removeprefix("sqlite:///")  # a PostgreSQL URL stays a URL
     procs = {
         "service": stack.start_gunicorn(
             ctx, "decisions-web", "services.decisions.entrypoints.wsgi:app", service="decisions"

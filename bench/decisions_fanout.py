@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 import uuid
 
-from bench import decisions_data, kafka_tools, profiling, stack
+from bench import database, decisions_data, kafka_tools, profiling, stack
 from bench.harness import (
     PYTHON,
     Benchmark,
@@ -272,8 +272,8 @@ def run(ctx: RunContext) -> Result:
     finally:
         counter.close()
 
-    outbox_left = stack.sqlite_count(url, "outbox", where="published_at IS NULL")
-    links_stored = stack.sqlite_count(url, "links")
+    outbox_left = database.count(url, "outbox", where="published_at IS NULL")
+    links_stored = database.count(url, "links")
     service_s = statistics.median(r["seconds"] for r in runs["service"])
     bare_s = statistics.median(r["seconds"] for r in runs["bare"])
     post_s = statistics.median(r["post_s"] for r in runs["service"])
