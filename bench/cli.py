@@ -42,6 +42,7 @@ BENCHMARK_MODULES = (
     "bench.decisions_fanout",
     "bench.notifier_fanout",
     "bench.notifier_latency",
+    "bench.pipeline",
 )
 
 

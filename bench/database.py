@@ -9,6 +9,7 @@ initdb/pg_ctl from /usr/lib/postgresql/*/bin, fsync off as for tests), one for t
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,13 +21,15 @@ def postgres_cluster() -> Iterator[object]:
     """A PostgreSQL cluster in its own directory for the block; stopped (immediately) after."""
     from tests.support.postgres import PostgresCluster
 
+    # Its own directory, which start() hands to the `postgres` user when we run as root.
     directory = Path(tempfile.mkdtemp(prefix="outcome-bench-pg-"))
-    cluster = PostgresCluster(directory / "cluster")
+    cluster = PostgresCluster(directory)
     cluster.start()
     try:
         yield cluster
     finally:
         cluster.stop()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def rows(url: str, query: str, parameters: tuple = ()) -> list[tuple]:
