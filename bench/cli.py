@@ -75,6 +75,11 @@ def parser(names: list[str]) -> argparse.ArgumentParser:
         "1,000 notifier messages, 10 paced decisions)",
     )
     p.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tinier than --quick: does every benchmark still run? (the test suite's check; no verdicts)",
+    )
+    p.add_argument(
         "--duration", type=float, help="measured seconds of HTTP load per endpoint, all rounds (30; quick 3)"
     )
     p.add_argument("--warmup", type=float, help="seconds of unmeasured HTTP load per endpoint first (3; quick 1)")
@@ -107,6 +112,7 @@ def parser(names: list[str]) -> argparse.ArgumentParser:
     p.add_argument("--docs", dest="docs", action="store_true", default=None, help="rewrite docs/benchmarks.md")
     p.add_argument("--no-docs", dest="docs", action="store_false", help="leave docs/benchmarks.md alone")
     p.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
+    p.add_argument("--results-dir", type=Path, help="where to write latest.json (default bench/results)")
     p.add_argument("--keep-tmp", action="store_true", help="keep the scratch directories (databases, logs)")
     p.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     return p
@@ -154,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         service_env[name] = value
     options = Options.for_mode(
-        args.quick,
+        args.quick or args.smoke,
+        args.smoke,
         duration=args.duration,
         warmup=args.warmup,
         rounds=args.rounds,
@@ -216,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     run["failures"] = failures
     if results:
         print(report.text_report(run, results), flush=True)
-    latest = report.write_json(run, results)
+    latest = report.write_json(run, results, *([args.results_dir] if args.results_dir else []))
     print(f"\nresults: {latest}")
     if write_docs and results and not failures:
         print(f"docs:    {report.write_markdown(run, results)}")

@@ -109,7 +109,7 @@ def run(ctx: RunContext) -> Result:
     from shared.crypto import Sealer
 
     opts = ctx.options
-    n = QUICK_LINKS if opts.quick else LINKS
+    n = opts.sized(LINKS, QUICK_LINKS)
     repeats = 1 if opts.quick else REPEATS
     order = _order(repeats)
     bare_topics = [BARE_TOPIC.format(i + 1) for i in range(repeats)]

@@ -88,15 +88,26 @@ class Options:
     # Contributions loaded for the outcome-chain benchmark, measured at each size in turn.
     chain_sizes: tuple[int, ...] = (100_000, 1_000_000)
 
+    smoke: bool = False  # --smoke: tinier than --quick, for the test that checks every benchmark still runs
+
+    def sized(self, full: int, quick: int) -> int:
+        """How many of something to use: `full`, `quick` under --quick, a tenth of it under --smoke."""
+        if not self.quick:
+            return full
+        return max(2, quick // 10) if self.smoke else quick
+
     def connections_or(self, default: int) -> int:
         """--connections if given, else the benchmark's own figure (its issue names it)."""
         return self.connections or default
 
     @classmethod
-    def for_mode(cls, quick: bool, **overrides) -> Options:
-        base = (
-            cls(quick=True, duration=3.0, warmup=1.0, rounds=1, events=2_000, chain_sizes=(5_000,)) if quick else cls()
-        )
+    def for_mode(cls, quick: bool, smoke: bool = False, **overrides) -> Options:
+        if smoke:
+            base = cls(quick=True, smoke=True, duration=1.0, warmup=0.5, rounds=1, events=200, chain_sizes=(500,))
+        elif quick:
+            base = cls(quick=True, duration=3.0, warmup=1.0, rounds=1, events=2_000, chain_sizes=(5_000,))
+        else:
+            base = cls()
         for name, value in overrides.items():
             if value is not None:
                 setattr(base, name, value)
@@ -363,8 +374,17 @@ class Processes:
             if not proc.alive() and proc in _LIVE:
                 raise BenchmarkFailed(f"{proc.name} exited with code {proc.popen.returncode}; log tail:\n{proc.tail()}")
 
+    LAST = ("broker", "smtp-sink")  # what the others talk to while they shut down
+
     def stop(self, *procs: Proc) -> None:
-        for proc in reversed(procs or tuple(self.started)):
+        """SIGTERM them all at once (consumers leaving their groups shut down side by side),
+        except the broker and the sink, which go after the rest, in reverse order of start;
+        SIGKILL for any that will not go."""
+        chosen = tuple(reversed(procs or tuple(self.started)))
+        for proc in chosen:
+            if proc.alive() and proc.name not in self.LAST:
+                proc._signal(signal.SIGTERM)
+        for proc in chosen:
             proc.stop()
 
     def stop_all(self) -> None:

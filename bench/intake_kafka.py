@@ -212,7 +212,7 @@ def run(ctx: RunContext) -> Result:
     per_event = {}
     for name, usage, figures in (("service", service_cpu, service_f), ("bare", bare_cpu, bare_f)):
         steady = usage.get("steady", {})
-        events = n - (figures["events_in_first_output"] or 0)
+        events = max(1, n - (figures["events_in_first_output"] or 0))  # a tiny run may land in one batch
         per_event[name] = {
             k: round(1000 * v / events, 3) for k, v in steady.get("process_cpu_s", {}).items() if v is not None
         }

@@ -86,7 +86,7 @@ def run(ctx: RunContext) -> Result:
     from shared.events import KAFKA_HEADERS
 
     opts = ctx.options
-    n = QUICK_MESSAGES if opts.quick else MESSAGES
+    n = opts.sized(MESSAGES, QUICK_MESSAGES)
     repeats = 1 if opts.quick else BARE_REPEATS
     bootstrap = stack.start_broker(ctx)
     broker = stack.broker_proc(ctx)

@@ -73,7 +73,7 @@ def run(ctx: RunContext) -> Result:
     from shared.constants import ROLE_BOARD, ROLE_CASE_SYSTEM, ROLE_STAFF
 
     opts = ctx.options
-    n = QUICK_DECISIONS if opts.quick else DECISIONS
+    n = opts.sized(DECISIONS, QUICK_DECISIONS * 3 if opts.smoke else QUICK_DECISIONS)
     bootstrap = stack.start_broker(ctx)
     broker = stack.broker_proc(ctx)
     ctx.log(f"broker at {bootstrap}")

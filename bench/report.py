@@ -108,13 +108,13 @@ def text_report(run: dict, results: list[Result]) -> str:
     return "\n".join(out)
 
 
-def write_json(run: dict, results: list[Result]) -> Path:
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+def write_json(run: dict, results: list[Result], directory: Path = RESULTS_DIR) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
     document = {**run, "results": [r.to_dict() for r in results]}
-    latest = RESULTS_DIR / "latest.json"
+    latest = directory / "latest.json"
     latest.write_text(json.dumps(document, indent=2, default=str) + "\n")
     stamp = run["date"].replace(":", "").replace("-", "")
-    (RESULTS_DIR / f"{stamp}-{'quick' if run['quick'] else 'full'}.json").write_text(latest.read_text())
+    (directory / f"{stamp}-{'quick' if run['quick'] else 'full'}.json").write_text(latest.read_text())
     return latest
 
 
