@@ -108,6 +108,10 @@ def parser(names: list[str]) -> argparse.ArgumentParser:
         "--chain-sizes",
         help="contributions loaded for decisions-chain, comma-separated, measured in turn (100000,1000000; quick 5000)",
     )
+    p.add_argument(
+        "--postgresql-chain-sizes",
+        help="the same for the PostgreSQL run, when it should differ (default: --chain-sizes)",
+    )
     p.add_argument("--profile", action="store_true", help="sample the measured processes with py-spy")
     p.add_argument("--docs", dest="docs", action="store_true", default=None, help="rewrite docs/benchmarks.md")
     p.add_argument("--no-docs", dest="docs", action="store_false", help="leave docs/benchmarks.md alone")
@@ -116,6 +120,11 @@ def parser(names: list[str]) -> argparse.ArgumentParser:
     p.add_argument("--keep-tmp", action="store_true", help="keep the scratch directories (databases, logs)")
     p.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     return p
+
+
+def _sizes(text: str | None) -> tuple[int, ...] | None:
+    """'100000,1_000_000' as (100000, 1000000); None for none."""
+    return tuple(int(size.replace("_", "")) for size in text.split(",") if size.strip()) if text else None
 
 
 def _run_one(benchmark: Benchmark, options: Options, engine: str, postgres, failures: dict) -> Result | None:
@@ -172,9 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         keep_tmp=args.keep_tmp or None,
         service_env=service_env or None,
         engines=tuple(dict.fromkeys(args.engine)) if args.engine else None,
-        chain_sizes=tuple(int(size.replace("_", "")) for size in args.chain_sizes.split(",") if size.strip())
-        if args.chain_sizes
-        else None,
+        chain_sizes=_sizes(args.chain_sizes),
+        postgresql_chain_sizes=_sizes(args.postgresql_chain_sizes),
     )
     # A quick or partial run must not replace the full figures in the docs.
     write_docs = (

@@ -114,7 +114,7 @@ def run(ctx: RunContext) -> Result:
     ctx.env.setdefault("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{free_port()}")  # the endpoint never needs one
     sealer = Sealer((ctx.env["DATA_ENCRYPTION_KEYS"],))  # the key the service will open them with
     loaded, results = None, []
-    for size in sorted(set(opts.chain_sizes)):
+    for size in sorted(set(opts.chain_sizes_for(ctx.engine))):
         have = len(loaded.contribution_ids) if loaded else 0
         scale = _scale(size - have, opts.quick)
         ctx.log(

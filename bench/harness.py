@@ -87,6 +87,12 @@ class Options:
     engines: tuple[str, ...] = ENGINES
     # Contributions loaded for the outcome-chain benchmark, measured at each size in turn.
     chain_sizes: tuple[int, ...] = (100_000, 1_000_000)
+    postgresql_chain_sizes: tuple[int, ...] | None = None  # None: chain_sizes (loading 1M rows there is slower)
+
+    def chain_sizes_for(self, engine: str) -> tuple[int, ...]:
+        if engine == POSTGRESQL and self.postgresql_chain_sizes:
+            return self.postgresql_chain_sizes
+        return self.chain_sizes
 
     smoke: bool = False  # --smoke: tinier than --quick, for the test that checks every benchmark still runs
 
