@@ -110,8 +110,15 @@ FUZZ_EXAMPLES ?= 1000
 fuzz: $(STAMP)
 	OUTCOMES_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(REAPED) $(PY) -m pytest tests/fuzz tests/unit/services/intake/entrypoints/test_consumer_properties.py -q -p no:cacheprovider -n 2
 
+# Every benchmark on both engines with py-spy profiles; docs/benchmarks.md is rewritten only by a
+# run that includes 1,000,000 contributions (e.g. `make bench BENCH_CHAIN_SIZES=100000` does not).
+# BENCH_PG_CHAIN_SIZES: the PostgreSQL run's, when they should differ (its bulk load is slower).
+BENCH_CHAIN_SIZES ?= 100000,1000000
+BENCH_PG_CHAIN_SIZES ?= $(BENCH_CHAIN_SIZES)
+BENCH_ENGINES ?= sqlite postgresql
 bench: $(STAMP)
-	$(PY) -m bench
+	$(PY) -m bench --profile --chain-sizes $(BENCH_CHAIN_SIZES) --postgresql-chain-sizes $(BENCH_PG_CHAIN_SIZES) \
+	  $(foreach engine,$(BENCH_ENGINES),--engine $(engine))
 
 # Mixed load for SOAK_SECONDS (default 120), then every count reconciled (docs/soak.md).
 soak: $(STAMP)

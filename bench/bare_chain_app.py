@@ -3,11 +3,11 @@
 runs for that id (same tables, same conditions, same order, one statement for each the
 service issues: the contribution, its engagement, its links, their decisions, each
 decision's versions, the active decisions' resource changes and their history, the
-messages, the rating) with plain `sqlite3` in one read transaction (BEGIN DEFERRED), and
-answering the rows as JSON. No auth, no ORM, no decryption, no status derivation, no
+messages, the rating) with plain `sqlite3` in one read transaction (BEGIN DEFERRED), or on
+PostgreSQL plain `psycopg2` in one transaction, and answering the rows as JSON. No auth, no ORM, no decryption, no status derivation, no
 chain assembly: what is left is the cost of fetching the rows and sending them.
 
-    BARE_CHAIN_DATABASE=/path/decisions.db BARE_CHAIN_TENANT=bench SERVICE=decisions \\
+    BARE_CHAIN_DATABASE=/path/decisions.db|postgresql://... BARE_CHAIN_TENANT=bench SERVICE=decisions \\
         DECISIONS_PORT=... python -m gunicorn -c deploy/gunicorn.conf.py bench.bare_chain_app:app
 """
 
@@ -33,16 +33,40 @@ def _marks(n: int) -> str:
     return ", ".join("?" * n)
 
 
+class _Postgres:
+    """The few calls the endpoint makes, on a psycopg2 connection (`?` becomes `%s`)."""
+
+    def __init__(self, url: str):
+        import psycopg2
+        import psycopg2.extras
+        import sqlalchemy as sa
+
+        parsed = sa.engine.make_url(url)
+        self.db = psycopg2.connect(
+            host=parsed.host, port=parsed.port, user=parsed.username, dbname=parsed.database, password=parsed.password
+        )
+        self.db.autocommit = True  # BEGIN and COMMIT are sent as on SQLite
+        self.factory = psycopg2.extras.RealDictCursor
+
+    def execute(self, sql: str, params=()) -> list:
+        with self.db.cursor(cursor_factory=self.factory) as cursor:
+            cursor.execute(sql.replace("?", "%s").replace("BEGIN DEFERRED", "BEGIN"), tuple(params))
+            return cursor.fetchall() if cursor.description else []
+
+
 def create_app(path: str, tenant: str) -> Flask:
     app = Flask("bare-chain")
-    state: dict[str, sqlite3.Connection] = {}
+    state: dict = {}
 
-    def connection() -> sqlite3.Connection:
+    def connection():
         # Opened in the worker on first use (gunicorn forks workers; a connection must not cross).
         if "db" not in state:
-            db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-            db.row_factory = sqlite3.Row
-            state["db"] = db
+            if path.startswith("postgresql"):
+                state["db"] = _Postgres(path)
+            else:
+                db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+                db.row_factory = sqlite3.Row
+                state["db"] = db
         return state["db"]
 
     @app.get("/healthz")

@@ -14,10 +14,13 @@ import shlex
 import sys
 import time
 import traceback
+from contextlib import ExitStack
 from pathlib import Path
 
-from bench import report
+from bench import database, report
 from bench.harness import (
+    ENGINES,
+    POSTGRESQL,
     ROOT,
     Benchmark,
     BenchmarkFailed,
@@ -39,6 +42,7 @@ BENCHMARK_MODULES = (
     "bench.decisions_fanout",
     "bench.notifier_fanout",
     "bench.notifier_latency",
+    "bench.pipeline",
 )
 
 
@@ -71,6 +75,11 @@ def parser(names: list[str]) -> argparse.ArgumentParser:
         "1,000 notifier messages, 10 paced decisions)",
     )
     p.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tinier than --quick: does every benchmark still run? (the test suite's check; no verdicts)",
+    )
+    p.add_argument(
         "--duration", type=float, help="measured seconds of HTTP load per endpoint, all rounds (30; quick 3)"
     )
     p.add_argument("--warmup", type=float, help="seconds of unmeasured HTTP load per endpoint first (3; quick 1)")
@@ -89,13 +98,54 @@ def parser(names: list[str]) -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="a setting for every process started (e.g. RELAY_BATCH_SIZE=2000); repeatable; recorded in the results",
     )
+    p.add_argument(
+        "--engine",
+        action="append",
+        choices=list(ENGINES),
+        help="the database engine(s) to run every benchmark on, baselines on the same engine (default: both)",
+    )
+    p.add_argument(
+        "--chain-sizes",
+        help="contributions loaded for decisions-chain, comma-separated, measured in turn (100000,1000000; quick 5000)",
+    )
+    p.add_argument(
+        "--postgresql-chain-sizes",
+        help="the same for the PostgreSQL run, when it should differ (default: --chain-sizes)",
+    )
     p.add_argument("--profile", action="store_true", help="sample the measured processes with py-spy")
     p.add_argument("--docs", dest="docs", action="store_true", default=None, help="rewrite docs/benchmarks.md")
     p.add_argument("--no-docs", dest="docs", action="store_false", help="leave docs/benchmarks.md alone")
     p.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
+    p.add_argument("--results-dir", type=Path, help="where to write latest.json (default bench/results)")
     p.add_argument("--keep-tmp", action="store_true", help="keep the scratch directories (databases, logs)")
     p.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     return p
+
+
+def _sizes(text: str | None) -> tuple[int, ...] | None:
+    """'100000,1_000_000' as (100000, 1000000); None for none."""
+    return tuple(int(size.replace("_", "")) for size in text.split(",") if size.strip()) if text else None
+
+
+def _run_one(benchmark: Benchmark, options: Options, engine: str, postgres, failures: dict) -> Result | None:
+    """One benchmark on one engine; a failure is noted in `failures` and the run goes on."""
+    label = f"{benchmark.name} ({engine})"
+    print(f"\n== {label}: {benchmark.title}", flush=True)
+    t0 = time.monotonic()
+    try:
+        with run_context(options, benchmark.name, engine, postgres) as ctx:
+            result = benchmark.run(ctx)
+    except BenchmarkFailed as failure:
+        failures[label] = str(failure)
+        print(f"  FAILED: {failure}", file=sys.stderr, flush=True)
+        return None
+    except Exception as error:  # report, and go on with the next benchmark
+        failures[label] = f"{type(error).__name__}: {error}"
+        traceback.print_exc()
+        return None
+    result.engine = engine
+    result.elapsed_s = time.monotonic() - t0
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         service_env[name] = value
     options = Options.for_mode(
-        args.quick,
+        args.quick or args.smoke,
+        args.smoke,
         duration=args.duration,
         warmup=args.warmup,
         rounds=args.rounds,
@@ -129,12 +180,21 @@ def main(argv: list[str] | None = None) -> int:
         profile=args.profile or None,
         keep_tmp=args.keep_tmp or None,
         service_env=service_env or None,
+        engines=tuple(dict.fromkeys(args.engine)) if args.engine else None,
+        chain_sizes=_sizes(args.chain_sizes),
+        postgresql_chain_sizes=_sizes(args.postgresql_chain_sizes),
     )
     # A quick or partial run must not replace the full figures in the docs.
     write_docs = (
         args.docs
         if args.docs is not None
-        else (not args.quick and selected == list(available) and not service_env and not args.profile)
+        else (
+            not args.quick
+            and selected == list(available)
+            and not service_env
+            and set(options.engines) == set(ENGINES)
+            and 1_000_000 in options.chain_sizes
+        )
     )
 
     install_signal_handlers()
@@ -151,22 +211,16 @@ def main(argv: list[str] | None = None) -> int:
     results: list[Result] = []
     failures: dict[str, str] = {}
     try:
-        for name in selected:
-            print(f"\n== {name}: {available[name].title}", flush=True)
-            t0 = time.monotonic()
-            try:
-                with run_context(options, name) as ctx:
-                    result = available[name].run(ctx)
-            except BenchmarkFailed as failure:
-                failures[name] = str(failure)
-                print(f"  FAILED: {failure}", file=sys.stderr, flush=True)
-                continue
-            except Exception as error:  # report, and go on with the next benchmark
-                failures[name] = f"{type(error).__name__}: {error}"
-                traceback.print_exc()
-                continue
-            result.elapsed_s = time.monotonic() - t0
-            results.append(result)
+        with ExitStack() as cleanup:
+            postgres = None
+            if POSTGRESQL in options.engines:
+                print("starting a throwaway PostgreSQL cluster for the run", flush=True)
+                postgres = cleanup.enter_context(database.postgres_cluster())
+            for engine in options.engines:
+                for name in selected:
+                    result = _run_one(available[name], options, engine, postgres, failures)
+                    if result is not None:
+                        results.append(result)
     except KeyboardInterrupt:
         print("\ninterrupted: every process this run started has been stopped", file=sys.stderr)
         return 130
@@ -177,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     run["failures"] = failures
     if results:
         print(report.text_report(run, results), flush=True)
-    latest = report.write_json(run, results)
+    latest = report.write_json(run, results, *([args.results_dir] if args.results_dir else []))
     print(f"\nresults: {latest}")
     if write_docs and results and not failures:
         print(f"docs:    {report.write_markdown(run, results)}")
@@ -187,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, why in failures.items():
             print(f"FAILED {name}: {why.splitlines()[0] if why else ''}", file=sys.stderr)
         return 2
-    missed = [f"{r.name}: {c.measure}" for r in results for c in r.comparisons if not c.met]
+    missed = [f"{r.label}: {c.measure}" for r in results for c in r.comparisons if not c.met]
     if missed:
         print("goal missed: " + "; ".join(missed), file=sys.stderr)
     return 1 if missed and args.strict else 0

@@ -4,6 +4,7 @@ Flask endpoint running the same SELECTs for the same ids under the same gunicorn
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import statistics
@@ -22,6 +23,7 @@ from bench.harness import (
 )
 
 GOAL = 3.0  # p99 at most 3x the bare queries'
+GROWTH_GOAL = 1.2  # p99 at the largest size at most 1.2x the p99 at the smallest
 TENANT = "bench"
 CONNECTIONS = 16
 SEED = 20_261_122
@@ -76,24 +78,103 @@ def _check_same_rows(urls: dict[str, str], headers: dict, ids: list[str], loaded
     return held
 
 
+def _scale(contributions: int, quick: bool) -> decisions_data.Scale:
+    """The shape of FULL (or QUICK) at `contributions`: a decision for every 10 contributions."""
+    base = QUICK if quick else FULL
+    return dataclasses.replace(base, contributions=contributions, decisions=max(1, contributions // 10))
+
+
+def _grow(into: decisions_data.Loaded | None, more: decisions_data.Loaded) -> decisions_data.Loaded:
+    """What two loads into one database hold together."""
+    if into is None:
+        return more
+    into.engagement_ids += more.engagement_ids
+    into.board_ids += more.board_ids
+    into.contribution_ids += more.contribution_ids
+    into.decision_ids += more.decision_ids
+    for name, count in more.rows.items():
+        into.rows[name] = into.rows.get(name, 0) + count
+    for name, seconds in more.seconds.items():
+        into.seconds[name] = into.seconds.get(name, 0.0) + seconds
+    into.links_of.update(more.links_of)
+    into.messages_of.update(more.messages_of)
+    into.rated |= more.rated
+    return into
+
+
 def run(ctx: RunContext) -> Result:
+    """Measured at each of `--chain-sizes` in turn, the database grown in place between them
+    (the same shape, more of it), then the p99 at the largest beside the p99 at the smallest."""
     from shared.constants import ROLE_STAFF
     from shared.crypto import Sealer
 
     opts = ctx.options
-    connections = opts.connections_or(CONNECTIONS)
-    scale = QUICK if opts.quick else FULL
-    generator, why = loadgen.choose(opts.loadgen)
-    ctx.log(f"load generator: {generator.name} ({why})")
-
     url = stack.migrate(ctx, "decisions")
     keys = stack.create_tenant(ctx, TENANT, (ROLE_STAFF,))
     ctx.env.setdefault("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{free_port()}")  # the endpoint never needs one
-    ctx.log(f"loading {scale.contributions:,} contributions and {scale.decisions:,} decisions")
     sealer = Sealer((ctx.env["DATA_ENCRYPTION_KEYS"],))  # the key the service will open them with
-    loaded = decisions_data.load(url, TENANT, sealer, scale, seed=SEED, log=ctx.log)
-    ctx.log(f"loaded {sum(loaded.rows.values()):,} rows in {loaded.total_seconds:.1f} s: {loaded.rows}")
+    loaded, results = None, []
+    for size in sorted(set(opts.chain_sizes_for(ctx.engine))):
+        have = len(loaded.contribution_ids) if loaded else 0
+        scale = _scale(size - have, opts.quick)
+        ctx.log(
+            f"loading {scale.contributions:,} more contributions and {scale.decisions:,} decisions ({size:,} in all)"
+        )
+        more = decisions_data.load(url, TENANT, sealer, scale, seed=SEED + have, first_number=have, log=ctx.log)
+        loaded = _grow(loaded, more)
+        ctx.log(f"{sum(loaded.rows.values()):,} rows loaded in {loaded.total_seconds:.1f} s: {loaded.rows}")
+        results.append((size, _measure(ctx, url, keys, loaded, _scale(size, opts.quick))))
+    return _combined(results)
 
+
+def _combined(results: list[tuple[int, Result]]) -> Result:
+    """One Result: every size's figures, labelled with its size, and the p99's growth."""
+    first = results[0][1]
+    comparisons, memory, notes, details = [], [], [], {}
+    for size, result in results:
+        label = f"{size:,} contributions"
+        for comparison in result.comparisons:
+            comparison.measure = f"{label}: {comparison.measure}"
+            comparisons.append(comparison)
+        for row in result.memory:
+            row.note = (row.note + "; " if row.note else "") + label
+            memory.append(row)
+        notes += [f"{label}: {note}" for note in result.notes]
+        details[str(size)] = result.details
+    if len(results) > 1:
+        (small, low), (large, high) = results[0], results[-1]
+        comparisons.append(
+            Comparison(
+                measure=f"p99 latency at {large:,} contributions beside {small:,} (growth)",
+                unit="ms",
+                subject=high.comparisons[0].subject,
+                baseline=low.comparisons[0].subject,
+                goal=GROWTH_GOAL,
+                lower_is_better=True,
+                subject_label=f"decisions at {large:,}",
+                baseline_label=f"decisions at {small:,}",
+            )
+        )
+    details["profiles"] = {str(size): result.details.get("profiles") for size, result in results}
+    return Result(
+        name=BENCHMARK.name,
+        title=BENCHMARK.title,
+        comparisons=comparisons,
+        memory=memory,
+        method=first.method,
+        details=details,
+        notes=notes,
+    )
+
+
+def _measure(ctx: RunContext, url: str, keys: dict, loaded: decisions_data.Loaded, scale) -> Result:
+    """The service and the bare endpoint on the database as it is now; both stopped after."""
+    from shared.constants import ROLE_STAFF
+
+    opts = ctx.options
+    connections = opts.connections_or(CONNECTIONS)
+    generator, why = loadgen.choose(opts.loadgen)
+    ctx.log(f"load generator: {generator.name} ({why})")
     sample = random.Random(SEED).sample(loaded.contribution_ids, QUICK_SAMPLE if opts.quick else SAMPLE)
     paths_file = ctx.tmp / "paths.txt"
     paths_file.write_text("".join(PATH.format(i) + "\n" for i in sample))
@@ -102,7 +183,7 @@ def run(ctx: RunContext) -> Result:
     headers_file = ctx.tmp / "headers.txt"
     headers_file.write_text("".join(f"{k}: {v}\n" for k, v in headers.items()))
 
-    database = url.removeprefix("sqlite:///")
+    database = url.removeprefix("sqlite:///")  # a PostgreSQL URL stays a URL
     procs = {
         "service": stack.start_gunicorn(
             ctx, "decisions-web", "services.decisions.entrypoints.wsgi:app", service="decisions"
@@ -291,6 +372,7 @@ def run(ctx: RunContext) -> Result:
   context).
 - **Memory:** VmHWM of the gunicorn master and each worker after the last slice.
 """
+    ctx.processes.stop(*(proc for proc, _ in procs.values()))
     return Result(
         name=BENCHMARK.name,
         title=BENCHMARK.title,

@@ -140,9 +140,11 @@ def load(
     *,
     seed: int = 20_261_122,
     now: dt.datetime | None = None,
+    first_number: int = 0,
     log: Callable[[str], None] = print,
 ) -> Loaded:
-    """Fill the (migrated, empty) decisions database at `url` for `tenant`."""
+    """Fill the (migrated, empty) decisions database at `url` for `tenant`; load again with
+    another `seed` and `first_number` (the contributions already there) to grow it."""
     from services.decisions.adapters import tables as t
     from shared.db import create_engine
 
@@ -209,7 +211,7 @@ def load(
                 yield {
                     "id": contribution_id,
                     "tenant": tenant,
-                    "reference": f"{tenant.upper()}-2026-{number:06d}",
+                    "reference": f"{tenant.upper()}-2026-{first_number + number:07d}",
                     "engagement_id": engagement_id,
                     "participant_id": _uuid(rng),
                     "type": _weighted(rng, TYPE_WEIGHTS),
@@ -424,9 +426,16 @@ def load(
         timed("ratings_view", t.ratings_view, ratings())
         return loaded
     finally:
-        raw = engine.raw_connection()  # fold the WAL into the file before anything reads it
+        # SQLite: fold the WAL into the file before anything reads it; PostgreSQL: fresh
+        # planner statistics, as autovacuum would give a table this size before long.
+        raw = engine.raw_connection()
         try:
-            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if engine.dialect.name == "sqlite":
+                raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            else:
+                raw.driver_connection.autocommit = True
+                with raw.driver_connection.cursor() as cursor:
+                    cursor.execute("ANALYZE")
         finally:
             raw.close()
         engine.dispose()

@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 import uuid
 
-from bench import decisions_data, kafka_tools, profiling, stack
+from bench import database, decisions_data, kafka_tools, profiling, stack
 from bench.harness import (
     PYTHON,
     Benchmark,
@@ -109,7 +109,7 @@ def run(ctx: RunContext) -> Result:
     from shared.crypto import Sealer
 
     opts = ctx.options
-    n = QUICK_LINKS if opts.quick else LINKS
+    n = opts.sized(LINKS, QUICK_LINKS)
     repeats = 1 if opts.quick else REPEATS
     order = _order(repeats)
     bare_topics = [BARE_TOPIC.format(i + 1) for i in range(repeats)]
@@ -272,8 +272,8 @@ def run(ctx: RunContext) -> Result:
     finally:
         counter.close()
 
-    outbox_left = stack.sqlite_count(url, "outbox", where="published_at IS NULL")
-    links_stored = stack.sqlite_count(url, "links")
+    outbox_left = database.count(url, "outbox", where="published_at IS NULL")
+    links_stored = database.count(url, "links")
     service_s = statistics.median(r["seconds"] for r in runs["service"])
     bare_s = statistics.median(r["seconds"] for r in runs["bare"])
     post_s = statistics.median(r["post_s"] for r in runs["service"])

@@ -65,6 +65,9 @@ CHECKOUT = Install()
 
 # Options -------------------------------------------------------------------------------
 
+SQLITE, POSTGRESQL = "sqlite", "postgresql"
+ENGINES = (SQLITE, POSTGRESQL)
+
 
 @dataclass
 class Options:
@@ -80,14 +83,37 @@ class Options:
     profile: bool = False  # sample the subject processes with py-spy
     keep_tmp: bool = False
     service_env: dict[str, str] = field(default_factory=dict)  # --env: extra settings for every child
+    # The database engines every benchmark runs on, each with its baseline on the same engine.
+    engines: tuple[str, ...] = ENGINES
+    # Contributions loaded for the outcome-chain benchmark, measured at each size in turn.
+    chain_sizes: tuple[int, ...] = (100_000, 1_000_000)
+    postgresql_chain_sizes: tuple[int, ...] | None = None  # None: chain_sizes (loading 1M rows there is slower)
+
+    def chain_sizes_for(self, engine: str) -> tuple[int, ...]:
+        if engine == POSTGRESQL and self.postgresql_chain_sizes:
+            return self.postgresql_chain_sizes
+        return self.chain_sizes
+
+    smoke: bool = False  # --smoke: tinier than --quick, for the test that checks every benchmark still runs
+
+    def sized(self, full: int, quick: int) -> int:
+        """How many of something to use: `full`, `quick` under --quick, a tenth of it under --smoke."""
+        if not self.quick:
+            return full
+        return max(2, quick // 10) if self.smoke else quick
 
     def connections_or(self, default: int) -> int:
         """--connections if given, else the benchmark's own figure (its issue names it)."""
         return self.connections or default
 
     @classmethod
-    def for_mode(cls, quick: bool, **overrides) -> Options:
-        base = cls(quick=True, duration=3.0, warmup=1.0, rounds=1, events=2_000) if quick else cls()
+    def for_mode(cls, quick: bool, smoke: bool = False, **overrides) -> Options:
+        if smoke:
+            base = cls(quick=True, smoke=True, duration=1.0, warmup=0.5, rounds=1, events=200, chain_sizes=(500,))
+        elif quick:
+            base = cls(quick=True, duration=3.0, warmup=1.0, rounds=1, events=2_000, chain_sizes=(5_000,))
+        else:
+            base = cls()
         for name, value in overrides.items():
             if value is not None:
                 setattr(base, name, value)
@@ -190,10 +216,17 @@ class Result:
     details: dict = field(default_factory=dict)  # raw figures for the JSON
     notes: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
+    engine: str = SQLITE  # the database engine of the service and of its baseline
+
+    @property
+    def label(self) -> str:
+        """The benchmark's name with its engine, as the tables show it."""
+        return f"{self.name} ({self.engine})"
 
     def to_dict(self) -> dict:
         return {
             "name": self.name,
+            "engine": self.engine,
             "title": self.title,
             "comparisons": [c.to_dict() for c in self.comparisons],
             "memory": [{**asdict(m), "peak_rss_mib": m.peak_rss_mib} for m in self.memory],
@@ -347,8 +380,17 @@ class Processes:
             if not proc.alive() and proc in _LIVE:
                 raise BenchmarkFailed(f"{proc.name} exited with code {proc.popen.returncode}; log tail:\n{proc.tail()}")
 
+    LAST = ("broker", "smtp-sink")  # what the others talk to while they shut down
+
     def stop(self, *procs: Proc) -> None:
-        for proc in reversed(procs or tuple(self.started)):
+        """SIGTERM them all at once (consumers leaving their groups shut down side by side),
+        except the broker and the sink, which go after the rest, in reverse order of start;
+        SIGKILL for any that will not go."""
+        chosen = tuple(reversed(procs or tuple(self.started)))
+        for proc in chosen:
+            if proc.alive() and proc.name not in self.LAST:
+                proc._signal(signal.SIGTERM)
+        for proc in chosen:
             proc.stop()
 
     def stop_all(self) -> None:
@@ -367,6 +409,8 @@ class RunContext:
     processes: Processes
     env: dict[str, str]
     install: Install = CHECKOUT
+    engine: str = SQLITE
+    postgres: object | None = None  # the run's PostgresCluster when engine is PostgreSQL
 
     @property
     def logs(self) -> Path:
@@ -374,6 +418,15 @@ class RunContext:
 
     def sqlite_url(self, name: str) -> str:
         return f"sqlite:///{self.tmp / (name + '.db')}"
+
+    def database_url(self, name: str) -> str:
+        """A fresh, empty database on this run's engine: a SQLite (WAL) file in the scratch
+        directory, or a new database in the run's PostgreSQL cluster."""
+        if self.engine == SQLITE:
+            return self.sqlite_url(name)
+        if self.postgres is None:
+            raise BenchmarkFailed("PostgreSQL asked for, but no cluster was started")
+        return self.postgres.create_database()
 
     def log(self, message: str) -> None:
         print(f"  [{time.strftime('%H:%M:%S')}] {message}", flush=True)
@@ -383,7 +436,7 @@ def base_environment(tmp: Path, install: Install = CHECKOUT) -> dict[str, str]:
     """A clean environment for the children: nothing from a developer's shell settings
     that the services read (PROMETHEUS_MULTIPROC_DIR, *_DATABASE_URL...), and no `.env`
     (children run in the scratch directory, where there is none)."""
-    from cryptography.fernet import Fernet
+    from shared.devrun import dev_secrets
 
     keep = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME")
     env = {k: os.environ[k] for k in keep if k in os.environ}
@@ -393,25 +446,29 @@ def base_environment(tmp: Path, install: Install = CHECKOUT) -> dict[str, str]:
         {
             "PYTHONDONTWRITEBYTECODE": "1",
             "OUTCOMES_VAR_DIR": str(tmp / "var"),
-            # Local URLs and generated secrets: what development allows (shared/settings.py).
+            # Local URLs: what development allows (shared/settings.py).
             "OUTCOMES_ENV": "development",
-            "DATA_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
             "LOG_LEVEL": "INFO",
         }
     )
+    # The secrets development still needs (DATA_ENCRYPTION_KEYS, LINK_SIGNING_SECRET for
+    # sessions and links, METRICS_TOKEN), made the way `make run` makes them, so a setting
+    # the product starts to require is given here as soon as `make run` gives it.
+    (tmp / "var").mkdir(parents=True, exist_ok=True)
+    env.update(dev_secrets(tmp / "var"))
     return env
 
 
 @contextmanager
-def run_context(options: Options, name: str) -> Iterator[RunContext]:
-    tmp = Path(tempfile.mkdtemp(prefix=f"outcome-bench-{name}-"))
+def run_context(options: Options, name: str, engine: str = SQLITE, postgres=None) -> Iterator[RunContext]:
+    tmp = Path(tempfile.mkdtemp(prefix=f"outcome-bench-{name}-{engine}-"))
     (tmp / "logs").mkdir()
     (tmp / "var").mkdir()
     env = {**base_environment(tmp), **options.service_env}
     processes = Processes(tmp / "logs", env, cwd=tmp)
     keep = options.keep_tmp
     try:
-        yield RunContext(options, tmp, processes, env)
+        yield RunContext(options, tmp, processes, env, engine=engine, postgres=postgres)
     except KeyboardInterrupt:
         raise
     except BaseException:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import statistics
 
-from bench import loadgen, payloads, stack
+from bench import database, loadgen, payloads, stack
 from bench.bare_app import create_schema
 from bench.harness import (
     Benchmark,
@@ -38,7 +38,7 @@ def run(ctx: RunContext) -> Result:
     intake_db = stack.migrate(ctx, "intake")
     keys = stack.create_tenant(ctx, TENANT, (ROLE_STAFF, ROLE_CASE_SYSTEM))
     ctx.env.setdefault("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{free_port()}")  # the web process never needs one
-    bare_db = ctx.sqlite_url("bare")
+    bare_db = ctx.database_url("bare")
     create_schema(bare_db)
 
     procs = {
@@ -93,8 +93,8 @@ def run(ctx: RunContext) -> Result:
     ]
 
     rows = {
-        "service": stack.sqlite_count(intake_db, "contributions"),
-        "bare": stack.sqlite_count(bare_db, "submissions"),
+        "service": database.count(intake_db, "contributions"),
+        "bare": database.count(bare_db, "submissions"),
     }
     notes = []
     for name in NAMES:

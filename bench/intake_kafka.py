@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from bench import kafka_tools, payloads, profiling, stack
+from bench import database, kafka_tools, payloads, profiling, stack
 from bench.harness import (
     PYTHON,
     Benchmark,
@@ -192,8 +192,8 @@ def run(ctx: RunContext) -> Result:
     ctx.log("checking what landed")
     out_types = kafka_tools.read_types(bootstrap, CONTRIBUTIONS_TOPIC)
     bare_types = kafka_tools.read_types(bootstrap, BARE_OUT)
-    rows = stack.sqlite_count(intake_db, "contributions")
-    dead = stack.sqlite_count(intake_db, "dead_letters")
+    rows = database.count(intake_db, "contributions")
+    dead = database.count(intake_db, "dead_letters")
     notes = [
         "group join: excluded from the headline figure in both (the clock starts at the first output event); "
         "the end-to-end row includes process start-up and group join in both.",
@@ -212,7 +212,7 @@ def run(ctx: RunContext) -> Result:
     per_event = {}
     for name, usage, figures in (("service", service_cpu, service_f), ("bare", bare_cpu, bare_f)):
         steady = usage.get("steady", {})
-        events = n - (figures["events_in_first_output"] or 0)
+        events = max(1, n - (figures["events_in_first_output"] or 0))  # a tiny run may land in one batch
         per_event[name] = {
             k: round(1000 * v / events, 3) for k, v in steady.get("process_cpu_s", {}).items() if v is not None
         }

@@ -115,6 +115,8 @@ class LoadGenerator(abc.ABC):
     ) -> list[str]: ...
 
     def _execute(self, ctx: RunContext, label: str, argv: list[str], duration: float) -> LoadResult:
+        log_path = ctx.logs / f"{label}.log"
+        earlier = log_path.stat().st_size if log_path.exists() else 0  # the same label run before (another size)
         proc = ctx.processes.start(label, argv)
         try:
             proc.popen.wait(duration + 60)
@@ -122,7 +124,7 @@ class LoadGenerator(abc.ABC):
             raise BenchmarkFailed(f"{self.name} did not finish within {duration + 60:.0f} s") from None
         finally:
             proc.stop()
-        output = proc.log_path.read_text(errors="replace") if proc.log_path else ""
+        output = proc.log_path.read_bytes()[earlier:].decode(errors="replace") if proc.log_path else ""
         if proc.popen.returncode != 0:
             raise BenchmarkFailed(f"{self.name} exited with {proc.popen.returncode}:\n{output[-2000:]}")
         return _parse(self.name, output)
@@ -138,6 +140,7 @@ class LoadGenerator(abc.ABC):
     ) -> LoadResult:
         """GET `base_url` + each line of `paths` in turn; the result carries every latency."""
         latencies_file = ctx.tmp / f"{label}.latencies"
+        latencies_file.unlink(missing_ok=True)  # the same label run before (another size)
         result = self._execute(
             ctx, label, self.paths_argv(base_url, paths, headers, duration, connections, latencies_file), duration
         )

@@ -11,7 +11,7 @@ import signal
 import statistics
 import time
 
-from bench import kafka_tools, payloads, profiling, stack
+from bench import database, kafka_tools, payloads, profiling, stack
 from bench.harness import (
     PYTHON,
     Benchmark,
@@ -86,7 +86,7 @@ def run(ctx: RunContext) -> Result:
     from shared.events import KAFKA_HEADERS
 
     opts = ctx.options
-    n = QUICK_MESSAGES if opts.quick else MESSAGES
+    n = opts.sized(MESSAGES, QUICK_MESSAGES)
     repeats = 1 if opts.quick else BARE_REPEATS
     bootstrap = stack.start_broker(ctx)
     broker = stack.broker_proc(ctx)
@@ -127,7 +127,7 @@ def run(ctx: RunContext) -> Result:
         progress=lambda held: ctx.log(f"  {held:,} acknowledgements in the sink"),
     )
     wait_until(
-        lambda: stack.sqlite_count(notifier_db, "notifications", "status != 'sent'") == 0,
+        lambda: database.count(notifier_db, "notifications", "status != 'sent'") == 0,
         timeout=60,
         what="every acknowledgement to be recorded as sent",
         procs=(notifier,),
@@ -184,17 +184,17 @@ def run(ctx: RunContext) -> Result:
         f"({_rate(n, updates):.0f} msgs/s)"
     )
     recorded = [
-        stack.stored_ns(row[0])
-        for row in stack.sqlite_rows(
+        database.stored_ns(row[0])
+        for row in database.rows(
             notifier_db, "SELECT created_at FROM notifications WHERE kind = 'decision_linked' ORDER BY created_at"
         )
     ]
     statuses = dict(
-        stack.sqlite_rows(
+        database.rows(
             notifier_db, "SELECT status, count(*) FROM notifications WHERE kind = 'decision_linked' GROUP BY status"
         )
     )
-    outbox_rows = stack.sqlite_count(notifier_db, "outbox")
+    outbox_rows = database.count(notifier_db, "outbox")
     ctx.processes.stop(notifier)  # idle from here; the bare runs have the machine to themselves
 
     # Baseline: the same messages, bytes read back from the sink, sent by bare smtplib.

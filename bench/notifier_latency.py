@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-from bench import payloads, stack
+from bench import database, payloads, stack
 from bench.harness import (
     Benchmark,
     BenchmarkFailed,
@@ -73,7 +73,7 @@ def run(ctx: RunContext) -> Result:
     from shared.constants import ROLE_BOARD, ROLE_CASE_SYSTEM, ROLE_STAFF
 
     opts = ctx.options
-    n = QUICK_DECISIONS if opts.quick else DECISIONS
+    n = opts.sized(DECISIONS, QUICK_DECISIONS * 3 if opts.smoke else QUICK_DECISIONS)
     bootstrap = stack.start_broker(ctx)
     broker = stack.broker_proc(ctx)
     ctx.log(f"broker at {bootstrap}")
@@ -150,7 +150,7 @@ def run(ctx: RunContext) -> Result:
         processes=ctx.processes,
     )
     wait_until(
-        lambda: stack.sqlite_count(urls["decisions"], "contributions_view") >= total,
+        lambda: database.count(urls["decisions"], "contributions_view") >= total,
         timeout=60,
         what="decisions to know every contribution",
         procs=procs,
@@ -247,7 +247,7 @@ def run(ctx: RunContext) -> Result:
     ids = tuple(c["id"] for c in measured)
     marks = ",".join("?" * len(ids))
     published = dict(
-        stack.sqlite_rows(
+        database.rows(
             urls["decisions"],
             f"SELECT message_key, min(published_at) FROM outbox WHERE message_key IN ({marks}) "
             'AND CAST(payload AS TEXT) LIKE \'%"type":"contribution.linked"%\' GROUP BY message_key',
@@ -256,7 +256,7 @@ def run(ctx: RunContext) -> Result:
     )
     recorded = {
         cid: (created, updated)
-        for cid, created, updated in stack.sqlite_rows(
+        for cid, created, updated in database.rows(
             urls["notifier"],
             f"SELECT contribution_id, created_at, updated_at FROM notifications WHERE kind = 'decision_linked' "
             f"AND contribution_id IN ({marks})",
@@ -268,8 +268,8 @@ def run(ctx: RunContext) -> Result:
         if c["arrived_ns"] is None:
             continue
         answered_ns = c["post_ns"] + c["answer_s"] * 1e9
-        on_topic = stack.stored_ns(published.get(c["id"]))
-        created = stack.stored_ns((recorded.get(c["id"]) or (None, None))[0])
+        on_topic = database.stored_ns(published.get(c["id"]))
+        created = database.stored_ns((recorded.get(c["id"]) or (None, None))[0])
         stages["answer"].append(c["answer_s"])
         if on_topic:
             stages["to_topic"].append((on_topic - answered_ns) / 1e9)

@@ -28,7 +28,7 @@ def comparison_rows(results: list[Result]) -> list[list[str]]:
             digits = 3 if c.unit in ("s", "ms") and max(c.subject, c.baseline or 0) < 10 else 1
             rows.append(
                 [
-                    result.name,
+                    result.label,
                     f"{c.measure} ({c.unit})",
                     _fmt(c.subject, digits),
                     _fmt(c.baseline, digits),
@@ -48,8 +48,42 @@ def _loadgens(results: list[Result]) -> str:
     return "; ".join(f"{tool} ({name})" for name, tool in found)
 
 
+TOP_FRAMES = 8
+
+
+def _summaries(found: object, path: tuple[str, ...] = ()):
+    """(where, summary) for every py-spy summary in a result's `profiles`, however nested."""
+    if isinstance(found, dict) and "samples" in found:
+        yield " / ".join(path), found
+    elif isinstance(found, dict):
+        for key, value in found.items():
+            yield from _summaries(value, (*path, str(key)))
+
+
+def profile_lines(result: Result) -> list[str]:
+    """Markdown: the top frames of every profiled process of a result (py-spy, idle included)."""
+    lines = []
+    for where, summary in _summaries(result.details.get("profiles") or {}):
+        if not summary.get("samples"):
+            continue
+        leaf = "; ".join(f"`{name}` {pct}%" for name, pct in summary.get("self_pct", [])[:TOP_FRAMES])
+        ours = "; ".join(f"`{name}` {pct}%" for name, pct in summary.get("inclusive_pct_project", [])[:TOP_FRAMES])
+        lines += [
+            f"- **{where}** ({summary['samples']:,} samples): self: {leaf}",
+            f"  - project code, inclusive: {ours}",
+        ]
+    if not lines:
+        return []
+    return [
+        f"### Where the time goes ({result.engine}, py-spy, wall clock of the main thread, idle included)",
+        "",
+        *lines,
+        "",
+    ]
+
+
 def memory_rows(results: list[Result]) -> list[list[str]]:
-    return [[r.name, m.group, m.process, str(m.pid), _fmt(m.peak_rss_mib), m.note] for r in results for m in r.memory]
+    return [[r.label, m.group, m.process, str(m.pid), _fmt(m.peak_rss_mib), m.note] for r in results for m in r.memory]
 
 
 def text_report(run: dict, results: list[Result]) -> str:
@@ -69,18 +103,18 @@ def text_report(run: dict, results: list[Result]) -> str:
     out += _table(["benchmark", "group", "process", "pid", "MiB", "note"], memory_rows(results), "lllrrl")
     for result in results:
         for note in result.notes:
-            out.append(f"note ({result.name}): {note}")
+            out.append(f"note ({result.label}): {note}")
     out.append(f"\ntook {run['elapsed_s']:.0f} s end to end")
     return "\n".join(out)
 
 
-def write_json(run: dict, results: list[Result]) -> Path:
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+def write_json(run: dict, results: list[Result], directory: Path = RESULTS_DIR) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
     document = {**run, "results": [r.to_dict() for r in results]}
-    latest = RESULTS_DIR / "latest.json"
+    latest = directory / "latest.json"
     latest.write_text(json.dumps(document, indent=2, default=str) + "\n")
     stamp = run["date"].replace(":", "").replace("-", "")
-    (RESULTS_DIR / f"{stamp}-{'quick' if run['quick'] else 'full'}.json").write_text(latest.read_text())
+    (directory / f"{stamp}-{'quick' if run['quick'] else 'full'}.json").write_text(latest.read_text())
     return latest
 
 
@@ -131,10 +165,21 @@ def markdown(run: dict, results: list[Result]) -> str:
     lines += _md_table(
         ["benchmark", "group", "process", "pid", "peak RSS (MiB)", "note"], memory_rows(results), "lllrrl"
     )
+    by_name: dict[str, list[Result]] = {}
     for result in results:
-        lines += ["", f"## {result.title}", "", "### How it is measured", "", result.method.strip(), ""]
-        if result.notes:
-            lines += ["### Notes from this run", ""] + [f"- {n}" for n in result.notes] + [""]
+        by_name.setdefault(result.name, []).append(result)
+    for group in by_name.values():
+        lines += ["", f"## {group[0].title}", "", "### How it is measured", "", group[0].method.strip(), ""]
+        lines += [
+            "Run once on each engine: the databases above are SQLite (WAL) files on `sqlite`, and fresh",
+            "databases in one throwaway PostgreSQL cluster (`tests/support/postgres.py`) on `postgresql`;",
+            "the baseline always uses the same engine as the service.",
+            "",
+        ]
+        for result in group:
+            if result.notes:
+                lines += [f"### Notes from this run ({result.engine})", ""] + [f"- {n}" for n in result.notes] + [""]
+            lines += profile_lines(result)
     lines += [
         "## Running them",
         "",

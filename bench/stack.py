@@ -7,7 +7,6 @@ Each function takes the benchmark's RunContext, registers what it starts with
 from __future__ import annotations
 
 import socket
-from pathlib import Path
 
 from bench.harness import PYTHON, Proc, RunContext, free_port, http_ok, wait_until
 from bench.mail_tools import MailDir
@@ -35,11 +34,11 @@ def broker_proc(ctx: RunContext) -> Proc:
 
 
 def migrate(ctx: RunContext, service: str) -> str:
-    """Fresh SQLite (WAL) databases for auth and `service`, migrated; returns the service URL."""
+    """Fresh databases on the run's engine for auth (once) and `service`, migrated; returns the service URL."""
     from shared import migrations
 
-    auth_url = ctx.sqlite_url("auth")
-    service_url = ctx.sqlite_url(service)
+    auth_url = ctx.env.get("AUTH_DATABASE_URL") or ctx.database_url("auth")
+    service_url = ctx.database_url(service)
     migrations.upgrade_auth(auth_url)
     migrations.upgrade_service(service, service_url)
     ctx.env["AUTH_DATABASE_URL"] = auth_url
@@ -158,32 +157,3 @@ def start_smtp_sink(ctx: RunContext, name: str = "smtp-sink") -> tuple[Proc, int
     )
     ctx.env.update({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port), "SMTP_TLS": "none"})
     return proc, port, MailDir(directory)
-
-
-def sqlite_count(url: str, table: str, where: str = "") -> int:
-    """Rows in `table` (those matching the SQL condition `where`, if given)."""
-    condition = f" WHERE {where}" if where else ""
-    return sqlite_rows(url, f"SELECT count(*) FROM {table}{condition}")[0][0]
-
-
-def sqlite_rows(url: str, query: str, parameters: tuple = ()) -> list[tuple]:
-    """Every row of a read-only query on the SQLite database at `url`."""
-    import sqlite3
-    from contextlib import closing
-
-    path = Path(url.removeprefix("sqlite:///"))
-    with closing(sqlite3.connect(path, timeout=30)) as connection:
-        return connection.execute(query, parameters).fetchall()
-
-
-def stored_ns(value: str | None) -> int | None:
-    """A UTCDateTime column's text as SQLite keeps it ('2026-11-22 01:27:44.123456', UTC)
-    in ns since the epoch, comparable with time.time_ns()."""
-    import datetime as dt
-
-    if not value:
-        return None
-    parsed = dt.datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return round(parsed.timestamp() * 1e6) * 1000
