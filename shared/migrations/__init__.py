@@ -13,7 +13,8 @@ from alembic import command
 from alembic.config import Config
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
+# The checkout or installed tree that holds services/ (however deep this package sits in shared/).
+ROOT = next(parent for parent in HERE.parents if (parent / "services").is_dir())
 
 
 def _config(url: str, version_dirs: list[Path], data_keys: Sequence[str] = ()) -> Config:
