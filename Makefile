@@ -35,7 +35,7 @@ install: $(STAMP) $(NODE_STAMP)
 # code into messages.pot, bring each language's .po up to date with it (a new message arrives
 # untranslated; a changed one as a fuzzy guess for the translator to check), compile the .mo
 # files the services read. Run after changing any message; commit all four files.
-LOCALE_DIR := shared/i18n/locale
+LOCALE_DIR := shared/http/i18n/locale
 messages: $(STAMP)
 	mkdir -p $(LOCALE_DIR)
 	$(VENV)/bin/pybabel --quiet extract -F babel.cfg -k copy_text:1c,2 -k copy_plural:1c,2,3 -c Translators: \
@@ -48,7 +48,7 @@ messages: $(STAMP)
 	$(VENV)/bin/pybabel --quiet compile -d $(LOCALE_DIR) --statistics
 
 run: $(STAMP)
-	$(PY) -m shared.cli run
+	$(PY) -m ops.cli run
 
 # PostgreSQL, Chromium and npm from Debian: installed when missing if root, else the exact command.
 system-packages:
@@ -90,7 +90,7 @@ lock: $(STAMP)
 # from there: Python through time-machine, PostgreSQL through libfaketime (Debian's `faketime`), both
 # from one offset (tests/support/shifted_time.py says why not libfaketime for Python). README "Tests".
 CLOCK_TESTS := tests/unit $(filter-out %/test_crash.py,$(wildcard tests/integration/services/notifier/test_*.py)) \
-	tests/integration/services/decisions/test_overdue_and_scale.py tests/integration/shared/test_demo.py
+	tests/integration/services/decisions/test_overdue_and_scale.py tests/integration/ops/test_demo.py
 test-clock: $(STAMP)
 	@bash tests/support/system-packages.sh postgresql faketime
 	$(PY) -m tests.support.faketimes | while IFS='|' read -r label start; do \

@@ -1,5 +1,5 @@
 """The bare baseline for the HTTP intake benchmark: Flask under the same gunicorn config,
-one INSERT per POST into a SQLite (WAL) file opened by shared.db.create_engine, so the
+one INSERT per POST into a SQLite (WAL) file opened by shared.infra.db.create_engine, so the
 engine settings (WAL, synchronous=NORMAL, BEGIN IMMEDIATE, busy timeout) are the
 service's. No auth, no validation, no encryption, no outbox.
 
@@ -15,8 +15,8 @@ import uuid
 import sqlalchemy as sa
 from flask import Flask, jsonify, request
 
-from shared.db import create_engine
-from shared.tables import UTCDateTime, utcnow
+from shared.infra.db import create_engine
+from shared.infra.tables import UTCDateTime, utcnow
 
 metadata = sa.MetaData()
 submissions = sa.Table(

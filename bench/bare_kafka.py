@@ -1,7 +1,7 @@
 """The bare baseline for the Kafka intake benchmark: consume, produce each record to
 another topic (acks=all), flush, commit the offsets; nothing else.
 
-The clients come from shared.kafka.consumer / shared.kafka.producer, so they are
+The clients come from shared.messaging.kafka.consumer / shared.messaging.kafka.producer, so they are
 configured exactly as the intake consumer and relay are (group settings, poll size,
 linger, one request in flight, acks=all).
 
@@ -18,7 +18,7 @@ import time
 
 from kafka import OffsetAndMetadata
 
-from shared import kafka
+from shared.messaging import kafka
 
 
 def run(bootstrap: str, source: str, dest: str, group: str, max_seconds: float, stop: threading.Event) -> int:

@@ -1,7 +1,7 @@
 """The bare baseline for the decisions fan-out benchmark: one kafka-python producer sending
 prepared records (acks=all) to a topic as fast as it can, nothing else.
 
-The producer comes from shared.kafka.producer, so it is configured exactly as the outbox
+The producer comes from shared.messaging.kafka.producer, so it is configured exactly as the outbox
 relay's is (acks=all, linger, one request in flight, retries). The process loads the
 records, connects, fetches the topic's metadata and sends a few warm-up records (which the
 benchmark's counter does not match), says READY, and waits for SIGUSR1: the time it takes
@@ -21,8 +21,8 @@ import threading
 import time
 from pathlib import Path
 
-from shared import kafka
-from shared.events import KAFKA_HEADERS
+from shared.messaging import kafka
+from shared.messaging.events import KAFKA_HEADERS
 
 WARM_UP_RECORDS = 10
 

@@ -105,8 +105,8 @@ def _grow(into: decisions_data.Loaded | None, more: decisions_data.Loaded) -> de
 def run(ctx: RunContext) -> Result:
     """Measured at each of `--chain-sizes` in turn, the database grown in place between them
     (the same shape, more of it), then the p99 at the largest beside the p99 at the smallest."""
-    from shared.constants import ROLE_STAFF
-    from shared.crypto import Sealer
+    from shared.infra.crypto import Sealer
+    from shared.rules.constants import ROLE_STAFF
 
     opts = ctx.options
     url = stack.migrate(ctx, "decisions")
@@ -169,7 +169,7 @@ def _combined(results: list[tuple[int, Result]]) -> Result:
 
 def _measure(ctx: RunContext, url: str, keys: dict, loaded: decisions_data.Loaded, scale) -> Result:
     """The service and the bare endpoint on the database as it is now; both stopped after."""
-    from shared.constants import ROLE_STAFF
+    from shared.rules.constants import ROLE_STAFF
 
     opts = ctx.options
     connections = opts.connections_or(CONNECTIONS)
@@ -329,12 +329,12 @@ def _measure(ctx: RunContext, url: str, keys: dict, loaded: decisions_data.Loade
     twice = sum(1 for n in loaded.links_of.values() if n == 2)
     method = f"""
 - **Data:** a fresh SQLite (WAL) decisions database migrated with
-  `shared.migrations.upgrade_service('decisions', url)` (and `upgrade_auth` for the keys), then filled
+  `shared.infra.migrations.upgrade_service('decisions', url)` (and `upgrade_auth` for the keys), then filled
   **directly** with SQLAlchemy Core `executemany` in chunks of {decisions_data.CHUNK:,} rows
   (`bench/decisions_data.py`; a direct load is fine for a read benchmark and takes
   {loaded.total_seconds:.0f} s instead of hours through events and the API):
   {loaded.rows["contributions_view"]:,} contributions in `contributions_view` (each one's words sealed
-  with `shared.crypto.Sealer` under the key the service runs with) across
+  with `shared.infra.crypto.Sealer` under the key the service runs with) across
   {loaded.rows["engagements_view"]} engagements (half past their feedback date),
   {loaded.rows["boards"]} boards, {loaded.rows.get("decisions", 0):,} decisions with
   {loaded.rows.get("decision_versions", 0):,} version rows (5% amended), {loaded.rows.get("links", 0):,} links

@@ -3,7 +3,7 @@ benchmarks.
 
 The rows are the ones the service's own code writes (its tables from
 `services.decisions.adapters.tables`, the contribution's words sealed with
-`shared.crypto.Sealer` exactly as intake seals them for `contribution.received`), but
+`shared.infra.crypto.Sealer` exactly as intake seals them for `contribution.received`), but
 they are inserted in bulk (executemany, a few thousand rows a statement, one transaction
 per table) rather than through events and the API: going through the API would take
 hours for 100,000 contributions, and what is measured afterwards only reads them.
@@ -146,7 +146,7 @@ def load(
     """Fill the (migrated, empty) decisions database at `url` for `tenant`; load again with
     another `seed` and `first_number` (the contributions already there) to grow it."""
     from services.decisions.adapters import tables as t
-    from shared.db import create_engine
+    from shared.infra.db import create_engine
 
     rng = random.Random(seed)
     now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)

@@ -105,8 +105,8 @@ def _figures(timeline: kafka_tools.Timeline) -> dict:
 
 
 def run(ctx: RunContext) -> Result:
-    from shared.constants import DECISIONS_TOPIC, ROLE_BOARD, ROLE_STAFF
-    from shared.crypto import Sealer
+    from shared.infra.crypto import Sealer
+    from shared.rules.constants import DECISIONS_TOPIC, ROLE_BOARD, ROLE_STAFF
 
     opts = ctx.options
     n = opts.sized(LINKS, QUICK_LINKS)
@@ -125,7 +125,7 @@ def run(ctx: RunContext) -> Result:
     web, web_url = stack.start_gunicorn(
         ctx, "decisions-web", "services.decisions.entrypoints.wsgi:app", service="decisions"
     )
-    relay = ctx.processes.start("decisions-relay", [PYTHON, "-m", "shared.cli", "relay", "decisions"])
+    relay = ctx.processes.start("decisions-relay", [PYTHON, "-m", "ops.cli", "relay", "decisions"])
     ctx.log(f"decisions at {web_url}, relay pid {relay.pid}")
     decisions_url = web_url + "/v1/decisions"
     counter = kafka_tools.RecordCounter(bootstrap, DECISIONS_TOPIC)
@@ -354,13 +354,13 @@ def run(ctx: RunContext) -> Result:
         "profiles": profiles,
     }
     method = f"""
-- **Setup:** one Tansu broker (`shared.broker.start_tansu`) on a free port with the project's topics
-  (`shared.kafka.create_topics`, 3 partitions each) and {repeats} scratch topics for the baseline; a fresh
-  SQLite (WAL) decisions database migrated with `shared.migrations`, holding {n:,} contributions in
+- **Setup:** one Tansu broker (`ops.broker.start_tansu`) on a free port with the project's topics
+  (`shared.messaging.kafka.create_topics`, 3 partitions each) and {repeats} scratch topics for the baseline; a fresh
+  SQLite (WAL) decisions database migrated with `shared.infra.migrations`, holding {n:,} contributions in
   `contributions_view` and their engagement (loaded directly, as in decisions-chain) and one board; one
   tenant with a `staff` and a `board` key. Running: the decisions web exactly as production
   (`python -m gunicorn -c deploy/gunicorn.conf.py services.decisions.entrypoints.wsgi:app`,
-  `SERVICE=decisions`, `WEB_CONCURRENCY=2`) and `python -m shared.cli relay decisions`.
+  `SERVICE=decisions`, `WEB_CONCURRENCY=2`) and `python -m ops.cli relay decisions`.
 - **Subject:** `POST /v1/decisions` with the board key: a board, an engagement, an outcome with its
   rationale and {n:,} links `{{contribution_id, influence}}` (a {runs["service"][0]["request_bytes"] / 1e6:.2f} MB
   body, built before the clock starts). The service validates it, stores the decision and the links and
@@ -370,7 +370,7 @@ def run(ctx: RunContext) -> Result:
   decision (matched by type and by the decision's title, unique per run) is read back from
   `{DECISIONS_TOPIC}`. The POST's own response time (until its whole answer is read) is reported too.
 - **Baseline:** `bench/bare_produce.py`, a separate process with a kafka-python producer from
-  `shared.kafka.producer` (the relay's settings: acks=all, linger 5 ms, one request in flight) on the
+  `shared.messaging.kafka.producer` (the relay's settings: acks=all, linger 5 ms, one request in flight) on the
   same broker, sending the very records the first service run produced (same keys, same bytes, about
   {event_bytes} bytes each, same headers) to an empty scratch topic of 3 partitions. It connects, fetches
   metadata and sends a few warm-up records before it says it is ready; the clock runs from the signal

@@ -39,14 +39,14 @@ PYTHON = sys.executable
 class Install:
     """Where the processes' code comes from, and so how each command is started.
 
-    The default is this checkout, run with the current interpreter (`python -m shared.cli`,
+    The default is this checkout, run with the current interpreter (`python -m ops.cli`,
     `python -m gunicorn -c deploy/gunicorn.conf.py`, PYTHONPATH at the checkout so `bench`
     imports). `Install.virtualenv(path)` is a virtualenv holding the built wheel, as a
     council installs it: its console scripts run by path, gunicorn configured from the
     package, and no PYTHONPATH.
     """
 
-    outcomes: tuple[str, ...] = (PYTHON, "-m", "shared.cli")
+    outcomes: tuple[str, ...] = (PYTHON, "-m", "ops.cli")
     gunicorn: tuple[str, ...] = (PYTHON, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"))
     pythonpath: str | None = str(ROOT)  # `bench` is not an installed package
 
@@ -55,7 +55,7 @@ class Install:
         bindir = venv / "bin"
         return cls(
             outcomes=(str(bindir / "outcomes"),),
-            gunicorn=(str(bindir / "gunicorn"), "-c", "python:shared.gunicorn_conf"),
+            gunicorn=(str(bindir / "gunicorn"), "-c", "python:shared.http.gunicorn_conf"),
             pythonpath=None,
         )
 
@@ -436,7 +436,7 @@ def base_environment(tmp: Path, install: Install = CHECKOUT) -> dict[str, str]:
     """A clean environment for the children: nothing from a developer's shell settings
     that the services read (PROMETHEUS_MULTIPROC_DIR, *_DATABASE_URL...), and no `.env`
     (children run in the scratch directory, where there is none)."""
-    from shared.devrun import dev_secrets
+    from ops.devrun import dev_secrets
 
     keep = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME")
     env = {k: os.environ[k] for k in keep if k in os.environ}
@@ -446,7 +446,7 @@ def base_environment(tmp: Path, install: Install = CHECKOUT) -> dict[str, str]:
         {
             "PYTHONDONTWRITEBYTECODE": "1",
             "OUTCOMES_VAR_DIR": str(tmp / "var"),
-            # Local URLs: what development allows (shared/settings.py).
+            # Local URLs: what development allows (shared/infra/settings.py).
             "OUTCOMES_ENV": "development",
             "LOG_LEVEL": "INFO",
         }

@@ -28,7 +28,7 @@ CONNECTIONS = 8
 
 
 def run(ctx: RunContext) -> Result:
-    from shared.constants import ROLE_CASE_SYSTEM, ROLE_STAFF
+    from shared.rules.constants import ROLE_CASE_SYSTEM, ROLE_STAFF
 
     opts = ctx.options
     connections = opts.connections_or(CONNECTIONS)
@@ -155,9 +155,9 @@ def run(ctx: RunContext) -> Result:
 - **Subject:** `python -m gunicorn -c deploy/gunicorn.conf.py services.intake.entrypoints.wsgi:app`
   with `SERVICE=intake`, `WEB_CONCURRENCY=2` (sync workers, access log on, `PROMETHEUS_MULTIPROC_DIR`
   set as in `deploy/k8s/intake.yaml`), on fresh SQLite (WAL) databases migrated with
-  `shared.migrations` (auth and intake), one tenant, one `staff` and one `case-system` key.
+  `shared.infra.migrations` (auth and intake), one tenant, one `staff` and one `case-system` key.
 - **Baseline:** `bench/bare_app.py` under the same command and config file: Flask, parse the
-  JSON body, one `INSERT` through `shared.db.create_engine` (same WAL/`BEGIN IMMEDIATE` settings)
+  JSON body, one `INSERT` through `shared.infra.db.create_engine` (same WAL/`BEGIN IMMEDIATE` settings)
   into its own SQLite file, answer `201 {{"id": ...}}`. No auth, validation, encryption or outbox.
 - **Requests:** one engagement is created through the API with the staff key; then every request is
   `POST {PATH}` with the case-system key and a ~{details["body_bytes"]}-byte body: a view of a few

@@ -32,9 +32,9 @@ def _create_engagement(ctx: RunContext, url: str) -> str:
     from services.intake.entrypoints.schemas import EngagementSchema
     from services.intake.service_layer import services
     from services.intake.service_layer.unit_of_work import IntakeUnitOfWork
-    from shared import db
-    from shared.crypto import Sealer
-    from shared.tables import utcnow
+    from shared.infra import db
+    from shared.infra.crypto import Sealer
+    from shared.infra.tables import utcnow
 
     engine = db.create_engine(url)
     try:
@@ -132,8 +132,8 @@ def _thin(samples: list[tuple[float, int]], keep: int = 120) -> list[tuple[float
 
 
 def run(ctx: RunContext) -> Result:
-    from shared.constants import CONTRIBUTION_RECEIVED, CONTRIBUTIONS_TOPIC, SUBMISSIONS_TOPIC, dlq_topic
-    from shared.events import KAFKA_HEADERS
+    from shared.messaging.events import KAFKA_HEADERS
+    from shared.rules.constants import CONTRIBUTION_RECEIVED, CONTRIBUTIONS_TOPIC, SUBMISSIONS_TOPIC, dlq_topic
 
     n = ctx.options.events
     bootstrap = stack.start_broker(ctx, extra_topics=(BARE_IN, BARE_OUT))
@@ -180,8 +180,8 @@ def run(ctx: RunContext) -> Result:
         bootstrap,
         CONTRIBUTIONS_TOPIC,
         [
-            ("intake-consumer", [PYTHON, "-m", "shared.cli", "consume", "intake"]),
-            ("intake-relay", [PYTHON, "-m", "shared.cli", "relay", "intake"]),
+            ("intake-consumer", [PYTHON, "-m", "ops.cli", "consume", "intake"]),
+            ("intake-relay", [PYTHON, "-m", "ops.cli", "relay", "intake"]),
         ],
         fail_if={dlq: 0},
     )
@@ -277,19 +277,19 @@ def run(ctx: RunContext) -> Result:
         "profiles": {"service": service_profile, "bare": bare_profile},
     }
     method = f"""
-- **Broker:** one Tansu broker (`shared.broker.start_tansu`, memory only) on a free port, topics made
-  by `shared.kafka.create_topics` (3 partitions each) plus `{BARE_IN}` and `{BARE_OUT}` for the baseline.
-- **Input:** {n} `contribution.submitted` CloudEvents (structured JSON, `shared.events.make`, about
+- **Broker:** one Tansu broker (`ops.broker.start_tansu`, memory only) on a free port, topics made
+  by `shared.messaging.kafka.create_topics` (3 partitions each) plus `{BARE_IN}` and `{BARE_OUT}` for the baseline.
+- **Input:** {n} `contribution.submitted` CloudEvents (structured JSON, `shared.messaging.events.make`, about
   {round(event_bytes)} bytes each: a view with the participant inline, each with its own participant),
   keyed by the case system's reference, produced with acks=all onto `{SUBMISSIONS_TOPIC}` and the same
   bytes onto `{BARE_IN}` before anything is timed.
-- **Subject:** `python -m shared.cli consume intake` and `python -m shared.cli relay intake` started
+- **Subject:** `python -m ops.cli consume intake` and `python -m ops.cli relay intake` started
   together as processes against a fresh migrated SQLite (WAL) intake database with one tenant and one
   engagement. The figure counts `contribution.received` events arriving on `{CONTRIBUTIONS_TOPIC}`;
   each event also costs the relay a `participant.registered` event on `outcomes.participants`.
 - **Baseline:** `bench/bare_kafka.py`, one process on the same broker just before: poll up to 500
   records, produce each to `{BARE_OUT}` (acks=all), flush, commit offsets. Its clients come from
-  `shared.kafka.consumer`/`producer`, so client settings equal the service's.
+  `shared.messaging.kafka.consumer`/`producer`, so client settings equal the service's.
 - **Clock:** a separate kafka-python client in the harness counts the output topic every ~20 ms
   with one ListOffsets request plus a fetch of only the newest batch of each partition that grew
   (Tansu reports a partition's end as its last batch's *base* offset + 1, so end offsets alone

@@ -1,6 +1,6 @@
 """The SMTP sink's directory for benchmarks: what it holds, and when each message came.
 
-`shared/smtp_sink.py` (aiosmtpd) writes every message it accepts as one file named
+`ops/smtp_sink.py` (aiosmtpd) writes every message it accepts as one file named
 `<time.time_ns()>-<8 hex>.eml` (through a `.tmp` name and a rename) *before* it answers
 250. So a file's name says when the sink accepted that message, on the machine's wall
 clock, which is the clock the harness reads with `time.time_ns()`: arrival times come from

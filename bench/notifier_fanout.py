@@ -81,9 +81,9 @@ def _quarters(arrivals: Arrivals, n: int) -> list[tuple[int, int]]:
 
 
 def run(ctx: RunContext) -> Result:
-    from shared.constants import CONTRIBUTIONS_TOPIC, DECISIONS_TOPIC, ENGAGEMENTS_TOPIC, PARTICIPANTS_TOPIC
-    from shared.crypto import Sealer
-    from shared.events import KAFKA_HEADERS
+    from shared.infra.crypto import Sealer
+    from shared.messaging.events import KAFKA_HEADERS
+    from shared.rules.constants import CONTRIBUTIONS_TOPIC, DECISIONS_TOPIC, ENGAGEMENTS_TOPIC, PARTICIPANTS_TOPIC
 
     opts = ctx.options
     n = opts.sized(MESSAGES, QUICK_MESSAGES)
@@ -363,17 +363,17 @@ def run(ctx: RunContext) -> Result:
         "profiles": profiles,
     }
     method = f"""
-- **Setup:** one Tansu broker (`shared.broker.start_tansu`) on a free port with the project's topics
-  (`shared.kafka.create_topics`, 3 partitions each); the SMTP sink as a process
-  (`python -m shared.cli smtp-sink --port P --dir D`, aiosmtpd, each accepted message written to one
+- **Setup:** one Tansu broker (`ops.broker.start_tansu`) on a free port with the project's topics
+  (`shared.messaging.kafka.create_topics`, 3 partitions each); the SMTP sink as a process
+  (`python -m ops.cli smtp-sink --port P --dir D`, aiosmtpd, each accepted message written to one
   file before it answers 250); fresh SQLite (WAL) auth and notifier databases migrated with
-  `shared.migrations`; one tenant. Preloaded as real events, with acks=all, before the notifier starts:
+  `shared.infra.migrations`; one tenant. Preloaded as real events, with acks=all, before the notifier starts:
   {n:,} `participant.registered` on `{PARTICIPANTS_TOPIC}` (each its own participant who wants email
   in English, standard format, with consent; name, email, phone and external reference sealed with
-  `shared.crypto.Sealer` under the `DATA_ENCRYPTION_KEYS` the notifier runs with), one
+  `shared.infra.crypto.Sealer` under the `DATA_ENCRYPTION_KEYS` the notifier runs with), one
   `engagement.created` on `{ENGAGEMENTS_TOPIC}` and {n:,} `contribution.received` on
   `{CONTRIBUTIONS_TOPIC}`, one per participant.
-- **Subject:** `python -m shared.cli consume notifier` (the consumer and, in a thread beside it, the
+- **Subject:** `python -m ops.cli consume notifier` (the consumer and, in a thread beside it, the
   sender, as in production) with `SMTP_HOST`/`SMTP_PORT` pointing at the sink, `LINK_SIGNING_SECRET`,
   `DATA_ENCRYPTION_KEYS`, `NOTIFIER_DATABASE_URL`, `AUTH_DATABASE_URL`, `KAFKA_BOOTSTRAP_SERVERS`;
   default settings otherwise (sender batches of 20, 0.2 s idle poll). The notifier's outbox relay is

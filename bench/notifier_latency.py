@@ -70,7 +70,7 @@ def _median(values: list[float]) -> float | None:
 
 
 def run(ctx: RunContext) -> Result:
-    from shared.constants import ROLE_BOARD, ROLE_CASE_SYSTEM, ROLE_STAFF
+    from shared.rules.constants import ROLE_BOARD, ROLE_CASE_SYSTEM, ROLE_STAFF
 
     opts = ctx.options
     n = opts.sized(DECISIONS, QUICK_DECISIONS * 3 if opts.smoke else QUICK_DECISIONS)
@@ -82,7 +82,7 @@ def run(ctx: RunContext) -> Result:
     keys = stack.create_tenant(ctx, TENANT, (ROLE_CASE_SYSTEM, ROLE_BOARD, ROLE_STAFF))
     ctx.env.setdefault("LINK_SIGNING_SECRET", secrets.token_urlsafe(32))
 
-    # Everything `make run` starts (shared/devrun.py): per service its web under gunicorn,
+    # Everything `make run` starts (ops/devrun.py): per service its web under gunicorn,
     # its consumer and its outbox relay.
     web: dict[str, tuple] = {}
     workers: dict[str, object] = {}
@@ -368,13 +368,13 @@ def run(ctx: RunContext) -> Result:
         "cpu": usage,
     }
     method = f"""
-- **System:** everything `make run` starts (`shared/devrun.py`), as processes in a scratch directory:
+- **System:** everything `make run` starts (`ops/devrun.py`), as processes in a scratch directory:
   a Tansu broker on a free port with the project's topics; the SMTP sink
-  (`python -m shared.cli smtp-sink`); fresh SQLite (WAL) databases for auth, intake, decisions and
-  notifier, migrated with `shared.migrations`; one tenant with a `case-system`, a `board` and a
+  (`python -m ops.cli smtp-sink`); fresh SQLite (WAL) databases for auth, intake, decisions and
+  notifier, migrated with `shared.infra.migrations`; one tenant with a `case-system`, a `board` and a
   `staff` key; then for each of intake, decisions and notifier its web
   (`python -m gunicorn -c deploy/gunicorn.conf.py services.<service>.entrypoints.wsgi:app`, 2 sync
-  workers), `python -m shared.cli consume <service>` and `python -m shared.cli relay <service>`,
+  workers), `python -m ops.cli consume <service>` and `python -m ops.cli relay <service>`,
   with `SMTP_HOST`/`SMTP_PORT` at the sink, one `DATA_ENCRYPTION_KEYS` and `LINK_SIGNING_SECRET` for
   all, and default settings otherwise (notifier sender batches of 20 with a 0.2 s idle poll, relays
   polling every 0.05 s, consumers polling for 0.5 s).

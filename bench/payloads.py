@@ -74,8 +74,8 @@ def fill(template: str, number: int) -> str:
 
 def submission_events(tenant: str, engagement_id: str, count: int) -> list[tuple[bytes, bytes]]:
     """`count` contribution.submitted CloudEvents as (key, value) on intake.submissions."""
-    from shared import events
-    from shared.constants import CONTRIBUTION_SUBMITTED
+    from shared.messaging import events
+    from shared.rules.constants import CONTRIBUTION_SUBMITTED
 
     made = []
     for number in range(1, count + 1):
@@ -128,7 +128,7 @@ def decision_body(board_id: str, engagement_id: str | None, contribution_ids: li
 class NotifierInputs:
     """`count` participants, one engagement, a contribution per participant and one decision
     linking them all, as the events intake and decisions publish (the shapes of
-    shared/event_schemas.py and of services/decisions/service_layer/services.py
+    shared/messaging/event_schemas.py and of services/decisions/service_layer/services.py
     `_announce_link`), each a (key, CloudEvent bytes) pair keyed by its aggregate's id.
 
     Contact details are sealed with `sealer`, which must hold the DATA_ENCRYPTION_KEYS the
@@ -147,13 +147,13 @@ class NotifierInputs:
         self.references = [f"{tenant.upper()}-{marker}-{number:06d}" for number in range(1, count + 1)]
 
     def _event(self, type_: str, source: str, subject: str, data: dict) -> tuple[bytes, bytes]:
-        from shared import events
+        from shared.messaging import events
 
         envelope = events.make(type=type_, source=source, tenant=self.tenant, subject=subject, data=data, time=self.now)
         return subject.encode(), events.dumps(envelope)
 
     def participants(self) -> list[tuple[bytes, bytes]]:
-        from shared.constants import PARTICIPANT_REGISTERED
+        from shared.rules.constants import PARTICIPANT_REGISTERED
 
         made = []
         for number, participant_id in enumerate(self.participant_ids, 1):
@@ -169,13 +169,13 @@ class NotifierInputs:
         return made
 
     def engagement(self) -> list[tuple[bytes, bytes]]:
-        from shared.constants import ENGAGEMENT_CREATED
+        from shared.rules.constants import ENGAGEMENT_CREATED
 
         data = {"id": self.engagement_id, **engagement_body(), "created_at": self.now.isoformat()}
         return [self._event(ENGAGEMENT_CREATED, INTAKE_SOURCE, self.engagement_id, data)]
 
     def contributions(self) -> list[tuple[bytes, bytes]]:
-        from shared.constants import CONTRIBUTION_RECEIVED
+        from shared.rules.constants import CONTRIBUTION_RECEIVED
 
         made = []
         for number, (contribution_id, participant_id) in enumerate(
@@ -199,7 +199,7 @@ class NotifierInputs:
 
     def links(self) -> list[tuple[bytes, bytes]]:
         """One `contribution.linked` per contribution, all of one decision (its version 1)."""
-        from shared.constants import CONTRIBUTION_LINKED
+        from shared.rules.constants import CONTRIBUTION_LINKED
 
         decision = {
             "decision_id": self.decision_id,

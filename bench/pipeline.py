@@ -197,8 +197,8 @@ def _start_system(ctx: RunContext, sink_proc) -> tuple[dict, dict]:
 def run(ctx: RunContext) -> Result:
     from kafka import KafkaProducer
 
-    from shared import events
-    from shared.constants import CONTRIBUTION_SUBMITTED, ROLE_CASE_SYSTEM, ROLE_STAFF, SUBMISSIONS_TOPIC
+    from shared.messaging import events
+    from shared.rules.constants import CONTRIBUTION_SUBMITTED, ROLE_CASE_SYSTEM, ROLE_STAFF, SUBMISSIONS_TOPIC
 
     opts = ctx.options
     bootstrap = stack.start_broker(ctx, extra_topics=(BARE_IN, BARE_OUT))

@@ -53,7 +53,7 @@ from bench import reconcile
 from bench.harness import git_revision, install_signal_handlers, machine
 from bench.mail_tools import accepted_ns
 from bench.reconcile import Check
-from shared.constants import (
+from shared.rules.constants import (
     ALL_TOPICS,
     CLOUDEVENTS_CONTENT_TYPE,
     CONSUMED_TOPICS,

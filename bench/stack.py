@@ -14,8 +14,8 @@ from bench.mail_tools import MailDir
 
 def start_broker(ctx: RunContext, extra_topics: tuple[str, ...] = ()) -> str:
     """A Tansu broker on a free port with the project's topics (and `extra_topics`)."""
-    from shared import kafka
-    from shared.broker import start_tansu
+    from ops.broker import start_tansu
+    from shared.messaging import kafka
 
     port = free_port()
     log_path = ctx.logs / "broker.log"
@@ -35,7 +35,7 @@ def broker_proc(ctx: RunContext) -> Proc:
 
 def migrate(ctx: RunContext, service: str) -> str:
     """Fresh databases on the run's engine for auth (once) and `service`, migrated; returns the service URL."""
-    from shared import migrations
+    from shared.infra import migrations
 
     auth_url = ctx.env.get("AUTH_DATABASE_URL") or ctx.database_url("auth")
     service_url = ctx.database_url(service)
@@ -68,8 +68,8 @@ def create_tenant(
 ) -> dict[str, str]:
     """The tenant, the CloudEvents sources its case systems publish submissions as, and one
     API key per role in `roles`: {role: key}."""
-    from shared.auth import KeyStore
-    from shared.db import create_engine
+    from shared.infra.auth import KeyStore
+    from shared.infra.db import create_engine
 
     engine = create_engine(ctx.env["AUTH_DATABASE_URL"])
     try:
@@ -131,13 +131,13 @@ def start_gunicorn(
 
 
 def start_smtp_sink(ctx: RunContext, name: str = "smtp-sink") -> tuple[Proc, int, MailDir]:
-    """`python -m shared.cli smtp-sink --port P --dir D` on a free port; sets SMTP_HOST and
+    """`python -m ops.cli smtp-sink --port P --dir D` on a free port; sets SMTP_HOST and
     SMTP_PORT in `ctx.env` for the processes started after it."""
     port = free_port()
     directory = ctx.tmp / "mail"
     proc = ctx.processes.start(
         name,
-        [PYTHON, "-m", "shared.cli", "smtp-sink", "--host", "127.0.0.1", "--port", str(port), "--dir", str(directory)],
+        [PYTHON, "-m", "ops.cli", "smtp-sink", "--host", "127.0.0.1", "--port", str(port), "--dir", str(directory)],
     )
 
     def listening() -> bool:

@@ -1,2 +1,2 @@
-"""Gunicorn settings for the web processes: those of the installed package (shared/gunicorn_conf.py)."""
-from shared.gunicorn_conf import *  # noqa: F403
+"""Gunicorn settings for the web processes: those of the installed package (shared/http/gunicorn_conf.py)."""
+from shared.http.gunicorn_conf import *  # noqa: F403

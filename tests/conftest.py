@@ -12,8 +12,8 @@ from cryptography.fernet import Fernet
 
 from services.intake.bootstrap import bootstrap as bootstrap_intake
 from services.intake.bootstrap import create_app as create_intake_app
-from shared import migrations
-from shared.settings import Settings
+from shared.infra import migrations
+from shared.infra.settings import Settings
 from tests.support import factories, shifted_time
 from tests.support.api import METRICS_TOKEN, ApiClient, create_tenant
 from tests.support.postgres import PostgresCluster

@@ -14,14 +14,15 @@ from services.decisions.entrypoints.public_pages import public_blueprint
 from services.decisions.entrypoints.status_page import status_blueprint
 from services.decisions.service_layer import handlers, services, views
 from services.decisions.service_layer.unit_of_work import DecisionsUnitOfWork
-from shared import metrics, pages, web
-from shared.auth import KeyStore
-from shared.constants import CONTRIBUTIONS_TOPIC, ENGAGEMENTS_TOPIC, NOTIFICATIONS_TOPIC, PARTICIPANTS_TOPIC
-from shared.domain import UK
-from shared.links import Links
-from shared.platform import Platform, build_platform, consume
-from shared.settings import Settings
-from shared.tables import utcnow
+from shared.http import pages, web
+from shared.infra import metrics
+from shared.infra.auth import KeyStore
+from shared.infra.links import Links
+from shared.infra.platform import Platform, build_platform, consume
+from shared.infra.settings import Settings
+from shared.infra.tables import utcnow
+from shared.rules.constants import CONTRIBUTIONS_TOPIC, ENGAGEMENTS_TOPIC, NOTIFICATIONS_TOPIC, PARTICIPANTS_TOPIC
+from shared.rules.domain import UK
 
 SERVICE = "decisions"
 INBOUND_TOPICS = [ENGAGEMENTS_TOPIC, CONTRIBUTIONS_TOPIC, NOTIFICATIONS_TOPIC, PARTICIPANTS_TOPIC]

@@ -15,12 +15,12 @@ from services.intake.entrypoints.public_pages import public_form
 from services.intake.entrypoints.schemas import ContributionSchema
 from services.intake.service_layer import handlers
 from services.intake.service_layer.unit_of_work import IntakeUnitOfWork
-from shared import pages, web
-from shared.auth import KeyStore
-from shared.constants import DECISIONS_TOPIC, NOTIFICATIONS_TOPIC, SUBMISSIONS_TOPIC
-from shared.platform import Platform, build_platform, consume
-from shared.settings import Settings
-from shared.tables import utcnow
+from shared.http import pages, web
+from shared.infra.auth import KeyStore
+from shared.infra.platform import Platform, build_platform, consume
+from shared.infra.settings import Settings
+from shared.infra.tables import utcnow
+from shared.rules.constants import DECISIONS_TOPIC, NOTIFICATIONS_TOPIC, SUBMISSIONS_TOPIC
 
 SERVICE = "intake"
 # Submissions from case systems; what became of contributions, for the staff dashboard.

@@ -19,9 +19,14 @@ from services.notifier.entrypoints.pages import participant_pages
 from services.notifier.service_layer import handlers, services
 from services.notifier.service_layer.sending import Sender
 from services.notifier.service_layer.unit_of_work import NotifierUnitOfWork
-from shared import metrics, pages, web
-from shared.auth import KeyStore
-from shared.constants import (
+from shared.http import pages, web
+from shared.infra import metrics
+from shared.infra.auth import KeyStore
+from shared.infra.links import Links
+from shared.infra.platform import Platform, build_platform, consume
+from shared.infra.settings import Settings
+from shared.infra.tables import utcnow
+from shared.rules.constants import (
     CHANNEL_EMAIL,
     CHANNEL_POST,
     CHANNEL_SMS,
@@ -30,10 +35,6 @@ from shared.constants import (
     ENGAGEMENTS_TOPIC,
     PARTICIPANTS_TOPIC,
 )
-from shared.links import Links
-from shared.platform import Platform, build_platform, consume
-from shared.settings import Settings
-from shared.tables import utcnow
 
 SERVICE = "notifier"
 INBOUND_TOPICS = [PARTICIPANTS_TOPIC, ENGAGEMENTS_TOPIC, CONTRIBUTIONS_TOPIC, DECISIONS_TOPIC]

@@ -1,11 +1,11 @@
-"""The notifier's own settings: a view onto shared/settings.py, where each is declared."""
+"""The notifier's own settings: a view onto shared/infra/settings.py, where each is declared."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from shared.settings import BY_NAME, Settings
+from shared.infra.settings import BY_NAME, Settings
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from shared import demo
+from ops import demo
 from tests.support import browser
 from tests.support.stack import Stack, outcomes_cli, running_stack
 

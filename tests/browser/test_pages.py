@@ -25,8 +25,8 @@ from services.decisions.entrypoints.copy import COPY as DECISIONS_COPY
 from services.intake.entrypoints.copy import COPY as INTAKE_COPY
 from services.intake.entrypoints.public_copy import PUBLIC_COPY
 from services.notifier.entrypoints.copy import COPY as NOTIFIER_COPY
-from shared.domain import UK
-from shared.pages import SHARED_COPY
+from shared.http.pages import SHARED_COPY
+from shared.rules.domain import UK
 from tests.support.board import find_and_pick_in_browser, record_decision_in_browser, write_decision_in_browser
 from tests.support.browser import (
     ROOT,
@@ -46,7 +46,7 @@ from tests.support.workspace import (
 
 STATUS_LINK = re.compile(r"https?://\S+/status/[\w.-]+(?:\?[\w=&%.-]*)?")
 UNSUBSCRIBE_LINK = re.compile(r"https?://\S+/v1/unsubscribe/[\w.-]+")
-# Demo people (shared/demo.py) whose pages the tests open.
+# Demo people (ops/demo.py) whose pages the tests open.
 MARGARET = "margaret.ellis@example.org"  # English, standard; her view was partly adopted
 PRIYA = "priya.shah@example.org"  # English, large print; her complaint was not adopted
 GWEN = "gwen.pritchard@example.org"  # Welsh; her view was adopted

@@ -22,8 +22,8 @@ import requests
 
 from services.decisions.entrypoints.copy import COPY as DECISIONS_COPY
 from services.intake.entrypoints.copy import COPY as INTAKE_COPY
-from shared.domain import UK
-from shared.pages import SHARED_COPY
+from shared.http.pages import SHARED_COPY
+from shared.rules.domain import UK
 from tests.support.board import find_and_pick_in_browser, record_decision_in_browser, write_decision_in_browser
 from tests.support.browser import assert_accessible, press_button
 from tests.support.council import Council

@@ -9,7 +9,7 @@ import promql_parser
 import pytest
 import yaml
 
-from shared import metrics
+from shared.infra import metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy" / "prometheus" / "alerts.yaml"

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from cryptography.fernet import Fernet
 
-from shared.settings import DEFINITION, EXIT_BAD_SETTINGS, URL
+from shared.infra.settings import DEFINITION, EXIT_BAD_SETTINGS, URL
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -335,7 +335,7 @@ def test_procfile_compose_and_k8s_run_the_same_processes():
     assert _k8s_processes() == procfile
 
 
-# shared/gunicorn_conf.py (what deploy/gunicorn.conf.py imports) -------------------------
+# shared/http/gunicorn_conf.py (what deploy/gunicorn.conf.py imports) -------------------------
 
 _GUNICORN_ENV = ("SERVICE", "BIND_HOST", "WEB_CONCURRENCY", "PROMETHEUS_MULTIPROC_DIR") + tuple(
     f"{service.upper()}_PORT" for service in SERVICE_PORTS
@@ -349,7 +349,7 @@ def _gunicorn_config(monkeypatch, **env: str) -> dict:
     monkeypatch.setenv("DATA_ENCRYPTION_KEYS", Fernet.generate_key().decode())
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    return runpy.run_module("shared.gunicorn_conf")  # afresh each time: the settings are read on import
+    return runpy.run_module("shared.http.gunicorn_conf")  # afresh each time: the settings are read on import
 
 
 def test_gunicorn_defaults_to_loopback_and_the_contract_port(monkeypatch):
@@ -443,7 +443,7 @@ def _resolved_gunicorn_settings(config: str) -> str:
 
 def test_the_deploy_file_and_the_installed_module_configure_gunicorn_alike():
     from_file = _resolved_gunicorn_settings(str(GUNICORN_CONF))
-    from_package = _resolved_gunicorn_settings("python:shared.gunicorn_conf")
+    from_package = _resolved_gunicorn_settings("python:shared.http.gunicorn_conf")
 
     assert from_file == from_package
     for line in ("bind                               = ['127.0.0.1:9001']", "workers                            = 3"):

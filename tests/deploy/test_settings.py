@@ -1,5 +1,5 @@
 """Every setting the code reads is set by deploy/k8s and docker-compose.yml, or its default
-is documented as safe for a deployment (shared/settings.py); what they set is a setting,
+is documented as safe for a deployment (shared/infra/settings.py); what they set is a setting,
 and what they set passes the checks processes make when they start."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 import yaml
 from cryptography.fernet import Fernet
 
-from shared.settings import BY_NAME, DEFINITION, SAFE, Settings, serving_problems
+from shared.infra.settings import BY_NAME, DEFINITION, SAFE, Settings, serving_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S_MANIFESTS = sorted(p for p in (ROOT / "deploy" / "k8s").glob("*.yaml") if p.name != "kustomization.yaml")

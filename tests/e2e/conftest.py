@@ -40,7 +40,7 @@ class MakeRun:
         self.lines: list[str] = []
         self._more = threading.Condition()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "shared.cli", "run"],
+            [sys.executable, "-m", "ops.cli", "run"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,

@@ -23,8 +23,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from shared.contact_details import phone_number
-from shared.domain import UK
+from shared.rules.contact_details import phone_number
+from shared.rules.domain import UK
 from tests.support import factories
 from tests.support.council import Council
 from tests.support.stack import Stack, running_stack

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from shared import demo
-from shared.constants import ROLES
+from ops import demo
+from shared.rules.constants import ROLES
 from tests.support import factories, processes
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -32,8 +32,14 @@ from schemathesis.specs.openapi.checks import (
 from services.decisions import bootstrap as decisions_service
 from services.intake import bootstrap as intake_service
 from services.notifier import bootstrap as notifier_service
-from shared import events, migrations
-from shared.constants import (
+from shared.infra import migrations
+from shared.infra.links import UNSUBSCRIBE
+from shared.infra.platform import Platform
+from shared.infra.settings import Settings
+from shared.infra.tables import dead_letters, outbox
+from shared.messaging import events
+from shared.messaging.consumer import Message
+from shared.rules.constants import (
     CONTRIBUTIONS_TOPIC,
     DECISIONS_TOPIC,
     ENGAGEMENTS_TOPIC,
@@ -42,11 +48,6 @@ from shared.constants import (
     SUBMISSIONS_TOPIC,
     TOPIC_PUBLISHERS,
 )
-from shared.consumer import Message
-from shared.links import UNSUBSCRIBE
-from shared.platform import Platform
-from shared.settings import Settings
-from shared.tables import dead_letters, outbox
 from tests.support import factories
 from tests.support.api import ApiClient, Tenant, create_tenant
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.constants import ROLES
+from shared.rules.constants import ROLES
 from tests.fuzz.conftest import World
 
 

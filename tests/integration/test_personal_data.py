@@ -31,12 +31,12 @@ from services.notifier.adapters.tables import attempts, notifications
 from services.notifier.bootstrap import INBOUND_TOPICS as NOTIFIER_TOPICS
 from services.notifier.bootstrap import bootstrap as bootstrap_notifier
 from services.notifier.bootstrap import create_app as create_notifier_app
-from shared.audit import audit_log
-from shared.constants import ALL_TOPICS, SUBMISSIONS_TOPIC
-from shared.contact_details import phone_number
-from shared.logging import configure
-from shared.settings import Settings
-from shared.tables import dead_letters
+from shared.infra.audit import audit_log
+from shared.infra.logging import configure
+from shared.infra.settings import Settings
+from shared.infra.tables import dead_letters
+from shared.rules.constants import ALL_TOPICS, SUBMISSIONS_TOPIC
+from shared.rules.contact_details import phone_number
 from tests.support import factories
 from tests.support.api import ApiClient, create_tenant, scrape
 from tests.support.chain import migrate
@@ -54,7 +54,7 @@ def database_backend() -> str:
 def logs(caplog, capsys):
     """Every log record at DEBUG, raw (caplog) and as our JSON handler writes it to stderr.
 
-    Logging is set up as every service process sets it up (shared.logging.configure), which
+    Logging is set up as every service process sets it up (shared.infra.logging.configure), which
     keeps the Kafka client's wire dumps at WARNING; everything else logs at DEBUG. Call the
     returned function first thing in the test, where stderr is the test's own."""
     root = logging.getLogger()

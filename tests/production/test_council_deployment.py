@@ -26,9 +26,9 @@ from kafka import KafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.harness import Proc
-from shared.constants import CONTRIBUTIONS_TOPIC, SUBMISSIONS_TOPIC
-from shared.kafka import DEFAULT_PARTITIONS
-from shared.settings import SERVICES
+from shared.infra.settings import SERVICES
+from shared.messaging.kafka import DEFAULT_PARTITIONS
+from shared.rules.constants import CONTRIBUTIONS_TOPIC, SUBMISSIONS_TOPIC
 from tests.production.conftest import CASE_SYSTEM, CONSUMER_REPLICAS, PUBLIC_DOMAIN, TENANT
 from tests.support import factories
 from tests.support.council import Council

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from flask.testing import FlaskClient
 
-from shared.auth import KeyStore
-from shared.constants import ROLES
+from shared.infra.auth import KeyStore
+from shared.rules.constants import ROLES
 from tests.support.factories import CASE_SYSTEM_SOURCE
 
 # What the suite's settings set METRICS_TOKEN to: the scraper's bearer token for web /metrics.

@@ -14,11 +14,11 @@ from services.intake.bootstrap import bootstrap as bootstrap_intake
 from services.intake.bootstrap import create_app as create_intake_app
 from services.notifier.adapters.providers import OutgoingMessage
 from services.notifier.bootstrap import bootstrap as bootstrap_notifier
-from shared import migrations
-from shared.consumer import Message
-from shared.platform import Platform
-from shared.settings import Settings
-from shared.tables import outbox
+from shared.infra import migrations
+from shared.infra.platform import Platform
+from shared.infra.settings import Settings
+from shared.infra.tables import outbox
+from shared.messaging.consumer import Message
 from tests.support import factories
 from tests.support.api import ApiClient, Tenant, create_tenant
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from shared.domain import UK
+from shared.rules.domain import UK
 
 
 class ManualClock:

@@ -10,7 +10,7 @@ import json
 import requests
 from kafka import KafkaProducer
 
-from shared.constants import SUBMISSIONS_TOPIC
+from shared.rules.constants import SUBMISSIONS_TOPIC
 from tests.support.stack import Stack
 
 

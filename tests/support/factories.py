@@ -8,8 +8,8 @@ import io
 import itertools
 import uuid
 
-from shared import events
-from shared.constants import (
+from shared.messaging import events
+from shared.rules.constants import (
     CONTRIBUTION_FEEDBACK_OVERDUE,
     CONTRIBUTION_LINKED,
     CONTRIBUTION_SUBMITTED,

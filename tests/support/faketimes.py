@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from shared.domain import UK
+from shared.rules.domain import UK
 
 
 def last_sunday(year: int, month: int) -> dt.date:

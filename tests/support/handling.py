@@ -3,8 +3,8 @@ tests do through `bus.handle`): no broker, no processor, just the use case and i
 
 from __future__ import annotations
 
-from shared import events
-from shared.platform import Platform
+from shared.infra.platform import Platform
+from shared.messaging import events
 
 
 def handle(platform: Platform, event: dict) -> None:

@@ -8,8 +8,8 @@ import time
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from shared import events, kafka
-from shared.broker import start_tansu
+from ops.broker import start_tansu
+from shared.messaging import events, kafka
 from tests.support.ports import free_port
 
 

@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 import requests
 
 from bench.harness import free_port, http_ok, wait_until
-from shared.settings import SERVICES
+from shared.infra.settings import SERVICES
 from tests.support.stack import Stack, outcomes_cli
 
 SERVER = Path(__file__).resolve().parent / "oidc-provider" / "server.mjs"

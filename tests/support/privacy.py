@@ -11,7 +11,7 @@ import re
 
 import sqlalchemy as sa
 
-from shared.crypto import Sealer, UnreadableCiphertext
+from shared.infra.crypto import Sealer, UnreadableCiphertext
 
 FERNET_TOKEN = re.compile(rb"gAAAAA[A-Za-z0-9_\-=]+")
 

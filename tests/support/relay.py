@@ -13,10 +13,10 @@ import json
 
 import sqlalchemy as sa
 
-from shared import events
-from shared.consumer import Message
-from shared.platform import Platform
-from shared.tables import outbox
+from shared.infra.platform import Platform
+from shared.infra.tables import outbox
+from shared.messaging import events
+from shared.messaging.consumer import Message
 
 
 def inbound_topics(service: str) -> list[str]:

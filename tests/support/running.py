@@ -6,10 +6,10 @@ import threading
 import uuid
 from contextlib import contextmanager
 
-from shared import kafka
-from shared.consumer import ConsumerLoop
-from shared.outbox import OutboxRelay
-from shared.platform import Platform
+from shared.infra.platform import Platform
+from shared.messaging import kafka
+from shared.messaging.consumer import ConsumerLoop
+from shared.messaging.outbox import OutboxRelay
 
 
 class Worker:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
-from shared import smtp_sink
+from ops import smtp_sink
 from tests.support.ports import free_port
 
 

@@ -33,8 +33,8 @@ from bench.harness import (
     http_ok,
     wait_until,
 )
-from shared.constants import ROLES
-from shared.settings import SERVICES
+from shared.infra.settings import SERVICES
+from shared.rules.constants import ROLES
 from tests.support.postgres import PostgresCluster
 from tests.support.providers import FakeNotify
 from tests.support.smtp import SmtpServer
@@ -114,7 +114,7 @@ def create_council(ctx: RunContext, slug: str, name: str, case_systems: tuple[st
 
 
 def start_broker(ctx: RunContext) -> str:
-    from shared.broker import start_tansu
+    from ops.broker import start_tansu
 
     port = free_port()
     log_path = ctx.logs / "broker.log"

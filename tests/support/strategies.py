@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from services.intake.domain import model
 from services.intake.entrypoints.schemas import EQUALITY_QUESTIONS, EngagementSchema
-from shared import events
-from shared.constants import (
+from shared.messaging import events
+from shared.rules.constants import (
     CONTACT_CHANNELS,
     CONTRIBUTION_CHANNELS,
     CONTRIBUTION_FEEDBACK_OVERDUE,

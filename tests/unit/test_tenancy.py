@@ -35,14 +35,15 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from flask import Flask
 
-from shared import db, events, migrations
-from shared.auth import KeyStore
-from shared.constants import ENGAGEMENTS_TOPIC, ROLES, SUBMISSIONS_TOPIC
-from shared.consumer import EventProcessor
-from shared.events import RejectedEvent
-from shared.platform import Platform
-from shared.settings import Settings
-from shared.tables import dead_letters
+from shared.infra import db, migrations
+from shared.infra.auth import KeyStore
+from shared.infra.platform import Platform
+from shared.infra.settings import Settings
+from shared.infra.tables import dead_letters
+from shared.messaging import events
+from shared.messaging.consumer import EventProcessor
+from shared.messaging.events import RejectedEvent
+from shared.rules.constants import ENGAGEMENTS_TOPIC, ROLES, SUBMISSIONS_TOPIC
 from tests.support import factories
 from tests.support.api import Tenant, create_tenant
 from tests.support.relay import Relay

@@ -23,7 +23,7 @@ from services.decisions.adapters.tables import (
     resource_changes,
 )
 from services.decisions.domain.model import Board, Decision, Link, ResourceChange, StatusChange
-from shared.constants import LINK_CONFIRMED, LINK_PENDING, LINK_UNRESOLVED
+from shared.rules.constants import LINK_CONFIRMED, LINK_PENDING, LINK_UNRESOLVED
 
 CHUNK = 500  # ids per IN (...) clause: well inside every backend's parameter limit
 

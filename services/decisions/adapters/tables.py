@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from shared.tables import SEALED, BigIntId, UTCDateTime
+from shared.infra.tables import SEALED, BigIntId, UTCDateTime
 
 metadata = sa.MetaData()
 

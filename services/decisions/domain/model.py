@@ -9,16 +9,16 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from shared.constants import (
+from shared.rules.constants import (
     LINK_CONFIRMED,
     OUTCOME_ADOPTED,
     OUTCOME_DEFERRED,
     OUTCOME_OUT_OF_SCOPE,
 )
-from shared.domain import InvalidInput
+from shared.rules.domain import InvalidInput
 
 # The status rule both decisions and intake apply (decisions' views use it from here).
-from shared.outcome_status import FINAL_OUTCOMES, ChainFacts, derive_status  # noqa: F401
+from shared.rules.outcome_status import FINAL_OUTCOMES, ChainFacts, derive_status  # noqa: F401
 
 PENCE = Decimal("0.01")
 RESOURCE_ORDER = {"planned": 0, "in_progress": 1, "implemented": 2}

@@ -9,13 +9,13 @@ from flask import Blueprint, Response, request
 
 from services.decisions.entrypoints import schemas
 from services.decisions.service_layer import services, views
-from shared import dead_letters
-from shared.audit import audits_as, handles_personal_data
-from shared.constants import AUDIT_UPDATE, ROLE_BOARD, ROLE_STAFF
-from shared.domain import UK
-from shared.openapi import documented, one_of
-from shared.schemas import list_response, page_of, page_response
-from shared.web import allows_bulk_body, json_body, platform, principal, query_args, reads, requires
+from shared.http.openapi import documented, one_of
+from shared.http.schemas import list_response, page_of, page_response
+from shared.http.web import allows_bulk_body, json_body, platform, principal, query_args, reads, requires
+from shared.infra.audit import audits_as, handles_personal_data
+from shared.messaging import dead_letters
+from shared.rules.constants import AUDIT_UPDATE, ROLE_BOARD, ROLE_STAFF
+from shared.rules.domain import UK
 
 api = Blueprint("decisions", __name__, url_prefix="/v1")
 

@@ -1,6 +1,6 @@
 """The board's pages, for members who do not use the API: record a decision, follow it up.
 
-Signed in with a board or staff key (shared/pages.py). Recording a decision is one form
+Signed in with a board or staff key (shared/http/pages.py). Recording a decision is one form
 that works without JavaScript: its buttons search for contributions, pick some, add
 resource changes or record, and everything typed so far travels in the form itself, so
 nothing is kept on the server between steps. Recording loads the same schema and calls
@@ -24,8 +24,12 @@ from services.decisions.entrypoints.copy import COPY
 from services.decisions.entrypoints.public_pages import render_page
 from services.decisions.entrypoints.schemas import DecisionSchema, ResourceChangeMoveSchema
 from services.decisions.service_layer import services, views
-from shared.audit import handles_personal_data
-from shared.constants import (
+from shared.http.openapi import documented
+from shared.http.pages import HTML_PAGE, Pages, language, sign_in_blueprint, signed_in
+from shared.http.web import platform, reads
+from shared.infra.audit import handles_personal_data
+from shared.messaging.events import flatten_errors, unstorable_text
+from shared.rules.constants import (
     CONTRIBUTION_TYPES,
     OUTCOMES,
     RESOURCE_KINDS,
@@ -34,11 +38,7 @@ from shared.constants import (
     ROLE_STAFF,
     SCOPE_LIMIT_KINDS,
 )
-from shared.domain import UK, InvalidInput, NotFound
-from shared.events import flatten_errors, unstorable_text
-from shared.openapi import documented
-from shared.pages import HTML_PAGE, Pages, language, sign_in_blueprint, signed_in
-from shared.web import platform, reads
+from shared.rules.domain import UK, InvalidInput, NotFound
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "pages"
 HOME = "/board"

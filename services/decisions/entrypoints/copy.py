@@ -6,9 +6,9 @@ short sentences, everyday words. The Welsh says the same; a Welsh speaker should
 it before it goes live.
 """
 
-from shared.i18n import Messages, copy_plural, copy_text
+from shared.http.i18n import Messages, copy_plural, copy_text
 
-# The English; the Welsh is in shared/i18n/locale/cy/LC_MESSAGES/messages.po (README
+# The English; the Welsh is in shared/http/i18n/locale/cy/LC_MESSAGES/messages.po (README
 # "For translators"): `make messages` after any change here.
 COPY = Messages(
     copy_text("status.title", "What happened to your views"),

@@ -12,8 +12,8 @@ import json
 from typing import TextIO
 
 from services.decisions.service_layer import views
-from shared.domain import UK
-from shared.platform import Platform
+from shared.infra.platform import Platform
+from shared.rules.domain import UK
 
 FORMATS = ("csv", "json")
 

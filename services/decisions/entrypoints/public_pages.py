@@ -15,11 +15,11 @@ from flask import Blueprint, Response
 
 from services.decisions.entrypoints.copy import COPY
 from services.decisions.service_layer import views
-from shared import disclosure
-from shared.domain import NotFound
-from shared.openapi import documented
-from shared.pages import HTML_PAGE, Pages, language, long_date
-from shared.web import platform, reads
+from shared.http.openapi import documented
+from shared.http.pages import HTML_PAGE, Pages, language, long_date
+from shared.http.web import platform, reads
+from shared.rules import disclosure
+from shared.rules.domain import NotFound
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "pages"
 CURRENCY_SIGNS = {"GBP": "£", "EUR": "€", "USD": "$"}

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from shared.constants import (
+from shared.http.schemas import DecimalString, PageSchema, date, identifier, not_blank, text
+from shared.rules.constants import (
     CONTRIBUTION_STATUSES,
     CURRENCIES,
     INFLUENCE_MAX,
@@ -19,7 +20,6 @@ from shared.constants import (
     RESOURCE_STATUSES,
     SCOPE_LIMIT_KINDS,
 )
-from shared.schemas import DecimalString, PageSchema, date, identifier, not_blank, text
 
 MAX_AMOUNT = Decimal("999999999999.99")  # what a Numeric(14, 2) column holds exactly
 

@@ -4,7 +4,7 @@ The token in the URL is the credential: it names one council and one participant
 tampered, expired or foreign token, like another person's contribution, gets the same
 plain 404 page. Forms post back to a URL holding the token, which another site cannot
 know; `refuse_cross_site` checks the browser's Sec-Fetch-Site/Origin as well, so no
-session or form nonce is needed (see shared/pages.py).
+session or form nonce is needed (see shared/http/pages.py).
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from services.decisions.entrypoints.copy import COPY
 from services.decisions.entrypoints.public_pages import render_page
 from services.decisions.entrypoints.schemas import RatingFormSchema
 from services.decisions.service_layer import services, views
-from shared.constants import RATING_COMMENT_MAX, RATINGS
-from shared.domain import UK, InvalidInput, NotFound
-from shared.links import STATUS_PAGE, InvalidLink, Links
-from shared.openapi import documented
-from shared.pages import HTML_PAGE, Pages, refuse_cross_site
-from shared.web import platform
+from shared.http.openapi import documented
+from shared.http.pages import HTML_PAGE, Pages, refuse_cross_site
+from shared.http.web import platform
+from shared.infra.links import STATUS_PAGE, InvalidLink, Links
+from shared.rules.constants import RATING_COMMENT_MAX, RATINGS
+from shared.rules.domain import UK, InvalidInput, NotFound
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "pages"
 EASY_READ = "easy_read"

@@ -1,12 +1,12 @@
 """gunicorn -c deploy/gunicorn.conf.py services.decisions.entrypoints.wsgi:app
 
 Settings that will not do stop the worker with one line and gunicorn's "App failed to
-load" status, so the master stops too (shared/settings.py, settings_to_serve).
+load" status, so the master stops too (shared/infra/settings.py, settings_to_serve).
 """
 
 from services.decisions.bootstrap import bootstrap, create_app
-from shared.logging import configure
-from shared.settings import settings_to_serve
+from shared.infra.logging import configure
+from shared.infra.settings import settings_to_serve
 
 settings = settings_to_serve("decisions web")
 configure("decisions", settings.log_level)

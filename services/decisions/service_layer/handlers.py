@@ -1,6 +1,6 @@
 """What decisions does with other services' events: it keeps its own read models.
 
-Each handler is `handler(event, uow, ...)`; shared.platform.consume wires HANDLERS once,
+Each handler is `handler(event, uow, ...)`; shared.infra.platform.consume wires HANDLERS once,
 passing the dependencies a handler names (clock, source).
 """
 
@@ -11,7 +11,15 @@ from collections.abc import Callable
 
 from services.decisions.service_layer import services
 from services.decisions.service_layer.unit_of_work import DecisionsUnitOfWork
-from shared.constants import (
+from shared.messaging.event_schemas import (
+    ContributionEventData,
+    EngagementEventData,
+    NotificationEventData,
+    ParticipantErasedEventData,
+    RatingEventData,
+)
+from shared.messaging.events import RejectedEvent, refuse_other_tenant
+from shared.rules.constants import (
     CONTRIBUTION_RECEIVED,
     ENGAGEMENT_CREATED,
     ENGAGEMENT_UPDATED,
@@ -27,14 +35,6 @@ from shared.constants import (
     PARTICIPANT_REGISTERED,
     PARTICIPANT_UPDATED,
 )
-from shared.event_schemas import (
-    ContributionEventData,
-    EngagementEventData,
-    NotificationEventData,
-    ParticipantErasedEventData,
-    RatingEventData,
-)
-from shared.events import RejectedEvent, refuse_other_tenant
 
 _engagement = EngagementEventData()
 _contribution = ContributionEventData()

@@ -10,7 +10,8 @@ from decimal import Decimal
 
 from services.decisions.domain import model
 from services.decisions.service_layer.unit_of_work import DecisionsUnitOfWork
-from shared.constants import (
+from shared.messaging.event_schemas import announce_rating
+from shared.rules.constants import (
     CONTRIBUTION_FEEDBACK_OVERDUE,
     CONTRIBUTION_LINKED,
     CONTRIBUTION_UNLINKED,
@@ -22,8 +23,7 @@ from shared.constants import (
     RATING_BY_WEB,
     RESOURCE_CHANGED,
 )
-from shared.domain import InvalidInput, NotFound, required
-from shared.event_schemas import announce_rating
+from shared.rules.domain import InvalidInput, NotFound, required
 
 MAX_CHANGES_TOLD = 20
 

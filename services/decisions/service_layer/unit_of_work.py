@@ -9,7 +9,7 @@ from services.decisions.adapters.repository import (
     ReadModels,
     ResourceChangeRepository,
 )
-from shared.db import UnitOfWork
+from shared.infra.db import UnitOfWork
 
 
 class DecisionsUnitOfWork(UnitOfWork):

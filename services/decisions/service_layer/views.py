@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 from services.decisions.domain import model
 from services.decisions.service_layer.unit_of_work import DecisionsUnitOfWork
-from shared import disclosure, outcome_status
-from shared.constants import (
+from shared.rules import disclosure, outcome_status
+from shared.rules.constants import (
     CONTRIBUTION_TYPES,
     LINK_CONFIRMED,
     RATINGS,
 )
-from shared.domain import UK, NotFound
+from shared.rules.domain import UK, NotFound
 
 
 def _iso(value):
@@ -283,7 +283,7 @@ def you_said_we_did(uow: DecisionsUnitOfWork, tenant: str, engagement_id: str) -
 
 def public_you_said_we_did(uow: DecisionsUnitOfWork, engagement_id: str) -> dict:
     """The engagement's "you said, we did" for anyone to read: counts only, small ones
-    hidden (shared.disclosure), and nothing anyone wrote about a person (no contribution
+    hidden (shared.rules.disclosure), and nothing anyone wrote about a person (no contribution
     text, no influence, no progress notes)."""
     with uow:
         tenant = uow.read.tenant_of_engagement(engagement_id)

@@ -24,8 +24,14 @@ from services.intake.adapters.tables import (
     outcome_messages,
     outcome_resource_changes,
 )
-from shared.constants import MESSAGE_STATUS_RANK, OUTCOME_MESSAGE_KINDS, STATUS_DELIVERED, STATUS_HELD, STATUS_SENT
-from shared.outcome_status import FINAL_OUTCOMES
+from shared.rules.constants import (
+    MESSAGE_STATUS_RANK,
+    OUTCOME_MESSAGE_KINDS,
+    STATUS_DELIVERED,
+    STATUS_HELD,
+    STATUS_SENT,
+)
+from shared.rules.outcome_status import FINAL_OUTCOMES
 
 TOLD = (STATUS_SENT, STATUS_DELIVERED)
 

@@ -18,7 +18,7 @@ from services.intake.adapters.tables import (
     reference_counters,
 )
 from services.intake.domain.model import Contact, Contribution, Engagement, Participant
-from shared.crypto import Sealer
+from shared.infra.crypto import Sealer
 
 
 class EngagementRepository:

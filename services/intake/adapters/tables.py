@@ -2,9 +2,9 @@
 
 import sqlalchemy as sa
 
-from shared.tables import SEALED, UTCDateTime, lookup_of
+from shared.infra.tables import SEALED, UTCDateTime, lookup_of
 
-# What the lookup key of a participant's external_ref is computed for (shared/crypto.py).
+# What the lookup key of a participant's external_ref is computed for (shared/infra/crypto.py).
 EXTERNAL_REF_LOOKUP = "participant.external_ref"
 
 metadata = sa.MetaData()

@@ -1,7 +1,7 @@
 """The staff dashboard's statistics: is the loop closed, how fast, and for whom.
 
 Plain Python over one plain record per contribution. The equality breakdown hides small
-numbers (the rules are shared.disclosure's): a group of fewer than five people reads
+numbers (the rules are shared.rules.disclosure's): a group of fewer than five people reads
 "fewer than 5", the smallest group of five or more is hidden beside it ("5 or more"), and
 no hidden group's rates are shown; a rate is withheld when it would reveal a count of one
 to four (who did, or who did not), and if only one rate of a measure is withheld, the next
@@ -16,8 +16,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from shared import disclosure
-from shared.constants import CONTRIBUTION_TYPES, OUTCOMES
+from shared.rules import disclosure
+from shared.rules.constants import CONTRIBUTION_TYPES, OUTCOMES
 
 WITHHELD = "withheld"
 NOT_ANSWERED = "not answered"

@@ -8,8 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from shared import disclosure
-from shared.domain import InvalidInput
+from shared.rules import disclosure
+from shared.rules.domain import InvalidInput
 
 # A timestamp this far ahead of our clock is a clock problem, not a contribution.
 ALLOWED_CLOCK_SKEW = dt.timedelta(minutes=5)

@@ -12,12 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from shared.domain import NotFound
+from shared.rules.domain import NotFound
 
 PREFER_NOT_TO_SAY = "prefer_not_to_say"
 # A keyed hash of (address, engagement, words, UK day) is the form's idempotency key:
 # the same words from the same address on the same day are kept once. The purpose keeps
-# these hashes apart from any other lookup key (shared/crypto.py).
+# these hashes apart from any other lookup key (shared/infra/crypto.py).
 REPEAT_PURPOSE = "public_form.repeat"
 REPEAT_KEY_PREFIX = "public-form:"
 

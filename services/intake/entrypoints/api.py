@@ -6,13 +6,13 @@ from flask import Blueprint, request
 
 from services.intake.entrypoints import schemas
 from services.intake.service_layer import dashboard, services
-from shared import dead_letters
-from shared.audit import audits_as, handles_personal_data
-from shared.constants import AUDIT_UPDATE, ROLE_BOARD, ROLE_CASE_SYSTEM, ROLE_STAFF
-from shared.domain import UK, InvalidInput
-from shared.openapi import documented, header
-from shared.schemas import PageSchema, page_of, page_response
-from shared.web import json_body, platform, principal, query_args, reads, requires
+from shared.http.openapi import documented, header
+from shared.http.schemas import PageSchema, page_of, page_response
+from shared.http.web import json_body, platform, principal, query_args, reads, requires
+from shared.infra.audit import audits_as, handles_personal_data
+from shared.messaging import dead_letters
+from shared.rules.constants import AUDIT_UPDATE, ROLE_BOARD, ROLE_CASE_SYSTEM, ROLE_STAFF
+from shared.rules.domain import UK, InvalidInput
 
 api = Blueprint("intake", __name__, url_prefix="/v1")
 

@@ -5,9 +5,9 @@ sentences, everyday words. The Welsh says the same; a Welsh speaker should revie
 before it goes live.
 """
 
-from shared.i18n import Messages, copy_plural, copy_text
+from shared.http.i18n import Messages, copy_plural, copy_text
 
-# The English; the Welsh is in shared/i18n/locale/cy/LC_MESSAGES/messages.po (README
+# The English; the Welsh is in shared/http/i18n/locale/cy/LC_MESSAGES/messages.po (README
 # "For translators"): `make messages` after any change here.
 COPY = Messages(
     copy_text("dashboard.title", "Are we closing the loop?"),
@@ -125,7 +125,7 @@ COPY = Messages(
 # The staff workspace (`workspace.*`): engagements, recording on someone's behalf, finding
 # contributions and their chain, importing, dead letters. Field labels are
 # `workspace.field.<form field>`, the names the API's errors use too.
-# The English; the Welsh is in shared/i18n/locale/cy/LC_MESSAGES/messages.po (README
+# The English; the Welsh is in shared/http/i18n/locale/cy/LC_MESSAGES/messages.po (README
 # "For translators"): `make messages` after any change here.
 WORKSPACE_COPY = Messages(
     copy_text("workspace.nav.label", "Workspace"),

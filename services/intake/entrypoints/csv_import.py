@@ -33,11 +33,11 @@ from marshmallow import ValidationError, fields
 
 from services.intake.entrypoints.schemas import ContributionSchema
 from services.intake.service_layer import services
-from shared.constants import ROLE_STAFF
-from shared.contact_schemas import ADDRESS_LINES_MAX
-from shared.domain import UK
-from shared.events import flatten_errors
-from shared.platform import Platform
+from shared.http.contact_schemas import ADDRESS_LINES_MAX
+from shared.infra.platform import Platform
+from shared.messaging.events import flatten_errors
+from shared.rules.constants import ROLE_STAFF
+from shared.rules.domain import UK
 
 ADDRESS_COLUMNS = tuple(f"address_line_{n}" for n in range(1, ADDRESS_LINES_MAX + 1))
 PARTICIPANT_COLUMNS = (

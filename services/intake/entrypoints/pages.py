@@ -15,11 +15,11 @@ from services.intake.entrypoints.copy import COPY
 from services.intake.entrypoints.schemas import DashboardQuerySchema
 from services.intake.entrypoints.workspace_pages import workspace
 from services.intake.service_layer import dashboard as dashboards
-from shared.constants import CONTRIBUTION_TYPES, OUTCOMES, ROLE_STAFF
-from shared.domain import UK, NotFound
-from shared.pages import Pages, long_date, sign_in_blueprint, signed_in
-from shared.platform import Platform
-from shared.web import reads
+from shared.http.pages import Pages, long_date, sign_in_blueprint, signed_in
+from shared.http.web import reads
+from shared.infra.platform import Platform
+from shared.rules.constants import CONTRIBUTION_TYPES, OUTCOMES, ROLE_STAFF
+from shared.rules.domain import UK, NotFound
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "pages"
 HOME = "/dashboard"

@@ -7,9 +7,9 @@ equality questions (`form.equality.<question>.<code>`) follow the ONS harmonised
 and the Welsh of the 2021 Census; a Welsh speaker should review the rest before it goes live.
 """
 
-from shared.i18n import Messages, copy_text
+from shared.http.i18n import Messages, copy_text
 
-# The English; the Welsh is in shared/i18n/locale/cy/LC_MESSAGES/messages.po (README
+# The English; the Welsh is in shared/http/i18n/locale/cy/LC_MESSAGES/messages.po (README
 # "For translators"): `make messages` after any change here.
 PUBLIC_COPY = Messages(
     copy_text("engagements.title", "Have your say: {council}"),

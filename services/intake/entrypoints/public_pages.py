@@ -6,7 +6,7 @@ link to `/councils/<tenant>/engagements` (the same scheme as decisions' publishe
 `/engagements/<id>/have-your-say`. English or Welsh (`?lang=cy`), standard or easy read
 (`?format=easy_read`).
 
-Abuse without a CAPTCHA: a per-address token bucket (shared/ratelimit.py, keyed by a keyed
+Abuse without a CAPTCHA: a per-address token bucket (shared/http/ratelimit.py, keyed by a keyed
 hash of the address, never the address), a honeypot field people never see, the request
 size limit every page has, and the same words from the same address on the same day kept
 once (service_layer/public_form.py). The form names no session, so there is no session to
@@ -34,12 +34,12 @@ from services.intake.entrypoints.public_schemas import (
     HaveYourSayFormSchema,
 )
 from services.intake.service_layer import public_form as use_cases
-from shared.constants import CONTACT_CHANNELS, CONTRIBUTION_TEXT_MAX, MESSAGE_FORMATS
-from shared.domain import UK, InvalidInput, NotFound
-from shared.openapi import documented
-from shared.pages import HTML_PAGE, Pages, language, long_date, refuse_cross_site
-from shared.ratelimit import RateLimiter
-from shared.web import platform, reads
+from shared.http.openapi import documented
+from shared.http.pages import HTML_PAGE, Pages, language, long_date, refuse_cross_site
+from shared.http.ratelimit import RateLimiter
+from shared.http.web import platform, reads
+from shared.rules.constants import CONTACT_CHANNELS, CONTRIBUTION_TEXT_MAX, MESSAGE_FORMATS
+from shared.rules.domain import UK, InvalidInput, NotFound
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "pages"
 EASY_READ = "easy_read"

@@ -6,10 +6,10 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre
 
 from services.intake.domain.public_form import EQUALITY_QUESTIONS
 from services.intake.entrypoints.schemas import ParticipantSchema
-from shared.constants import CONTACT_CHANNELS, CONTRIBUTION_TEXT_MAX, MESSAGE_FORMATS
-from shared.contact_schemas import ADDRESS_LINE_MAX, ContactDetailsSchema, postcode_field
-from shared.pages import LANGUAGES
-from shared.schemas import text as text_field
+from shared.http.contact_schemas import ADDRESS_LINE_MAX, ContactDetailsSchema, postcode_field
+from shared.http.pages import LANGUAGES
+from shared.http.schemas import text as text_field
+from shared.rules.constants import CONTACT_CHANNELS, CONTRIBUTION_TEXT_MAX, MESSAGE_FORMATS
 
 EQUALITY_PREFIX = "equality_"
 HONEYPOT = "website"  # hidden from people; a bot that fills every field fills it

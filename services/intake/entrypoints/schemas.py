@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from shared.constants import (
+from shared.http.contact_schemas import ContactDetailsSchema
+from shared.http.schemas import PageSchema, StrictBoolean, date, identifier, language_tag, moment, text
+from shared.rules.constants import (
     CONTACT_CHANNELS,
     CONTRIBUTION_CHANNELS,
     CONTRIBUTION_STATUSES,
@@ -12,8 +14,6 @@ from shared.constants import (
     CONTRIBUTION_TYPES,
     MESSAGE_FORMATS,
 )
-from shared.contact_schemas import ContactDetailsSchema
-from shared.schemas import PageSchema, StrictBoolean, date, identifier, language_tag, moment, text
 
 # The protected characteristics of the Equality Act 2010, plus caring responsibilities.
 EQUALITY_QUESTIONS = (
@@ -52,7 +52,7 @@ class EngagementSchema(Schema):
 
 class ParticipantSchema(ContactDetailsSchema):
     """A person and how to reach them; `phone`, `address_lines` and `postcode` are read and
-    checked against the chosen channel by ContactDetailsSchema (shared/contact_schemas.py)."""
+    checked against the chosen channel by ContactDetailsSchema (shared/http/contact_schemas.py)."""
 
     id = fields.String(dump_only=True)
     external_ref = text(100, load_default=None)

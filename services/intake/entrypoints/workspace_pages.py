@@ -4,7 +4,7 @@ contributions and following their chain, importing a CSV file, and dead letters.
 Thin views: the form is turned into the API's request body (workspace_forms.py), loaded
 with the API's own schema, and handed to the same use case the API calls; their errors
 come back in the GOV.UK error-summary pattern with the API's own messages. Staff sign in
-as they do for the dashboard (shared/pages.py), and every action is audited like theirs.
+as they do for the dashboard (shared/http/pages.py), and every action is audited like theirs.
 """
 
 from __future__ import annotations
@@ -22,9 +22,14 @@ from services.intake.entrypoints.copy import COPY
 from services.intake.entrypoints.schemas import ContributionSchema, EngagementSchema
 from services.intake.service_layer import services
 from services.intake.service_layer import workspace as use_cases
-from shared import dead_letters
-from shared.audit import audits_as, handles_personal_data
-from shared.constants import (
+from shared.http.openapi import documented
+from shared.http.pages import HTML_PAGE, Pages, long_date, signed_in
+from shared.http.schemas import PageSchema
+from shared.http.web import allows_bulk_body, platform, reads
+from shared.infra.audit import audits_as, handles_personal_data
+from shared.messaging import dead_letters
+from shared.messaging.events import flatten_errors, unstorable_text
+from shared.rules.constants import (
     AUDIT_UPDATE,
     BULK_MAX_BODY_BYTES,
     CONTACT_CHANNELS,
@@ -37,12 +42,7 @@ from shared.constants import (
     ROLE_STAFF,
     WORKSPACE_CHANNELS,
 )
-from shared.domain import UK, Conflict, InvalidInput, NotFound
-from shared.events import flatten_errors, unstorable_text
-from shared.openapi import documented
-from shared.pages import HTML_PAGE, Pages, long_date, signed_in
-from shared.schemas import PageSchema
-from shared.web import allows_bulk_body, platform, reads
+from shared.rules.domain import UK, Conflict, InvalidInput, NotFound
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "pages"
 HOME = "/workspace"

@@ -2,7 +2,7 @@
 
 A participant's external_ref has always been sealed with their contact details; the plain
 copy in `participants.external_ref` is replaced by `external_ref_lookup`, its lookup key
-under the primary data key (shared/crypto.py, Sealer.lookup_key). Existing rows are
+under the primary data key (shared/infra/crypto.py, Sealer.lookup_key). Existing rows are
 converted, so this needs DATA_ENCRYPTION_KEYS (`outcomes migrate` passes the settings').
 
 On SQLite the emptied `external_ref` column stays in the table (all NULL): dropping a column
@@ -28,7 +28,7 @@ BATCH = 1000
 
 
 def _sealer():
-    from shared.crypto import Sealer
+    from shared.infra.crypto import Sealer
 
     keys = context.config.attributes.get('data_encryption_keys') or tuple(
         k.strip() for k in os.environ.get('DATA_ENCRYPTION_KEYS', '').split(',') if k.strip()

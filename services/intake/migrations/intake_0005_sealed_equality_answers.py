@@ -1,7 +1,7 @@
 """sealed equality answers: equality-monitoring answers encrypted at rest like contact details
 
 `equality_answers.answers` (plain JSON) becomes `answers_sealed`, the same {question: answer}
-sealed with the data key (shared/crypto.py), so `outcomes reencrypt` moves it onto a new key
+sealed with the data key (shared/infra/crypto.py), so `outcomes reencrypt` moves it onto a new key
 with the rest. Existing rows are converted, so this needs DATA_ENCRYPTION_KEYS (`outcomes
 migrate` passes the settings'). Nothing refers to equality_answers, so SQLite may rebuild it.
 
@@ -24,7 +24,7 @@ BATCH = 1000
 
 
 def _sealer():
-    from shared.crypto import Sealer
+    from shared.infra.crypto import Sealer
 
     keys = context.config.attributes.get('data_encryption_keys') or tuple(
         k.strip() for k in os.environ.get('DATA_ENCRYPTION_KEYS', '').split(',') if k.strip()

@@ -9,7 +9,7 @@ import datetime as dt
 from services.intake.adapters.outcomes import DashboardFilter
 from services.intake.domain import dashboard as stats
 from services.intake.service_layer.unit_of_work import IntakeUnitOfWork
-from shared.domain import UK, NotFound
+from shared.rules.domain import UK, NotFound
 
 
 def _uk_midnight(day: dt.date) -> dt.datetime:

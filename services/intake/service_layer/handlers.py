@@ -2,7 +2,7 @@
 contributions; what became of contributions, from `outcomes.decisions` and
 `outcomes.notifications`, goes into intake's read model for the staff dashboard.
 
-Each handler is `handler(event, uow, ...)`; shared.platform.consume wires HANDLERS once,
+Each handler is `handler(event, uow, ...)`; shared.infra.platform.consume wires HANDLERS once,
 passing the dependencies a handler names (clock, source, submission_schema).
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Callable
 from marshmallow import Schema
 
 from services.intake.service_layer import outcomes, services
-from shared import event_schemas
-from shared.constants import (
+from shared.messaging import event_schemas
+from shared.rules.constants import (
     CONTRIBUTION_FEEDBACK_OVERDUE,
     CONTRIBUTION_LINKED,
     CONTRIBUTION_SUBMITTED,

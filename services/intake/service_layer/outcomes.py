@@ -2,7 +2,7 @@
 
 Intake keeps it as its own read model (decisions and links, resource-change statuses,
 messages, the participant's rating) and moves each contribution's `status` along the
-chain with the rule decisions uses (shared/outcome_status.contribution_status). The equality-monitoring
+chain with the rule decisions uses (shared/rules/outcome_status.contribution_status). The equality-monitoring
 answers never leave intake; these facts come to them instead.
 
 Each function runs inside the consumer's unit of work (which commits, and records the
@@ -23,9 +23,9 @@ from services.intake.adapters.tables import (
     outcome_resource_changes,
 )
 from services.intake.service_layer.unit_of_work import IntakeUnitOfWork
-from shared.domain import UK
-from shared.events import RejectedEvent, refuse_other_tenant
-from shared.outcome_status import contribution_status
+from shared.messaging.events import RejectedEvent, refuse_other_tenant
+from shared.rules.domain import UK
+from shared.rules.outcome_status import contribution_status
 
 
 def _own_contribution(uow: IntakeUnitOfWork, tenant: str, contribution_id: str) -> None:

@@ -17,8 +17,8 @@ from services.intake.domain import model
 from services.intake.domain import public_form as rules
 from services.intake.service_layer import services
 from services.intake.service_layer.unit_of_work import IntakeUnitOfWork
-from shared.constants import SUBMITTED_BY_PUBLIC_FORM
-from shared.domain import UK
+from shared.rules.constants import SUBMITTED_BY_PUBLIC_FORM
+from shared.rules.domain import UK
 
 FORM_CHANNEL = "web"  # the contribution's channel: it came in through a web page
 FORM_TYPE = "view"

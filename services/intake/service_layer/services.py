@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from services.intake.domain import model
 from services.intake.service_layer.unit_of_work import IntakeUnitOfWork
-from shared.constants import (
+from shared.rules.constants import (
     CONTRIBUTION_RECEIVED,
     CONTRIBUTION_RECEIVED_STATUS,
     CONTRIBUTIONS_TOPIC,
@@ -25,7 +25,7 @@ from shared.constants import (
     PARTICIPANT_UPDATED,
     PARTICIPANTS_TOPIC,
 )
-from shared.domain import UK, InvalidInput, NotFound, required
+from shared.rules.domain import UK, InvalidInput, NotFound, required
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from services.intake.adapters.repository import (
     ParticipantRepository,
 )
 from services.intake.adapters.workspace import WorkspaceQueries
-from shared import outbox
-from shared.db import UnitOfWork
+from shared.infra.db import UnitOfWork
+from shared.messaging import outbox
 
 
 class IntakeUnitOfWork(UnitOfWork):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from services.intake.adapters.workspace import ContributionFilter
 from services.intake.domain import model
 from services.intake.service_layer.unit_of_work import IntakeUnitOfWork
-from shared.domain import UK, required
+from shared.rules.domain import UK, required
 
 ENGAGEMENT_STATES = ("overdue", "open", "closed")
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from services.notifier.adapters.providers import OutgoingMessage
 from services.notifier.adapters.providers import _classify_http as classify_http
 from services.notifier.adapters.templates import FALLBACK_LANGUAGE, Rendered
-from shared.constants import STATUS_DELIVERED, STATUS_FAILED
-from shared.contact_details import LETTER_ADDRESS_LINES
+from shared.rules.constants import STATUS_DELIVERED, STATUS_FAILED
+from shared.rules.contact_details import LETTER_ADDRESS_LINES
 
 FOOTER = {
     "en": "To change how we contact you, or to stop these letters, go to {preferences_url}",

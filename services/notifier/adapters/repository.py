@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from services.notifier.adapters.tables import attempts, contributions_view, engagements_view, notifications, recipients
 from services.notifier.domain.model import Recipient
-from shared.constants import (
+from shared.rules.constants import (
     EARLY_RECEIPT_PREFIX,
     MESSAGE_ACKNOWLEDGEMENT,
     OUTCOME_MESSAGE_KINDS,

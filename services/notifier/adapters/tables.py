@@ -3,7 +3,7 @@ and one row per (event, participant, channel) for every message."""
 
 import sqlalchemy as sa
 
-from shared.tables import SEALED, SEALED_FIELDS, BigIntId, UTCDateTime
+from shared.infra.tables import SEALED, SEALED_FIELDS, BigIntId, UTCDateTime
 
 metadata = sa.MetaData()
 

@@ -18,8 +18,8 @@ import jinja2
 from prometheus_client import Counter
 
 from services.notifier.domain.model import fit_sms
-from shared.i18n import Messages, copy_text
-from shared.pages import long_date
+from shared.http.i18n import Messages, copy_text
+from shared.http.pages import long_date
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -30,7 +30,7 @@ MISSING_TRANSLATIONS = Counter(
     ["language", "format", "kind"],
 )
 
-# The English; the Welsh is in shared/i18n/locale/cy/LC_MESSAGES/messages.po (README
+# The English; the Welsh is in shared/http/i18n/locale/cy/LC_MESSAGES/messages.po (README
 # "For translators"): `make messages` after any change here.
 LABELS = Messages(
     copy_text("message.outcome.adopted", "agreed"),

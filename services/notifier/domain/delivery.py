@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from services.notifier.domain.letters import address_for
 from services.notifier.domain.model import Recipient, after_quiet_hours, channel_for
-from shared.constants import MESSAGE_ACKNOWLEDGEMENT
+from shared.rules.constants import MESSAGE_ACKNOWLEDGEMENT
 
 # A message waiting for its participant's or engagement's event looks again this soon.
 LOOK_AGAIN = dt.timedelta(seconds=5)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from shared.constants import CHANNEL_EMAIL, CHANNEL_POST, CHANNEL_SMS
-from shared.contact_details import LETTER_ADDRESS_MIN_LINES, letter_address, phone_number_or_none
-from shared.domain import UK
+from shared.rules.constants import CHANNEL_EMAIL, CHANNEL_POST, CHANNEL_SMS
+from shared.rules.contact_details import LETTER_ADDRESS_MIN_LINES, letter_address, phone_number_or_none
+from shared.rules.domain import UK
 
 ALL_TENANTS = "*"
 OVER_BUDGET = "this month's letter budget is spent: the letter waits for next month"

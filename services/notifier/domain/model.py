@@ -9,9 +9,9 @@ import random
 import re
 from dataclasses import dataclass
 
-from shared.constants import RATINGS, SENDING_CHANNELS, STATUS_DELIVERED
-from shared.contact_details import phone_number_or_none
-from shared.domain import UK
+from shared.rules.constants import RATINGS, SENDING_CHANNELS, STATUS_DELIVERED
+from shared.rules.contact_details import phone_number_or_none
+from shared.rules.domain import UK
 
 MAX_ATTEMPTS = 6
 FIRST_RETRY = dt.timedelta(seconds=5)
@@ -22,7 +22,7 @@ SMS_QUIET_HOURS = (QUIET_START, QUIET_END)
 
 def normalised_phone(number: str) -> str | None:
     """A phone number as digits with its country code (UK when none is given), read with
-    shared.contact_details: the form every provider's inbound `From` reduces to, so a reply
+    shared.rules.contact_details: the form every provider's inbound `From` reduces to, so a reply
     finds the person it came from. Digits without the `+`, as lookups have always been keyed."""
     e164 = phone_number_or_none(number)
     return e164.removeprefix("+") if e164 else None

@@ -13,13 +13,13 @@ from marshmallow import ValidationError
 from services.notifier.domain.model import phone_lookup_key
 from services.notifier.entrypoints import schemas
 from services.notifier.service_layer import letters, services
-from shared import dead_letters
-from shared.audit import handles_personal_data
-from shared.constants import ROLE_CASE_SYSTEM, ROLE_STAFF
-from shared.errors import ApiError
-from shared.openapi import documented
-from shared.schemas import page_of, page_response
-from shared.web import json_body, platform, principal, query_args, reads, requires
+from shared.http.errors import ApiError
+from shared.http.openapi import documented
+from shared.http.schemas import page_of, page_response
+from shared.http.web import json_body, platform, principal, query_args, reads, requires
+from shared.infra.audit import handles_personal_data
+from shared.messaging import dead_letters
+from shared.rules.constants import ROLE_CASE_SYSTEM, ROLE_STAFF
 
 api = Blueprint("notifier", __name__, url_prefix="/v1")
 

@@ -5,9 +5,9 @@ link in every email); `unsubscribe.*` the one-click stop page. Plain English, sh
 sentences. The Welsh says the same; a Welsh speaker should review it before it goes live.
 """
 
-from shared.i18n import Messages, copy_text
+from shared.http.i18n import Messages, copy_text
 
-# The English; the Welsh is in shared/i18n/locale/cy/LC_MESSAGES/messages.po (README
+# The English; the Welsh is in shared/http/i18n/locale/cy/LC_MESSAGES/messages.po (README
 # "For translators"): `make messages` after any change here.
 COPY = Messages(
     copy_text("preferences.title", "How we contact you"),

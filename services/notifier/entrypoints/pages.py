@@ -1,9 +1,9 @@
 """A participant's own pages in the notifier: how we contact them, and one-click unsubscribe.
 
-Reached from the signed links in every email (shared/links.py), with no login: the token
+Reached from the signed links in every email (shared/infra/links.py), with no login: the token
 is the credential, and a tampered, expired or erased person's link gets the same plain
 404 page. The preferences form posts back to its own tokened URL, which another site
-cannot know, and `refuse_cross_site` checks the browser's word too (shared/pages.py).
+cannot know, and `refuse_cross_site` checks the browser's word too (shared/http/pages.py).
 The unsubscribe POST is left open to any origin: mail programs send it (RFC 8058).
 """
 
@@ -18,12 +18,12 @@ from marshmallow import ValidationError
 from services.notifier.entrypoints.copy import COPY
 from services.notifier.entrypoints.schemas import PreferencesSchema
 from services.notifier.service_layer import services
-from shared.constants import CONTACT_CHANNELS, MESSAGE_FORMATS
-from shared.domain import NotFound
-from shared.links import PREFERENCES, UNSUBSCRIBE, InvalidLink, Links
-from shared.openapi import documented
-from shared.pages import HTML_PAGE, LANGUAGES, Pages, refuse_cross_site
-from shared.web import platform
+from shared.http.openapi import documented
+from shared.http.pages import HTML_PAGE, LANGUAGES, Pages, refuse_cross_site
+from shared.http.web import platform
+from shared.infra.links import PREFERENCES, UNSUBSCRIBE, InvalidLink, Links
+from shared.rules.constants import CONTACT_CHANNELS, MESSAGE_FORMATS
+from shared.rules.domain import NotFound
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "pages"
 SEND, STOP = "send", "stop"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 
-from shared.constants import CONTACT_CHANNELS, MESSAGE_FORMATS, NOTIFICATION_STATUSES
-from shared.schemas import PageSchema, StrictBoolean, identifier, language_tag
+from shared.http.schemas import PageSchema, StrictBoolean, identifier, language_tag
+from shared.rules.constants import CONTACT_CHANNELS, MESSAGE_FORMATS, NOTIFICATION_STATUSES
 
 
 class PreferencesSchema(Schema):

@@ -13,7 +13,16 @@ from collections.abc import Callable
 
 from services.notifier.domain.model import Recipient, phone_lookup_key
 from services.notifier.service_layer.unit_of_work import NotifierUnitOfWork
-from shared.constants import (
+from shared.infra.settings import Settings
+from shared.messaging.consumer import event_key
+from shared.messaging.event_schemas import (
+    ContributionEventData,
+    ContributionStoryEventData,
+    EngagementEventData,
+    ParticipantEventData,
+)
+from shared.messaging.events import RejectedEvent, refuse_other_tenant
+from shared.rules.constants import (
     CONTRIBUTION_FEEDBACK_OVERDUE,
     CONTRIBUTION_LINKED,
     CONTRIBUTION_RECEIVED,
@@ -35,15 +44,6 @@ from shared.constants import (
     RESOURCE_CHANGED,
     STATUS_CREATED,
 )
-from shared.consumer import event_key
-from shared.event_schemas import (
-    ContributionEventData,
-    ContributionStoryEventData,
-    EngagementEventData,
-    ParticipantEventData,
-)
-from shared.events import RejectedEvent, refuse_other_tenant
-from shared.settings import Settings
 
 _participant = ParticipantEventData()
 _engagement = EngagementEventData()

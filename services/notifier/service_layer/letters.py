@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from services.notifier.domain.letters import OVER_BUDGET, LetterBudget, month_start
 from services.notifier.service_layer.unit_of_work import NotifierUnitOfWork
-from shared.constants import CHANNEL_POST, STATUS_CREATED, STATUS_HELD
+from shared.rules.constants import CHANNEL_POST, STATUS_CREATED, STATUS_HELD
 
 
 def over_budget_until(

@@ -2,7 +2,7 @@
 
 Lookups were once worked out from the number as typed, reduced by hand to digits: "+44 (0)7700
 900123" became 4407700900123, and that person's replies (from +447700900123) went unmatched.
-Numbers are now read with phonenumbers (shared/contact_details.py); a lookup worked out the old
+Numbers are now read with phonenumbers (shared/rules/contact_details.py); a lookup worked out the old
 way from a well-formed number is the same as the new one, so only the few that differ are
 rewritten. The sealed contact is opened to do so, which a schema migration cannot: run
 `outcomes phone-lookups rekey` once after deploying (safe to run again; it only writes what differs).

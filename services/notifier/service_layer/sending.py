@@ -25,7 +25,9 @@ from services.notifier.domain.letters import LetterBudget
 from services.notifier.domain.model import MAX_ATTEMPTS, SMS_QUIET_HOURS, receipt_reason, retry_delay
 from services.notifier.service_layer import letters
 from services.notifier.service_layer.unit_of_work import NotifierUnitOfWork
-from shared.constants import (
+from shared.infra.crypto import Sealer
+from shared.infra.links import Links
+from shared.rules.constants import (
     CHANNEL_POST,
     MESSAGE_ACKNOWLEDGEMENT,
     NOTIFICATION_EVENT_FOR_STATUS,
@@ -35,8 +37,6 @@ from shared.constants import (
     STATUS_SENT,
     STATUS_WITHHELD,
 )
-from shared.crypto import Sealer
-from shared.links import Links
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,8 @@ from services.notifier.adapters.letters import LETTER_RECEIPT_STATUSES
 from services.notifier.domain.model import rating_from_reply, receipt_reason
 from services.notifier.service_layer.sending import announce_status
 from services.notifier.service_layer.unit_of_work import NotifierUnitOfWork
-from shared.constants import (
+from shared.messaging.event_schemas import announce_rating
+from shared.rules.constants import (
     EARLY_RECEIPT_PREFIX,
     NOTIFICATIONS_TOPIC,
     RATING_BY_SMS,
@@ -17,8 +18,7 @@ from shared.constants import (
     STATUS_SENDING,
     STATUS_SENT,
 )
-from shared.domain import NotFound
-from shared.event_schemas import announce_rating
+from shared.rules.domain import NotFound
 
 
 def list_notifications(

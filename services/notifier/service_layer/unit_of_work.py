@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from services.notifier.adapters.repository import NotificationRepository, ReadModels, RecipientRepository
-from shared.db import UnitOfWork
+from shared.infra.db import UnitOfWork
 
 
 class NotifierUnitOfWork(UnitOfWork):

@@ -12,13 +12,13 @@ from contextlib import ExitStack
 
 import sqlalchemy as sa
 
+from ops.cli import run_every
 from services.decisions.adapters.tables import contributions_view
 from services.decisions.bootstrap import INBOUND_TOPICS as DECISIONS_INBOUND
 from services.notifier.adapters.tables import notifications, recipients
 from services.notifier.bootstrap import INBOUND_TOPICS as NOTIFIER_INBOUND
-from shared.cli import run_every
-from shared.constants import ALL_TOPICS, ERASED_TEXT, PARTICIPANT_ERASED, PARTICIPANTS_TOPIC
-from shared.tables import outbox
+from shared.infra.tables import outbox
+from shared.rules.constants import ALL_TOPICS, ERASED_TEXT, PARTICIPANT_ERASED, PARTICIPANTS_TOPIC
 from tests.integration.services.decisions.test_outcome_chain import wait_until
 from tests.integration.services.notifier import conftest as notifier_fixtures
 from tests.support import factories
@@ -153,7 +153,7 @@ def test_the_operator_can_erase_from_the_command_line_as_staff_can_over_http(int
 
     def erase(tenant: str, participant: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "shared.cli", "participants", "erase", "--tenant", tenant, participant],
+            [sys.executable, "-m", "ops.cli", "participants", "erase", "--tenant", tenant, participant],
             capture_output=True,
             text=True,
             env=os.environ.copy(),

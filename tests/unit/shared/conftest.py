@@ -7,10 +7,10 @@ import importlib
 import pytest
 from flask import Flask
 
-from shared import db, migrations
-from shared.auth import KeyStore
-from shared.platform import Platform
-from shared.settings import SERVICES, Settings
+from shared.infra import db, migrations
+from shared.infra.auth import KeyStore
+from shared.infra.platform import Platform
+from shared.infra.settings import SERVICES, Settings
 from tests.support.api import ApiClient, Tenant, create_tenant
 from tests.support.clock import ManualClock
 

@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from kafka import KafkaConsumer
 
 from services.decisions.adapters.tables import contributions_view, links
-from shared import kafka
-from shared.constants import (
+from shared.messaging import kafka
+from shared.messaging.consumer import Message
+from shared.rules.constants import (
     CONTRIBUTION_LINKED,
     CONTRIBUTIONS_TOPIC,
     DECISION_RECORDED,
@@ -21,7 +22,6 @@ from shared.constants import (
     NOTIFICATIONS_TOPIC,
     RESOURCE_CHANGED,
 )
-from shared.consumer import Message
 from tests.support import factories
 from tests.support.running import start_consumer, start_relay
 
@@ -263,7 +263,7 @@ def test_consumer_killed_mid_batch_leaves_the_read_model_exactly_as_if_it_never_
 
 
 def decisions_dead_letters(decisions) -> int:
-    from shared.tables import dead_letters
+    from shared.infra.tables import dead_letters
 
     with decisions.engine.connect() as connection:
         return connection.execute(sa.select(sa.func.count()).select_from(dead_letters)).scalar_one()

@@ -10,9 +10,9 @@ import uuid
 import sqlalchemy as sa
 
 from services.decisions.bootstrap import bootstrap, scheduled
-from shared.constants import CONTRIBUTION_FEEDBACK_OVERDUE, CONTRIBUTION_LINKED, DECISIONS_TOPIC
-from shared.consumer import Message
-from shared.tables import outbox
+from shared.infra.tables import outbox
+from shared.messaging.consumer import Message
+from shared.rules.constants import CONTRIBUTION_FEEDBACK_OVERDUE, CONTRIBUTION_LINKED, DECISIONS_TOPIC
 from tests.integration.services.decisions.test_outcome_chain import board, decision_body, submit
 from tests.support import factories
 

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from alembic import command
 
 from services.intake.adapters.repository import ParticipantRepository
-from shared import migrations
-from shared.crypto import Sealer
-from shared.db import create_engine
+from shared.infra import migrations
+from shared.infra.crypto import Sealer
+from shared.infra.db import create_engine
 from tests.support import factories
 
 KEY = Sealer.generate_key()

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from alembic import command
 
 from services.intake.adapters.repository import ParticipantRepository
-from shared import migrations
-from shared.crypto import Sealer
-from shared.db import create_engine
+from shared.infra import migrations
+from shared.infra.crypto import Sealer
+from shared.infra.db import create_engine
 
 KEY = Sealer.generate_key()
 ANSWERS = [{"age_band": "65-74", "religion_or_belief": "Quaker"}, {"carer": "Cares for a disabled partner"}]

@@ -13,14 +13,14 @@ from kafka import KafkaConsumer, TopicPartition
 
 from services.intake.adapters.tables import contribution_outcomes, contributions
 from services.intake.bootstrap import INBOUND_TOPICS
-from shared import events
-from shared.constants import (
+from shared.infra.tables import dead_letters
+from shared.messaging import events
+from shared.rules.constants import (
     CONTRIBUTION_LINKED,
     DECISIONS_TOPIC,
     SUBMISSIONS_TOPIC,
     dlq_topic,
 )
-from shared.tables import dead_letters
 from tests.support import factories, strategies
 from tests.support.running import start_consumer, start_relay
 from tests.support.strategies import PERSONAL_MARK

@@ -9,7 +9,7 @@ import time
 import sqlalchemy as sa
 
 from services.intake.adapters.tables import contributions, participants
-from shared.constants import (
+from shared.rules.constants import (
     CONTRIBUTION_RECEIVED,
     CONTRIBUTIONS_TOPIC,
     PARTICIPANTS_TOPIC,
@@ -17,7 +17,7 @@ from shared.constants import (
     SUBMISSIONS_TOPIC,
     dlq_topic,
 )
-from shared.contact_details import phone_number
+from shared.rules.contact_details import phone_number
 from tests.support import factories
 from tests.support.running import running
 
@@ -171,7 +171,7 @@ def test_a_fixed_resend_is_accepted_once_and_closes_its_dead_letter_on_replay(
 def test_consumer_killed_between_database_commit_and_offset_commit_creates_nothing_twice(
     intake, council, engagement, broker
 ):
-    from shared import kafka
+    from shared.messaging import kafka
     from tests.support.running import start_consumer
 
     class DiesBeforeOffsetCommit:

@@ -10,9 +10,9 @@ import io
 import sqlalchemy as sa
 
 from services.intake.bootstrap import create_app
-from shared.audit import audit_log
-from shared.domain import UK
-from shared.tables import outbox
+from shared.infra.audit import audit_log
+from shared.infra.tables import outbox
+from shared.rules.domain import UK
 from tests.support import factories
 from tests.support.workspace import (
     StaffBrowser,

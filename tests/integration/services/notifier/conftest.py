@@ -2,14 +2,14 @@ import pytest
 
 from services.notifier.bootstrap import bootstrap as bootstrap_notifier
 from services.notifier.bootstrap import create_app as create_notifier_app
-from shared import migrations
+from shared.infra import migrations
 from tests.support.api import ApiClient
 
 
 @pytest.fixture
 def notifier(settings, intake, smtp, monkeypatch):
     monkeypatch.setenv("SMTP_PORT", str(smtp.port))
-    from shared.settings import Settings
+    from shared.infra.settings import Settings
 
     migrations.upgrade_service("notifier", settings.database_url("notifier"))
     platform = bootstrap_notifier(Settings.from_env(env_file=None))

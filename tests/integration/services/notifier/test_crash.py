@@ -31,7 +31,7 @@ def start_sender(smtp) -> subprocess.Popen:
         "NOTIFIER_SEND_INTERVAL": "0.05",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "send"],
+        [sys.executable, "-m", "ops.cli", "send"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

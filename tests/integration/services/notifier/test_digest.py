@@ -7,7 +7,7 @@ import datetime as dt
 
 from services.notifier.bootstrap import bootstrap
 from services.notifier.config import NotifierSettings
-from shared.settings import Settings
+from shared.infra.settings import Settings
 from tests.integration.services.notifier.test_messages import feed, send_all
 from tests.support import factories
 

@@ -14,9 +14,9 @@ from services.notifier.adapters.letters import NotifyLetters
 from services.notifier.adapters.tables import notifications
 from services.notifier.bootstrap import bootstrap, create_app
 from services.notifier.domain.letters import OVER_BUDGET, next_month_start
-from shared import migrations
-from shared.settings import Settings
-from shared.tables import utcnow
+from shared.infra import migrations
+from shared.infra.settings import Settings
+from shared.infra.tables import utcnow
 from tests.integration.services.notifier.test_messages import feed, send_all
 from tests.support import factories
 from tests.support.api import ApiClient

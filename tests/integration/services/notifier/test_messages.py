@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from services.notifier.adapters.tables import notifications
-from shared.consumer import Message
-from shared.tables import outbox
+from shared.infra.tables import outbox
+from shared.messaging.consumer import Message
 from tests.support import factories
 
 
@@ -162,8 +162,8 @@ def test_a_board_decision_reaches_the_participant_with_the_outcome_reason_and_th
 def test_an_erased_participant_gets_no_message_and_the_reason_is_recorded(
     intake, intake_api, engagement, notifier, notifier_api, smtp
 ):
-    from shared import events
-    from shared.constants import PARTICIPANT_ERASED, PARTICIPANTS_TOPIC
+    from shared.messaging import events
+    from shared.rules.constants import PARTICIPANT_ERASED, PARTICIPANTS_TOPIC
 
     created = (
         intake_api.as_("case-system")

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from services.notifier.adapters.tables import notifications
 from services.notifier.bootstrap import bootstrap, create_app
 from services.notifier.config import NotifierSettings
-from shared.links import UNSUBSCRIBE
-from shared.settings import Settings
+from shared.infra.links import UNSUBSCRIBE
+from shared.infra.settings import Settings
 from tests.integration.services.notifier.test_messages import feed, send_all
 from tests.support import factories
 

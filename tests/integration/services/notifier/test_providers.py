@@ -12,8 +12,8 @@ from services.notifier.adapters.providers import NotifyProvider
 from services.notifier.adapters.tables import attempts, notifications
 from services.notifier.bootstrap import bootstrap, create_app
 from services.notifier.domain.model import UK
-from shared import migrations
-from shared.settings import Settings
+from shared.infra import migrations
+from shared.infra.settings import Settings
 from tests.integration.services.notifier.test_messages import feed, make_due, send_all
 from tests.support import factories
 from tests.support.api import ApiClient

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from services.notifier.adapters.tables import notifications
 from services.notifier.bootstrap import bootstrap
-from shared import migrations
-from shared.settings import Settings
+from shared.infra import migrations
+from shared.infra.settings import Settings
 from tests.integration.services.notifier.test_messages import feed, send_all
 from tests.integration.services.notifier.test_providers import midday
 from tests.support import factories

@@ -6,9 +6,9 @@ import sqlalchemy as sa
 
 from services.decisions.entrypoints.schemas import DecisionSchema, ResourceChangeSchema
 from services.decisions.service_layer import services
-from shared.constants import NOTIFICATIONS_TOPIC, OUTCOME_RATED
-from shared.events import make
-from shared.tables import utcnow
+from shared.infra.tables import utcnow
+from shared.messaging.events import make
+from shared.rules.constants import NOTIFICATIONS_TOPIC, OUTCOME_RATED
 from tests.support import factories
 
 

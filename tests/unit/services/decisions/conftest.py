@@ -19,16 +19,17 @@ import sqlalchemy as sa
 from services.decisions.bootstrap import bootstrap as bootstrap_decisions
 from services.decisions.bootstrap import create_app as create_decisions_app
 from services.decisions.service_layer import services
-from shared import events, migrations
-from shared.constants import (
+from shared.infra import migrations
+from shared.infra.tables import dead_letters, outbox, utcnow
+from shared.messaging import events
+from shared.messaging.consumer import Message
+from shared.rules.constants import (
     CONTRIBUTIONS_TOPIC,
     ENGAGEMENTS_TOPIC,
     MESSAGE_DECISION_LINKED,
     NOTIFICATIONS_TOPIC,
     PARTICIPANTS_TOPIC,
 )
-from shared.consumer import Message
-from shared.tables import dead_letters, outbox, utcnow
 from tests.support import factories
 from tests.support.api import ApiClient
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from shared.domain import UK
+from shared.rules.domain import UK
 from tests.support.api import scrape
 
 

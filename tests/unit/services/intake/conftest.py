@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from services.decisions.service_layer import services as decision_services
 from services.intake.adapters.tables import contribution_outcomes, contributions
 from services.notifier.service_layer.sending import announce_status
-from shared import events
-from shared.constants import MESSAGE_DECISION_LINKED, NOTIFICATIONS_TOPIC
-from shared.tables import dead_letters
+from shared.infra.tables import dead_letters
+from shared.messaging import events
+from shared.rules.constants import MESSAGE_DECISION_LINKED, NOTIFICATIONS_TOPIC
 from tests.support import factories
 from tests.support.api import ApiClient, Tenant, create_tenant
 from tests.support.chain import Chain, chain_with_keys, migrate

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from services.decisions.domain import model
-from shared.constants import CONTRIBUTION_STATUSES
-from shared.domain import InvalidInput
+from shared.rules.constants import CONTRIBUTION_STATUSES
+from shared.rules.domain import InvalidInput
 
 NOW = dt.datetime(2026, 6, 1, 9, 30, tzinfo=dt.UTC)
 LATER = NOW + dt.timedelta(days=3)

@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from services.decisions.service_layer import services, views
-from shared.tables import utcnow
+from shared.infra.tables import utcnow
 from tests.support import factories
 
 PROBLEM = "application/problem+json"

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from services.decisions.bootstrap import create_app
-from shared.audit import audit_log
-from shared.constants import CONTRIBUTION_LINKED, DECISION_RECORDED, RESOURCE_CHANGED
+from shared.infra.audit import audit_log
+from shared.rules.constants import CONTRIBUTION_LINKED, DECISION_RECORDED, RESOURCE_CHANGED
 from tests.support import factories
 from tests.support.page_checks import assert_page_structure, visible_text
 from tests.unit.services.decisions.actions import record

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
+from ops import cli
 from services.decisions.entrypoints.export import write_chains
-from shared import cli
-from shared.domain import NotFound
+from shared.rules.domain import NotFound
 from tests.support import factories
 from tests.unit.services.decisions.actions import add_change, link, move, record
 

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 
 from services.decisions.adapters.tables import ratings_view
 from services.decisions.bootstrap import create_app as create_decisions_app
-from shared.constants import OUTCOME_RATED, PARTICIPANTS_TOPIC
-from shared.links import STATUS_PAGE, UNSUBSCRIBE, Links
-from shared.tables import outbox, utcnow
+from shared.infra.links import STATUS_PAGE, UNSUBSCRIBE, Links
+from shared.infra.tables import outbox, utcnow
+from shared.rules.constants import OUTCOME_RATED, PARTICIPANTS_TOPIC
 from tests.support import factories
 from tests.support.api import ApiClient
 from tests.support.page_checks import assert_page_structure, visible_text

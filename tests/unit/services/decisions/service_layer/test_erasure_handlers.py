@@ -6,8 +6,8 @@ import json
 
 from services.decisions.adapters.tables import contributions_view
 from services.decisions.service_layer import views
-from shared.constants import CONTRIBUTIONS_TOPIC, ERASED_TEXT, PARTICIPANT_ERASED, PARTICIPANTS_TOPIC
-from shared.consumer import Message
+from shared.messaging.consumer import Message
+from shared.rules.constants import CONTRIBUTIONS_TOPIC, ERASED_TEXT, PARTICIPANT_ERASED, PARTICIPANTS_TOPIC
 from tests.support import factories
 from tests.unit.services.decisions.actions import link, record, stored
 from tests.unit.services.decisions.service_layer.test_views import chain

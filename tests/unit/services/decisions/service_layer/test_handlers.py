@@ -12,7 +12,10 @@ from services.decisions.adapters.tables import contributions_view, engagements_v
 from services.decisions.bootstrap import INBOUND_TOPICS
 from services.decisions.service_layer import views
 from services.decisions.service_layer.handlers import HANDLERS
-from shared.constants import (
+from shared.infra.tables import outbox, utcnow
+from shared.messaging.consumer import Message
+from shared.messaging.events import dumps, make
+from shared.rules.constants import (
     CONTRIBUTION_LINKED,
     CONTRIBUTIONS_TOPIC,
     ENGAGEMENTS_TOPIC,
@@ -22,9 +25,6 @@ from shared.constants import (
     TOPIC_EVENT_TYPES,
     dlq_topic,
 )
-from shared.consumer import Message
-from shared.events import dumps, make
-from shared.tables import outbox, utcnow
 from tests.support import factories
 from tests.support.clock import uk_today
 from tests.support.handling import handle

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from services.decisions.adapters.tables import decisions as decisions_table
 from services.decisions.adapters.tables import links as links_table
 from services.decisions.service_layer import services
-from shared.constants import (
+from shared.infra.tables import outbox, utcnow
+from shared.rules.constants import (
     CONTRIBUTION_LINKED,
     CONTRIBUTION_UNLINKED,
     DECISION_AMENDED,
@@ -19,8 +20,7 @@ from shared.constants import (
     DECISIONS_TOPIC,
     RESOURCE_CHANGED,
 )
-from shared.domain import InvalidInput, NotFound
-from shared.tables import outbox, utcnow
+from shared.rules.domain import InvalidInput, NotFound
 from tests.support import factories
 from tests.unit.services.decisions.actions import add_change, amend, link, move, record, stored, unlink
 

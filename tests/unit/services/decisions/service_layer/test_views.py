@@ -8,9 +8,9 @@ import uuid
 import pytest
 
 from services.decisions.service_layer import services, views
-from shared.constants import CONTRIBUTION_FEEDBACK_OVERDUE
-from shared.domain import NotFound
-from shared.tables import utcnow
+from shared.infra.tables import utcnow
+from shared.rules.constants import CONTRIBUTION_FEEDBACK_OVERDUE
+from shared.rules.domain import NotFound
 from tests.support import factories
 from tests.support.clock import uk_today
 from tests.unit.services.decisions.actions import add_change, amend, link, move, rate, record, unlink

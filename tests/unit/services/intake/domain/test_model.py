@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from services.intake.domain import model
-from shared.domain import InvalidInput
+from shared.rules.domain import InvalidInput
 from tests.support import factories
 
 NOW = dt.datetime(2026, 6, 1, 9, 30, tzinfo=dt.UTC)

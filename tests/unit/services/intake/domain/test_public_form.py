@@ -8,7 +8,7 @@ import pytest
 
 from services.intake.domain import public_form as rules
 from services.intake.domain.model import Engagement
-from shared.domain import NotFound
+from shared.rules.domain import NotFound
 
 TODAY = dt.date(2027, 3, 1)
 

@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 
-from shared.constants import SUBMISSIONS_TOPIC
-from shared.consumer import Message
-from shared.events import dumps
+from shared.messaging.consumer import Message
+from shared.messaging.events import dumps
+from shared.rules.constants import SUBMISSIONS_TOPIC
 from tests.support import factories
 from tests.support.api import scrape
 

@@ -8,7 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from services.intake.adapters.tables import contributions, participants
-from shared.constants import (
+from shared.infra.tables import dead_letters
+from shared.rules.constants import (
     CONTRIBUTION_LINKED,
     DECISION_AMENDED,
     DECISIONS_TOPIC,
@@ -19,7 +20,6 @@ from shared.constants import (
     SUBMISSIONS_TOPIC,
     TOPIC_PUBLISHERS,
 )
-from shared.tables import dead_letters
 from tests.support import factories
 from tests.support.relay import Relay
 

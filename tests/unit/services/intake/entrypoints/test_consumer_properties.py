@@ -27,11 +27,12 @@ from hypothesis import strategies as st
 
 from services.intake.adapters.tables import contributions
 from services.intake.bootstrap import bootstrap
-from shared import events, migrations
-from shared.constants import SUBMISSIONS_TOPIC
-from shared.consumer import Message
-from shared.settings import Settings
-from shared.tables import dead_letters, outbox, utcnow
+from shared.infra import migrations
+from shared.infra.settings import Settings
+from shared.infra.tables import dead_letters, outbox, utcnow
+from shared.messaging import events
+from shared.messaging.consumer import Message
+from shared.rules.constants import SUBMISSIONS_TOPIC
 from tests.support import factories, strategies
 from tests.support.strategies import PERSONAL_MARK, Record
 

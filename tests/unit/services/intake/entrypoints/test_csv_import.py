@@ -7,11 +7,11 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from ops import cli
 from services.intake.entrypoints import csv_import
-from shared import cli
-from shared.constants import CONTRIBUTION_RECEIVED
-from shared.domain import UK
-from shared.tables import outbox
+from shared.infra.tables import outbox
+from shared.rules.constants import CONTRIBUTION_RECEIVED
+from shared.rules.domain import UK
 from tests.support import factories
 
 

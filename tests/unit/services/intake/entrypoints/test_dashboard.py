@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from services.intake.bootstrap import create_app
-from shared.domain import UK
+from shared.rules.domain import UK
 from tests.support import factories
 from tests.support.api import ApiClient
 

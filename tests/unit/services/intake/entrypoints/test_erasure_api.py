@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.constants import ERASED_TEXT
+from shared.rules.constants import ERASED_TEXT
 from tests.support import factories
 from tests.unit.services.intake.entrypoints.test_api import assert_problem
 

@@ -14,14 +14,14 @@ from services.intake.adapters.tables import contributions, equality_answers, ide
 from services.intake.bootstrap import bootstrap, create_app
 from services.intake.domain.public_form import EQUALITY_QUESTIONS, PREFER_NOT_TO_SAY
 from services.intake.entrypoints.public_copy import PUBLIC_COPY
-from shared.constants import (
+from shared.infra.tables import outbox, utcnow
+from shared.rules.constants import (
     CONTACT_CHANNELS,
     CONTRIBUTIONS_TOPIC,
     MESSAGE_FORMATS,
     PARTICIPANTS_TOPIC,
     SUBMITTED_BY_PUBLIC_FORM,
 )
-from shared.tables import outbox, utcnow
 from tests.support.page_checks import assert_page_structure, visible_text
 
 FORM_HEADERS = {"Sec-Fetch-Site": "same-origin"}

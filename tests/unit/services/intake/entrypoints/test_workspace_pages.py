@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from services.intake.bootstrap import create_app
-from shared.audit import audit_log
-from shared.domain import UK
+from shared.infra.audit import audit_log
+from shared.rules.domain import UK
 from tests.support import factories
 from tests.support.page_checks import assert_page_structure, visible_text
 from tests.support.workspace import (

@@ -1,5 +1,5 @@
 """What each service really announces matches the one definition of its event
-(shared/event_definitions.py), as the AsyncAPI document publishes it: a whole chain is run
+(shared/messaging/event_definitions.py), as the AsyncAPI document publishes it: a whole chain is run
 through the three services and every event they put in their outboxes is checked."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import datetime as dt
 import jsonschema
 import pytest
 
-from shared.asyncapi import build_document
-from shared.constants import (
+from shared.messaging.asyncapi import build_document
+from shared.rules.constants import (
     CONTRIBUTION_LINKED,
     CONTRIBUTION_RECEIVED,
     DECISION_RECORDED,

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from services.intake.adapters.tables import contributions, equality_answers, participants
 from services.intake.entrypoints.schemas import ContributionSchema, EngagementSchema, ParticipantSchema
 from services.intake.service_layer import services
-from shared.constants import (
+from shared.infra.tables import outbox, utcnow
+from shared.rules.constants import (
     CONTRIBUTION_RECEIVED,
     CONTRIBUTIONS_TOPIC,
     ERASED_TEXT,
@@ -18,8 +19,7 @@ from shared.constants import (
     PARTICIPANTS_TOPIC,
     ROLE_CASE_SYSTEM,
 )
-from shared.domain import InvalidInput, NotFound
-from shared.tables import outbox, utcnow
+from shared.rules.domain import InvalidInput, NotFound
 from tests.support import factories
 from tests.support.privacy import database_contents, tables_holding
 

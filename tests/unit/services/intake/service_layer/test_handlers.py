@@ -7,7 +7,9 @@ import datetime as dt
 
 from services.intake.service_layer import services as intake_services
 from services.intake.service_layer.handlers import HANDLERS
-from shared.constants import (
+from shared.infra.tables import utcnow
+from shared.messaging.events import make
+from shared.rules.constants import (
     CONTRIBUTION_FEEDBACK_OVERDUE,
     CONTRIBUTION_LINKED,
     CONTRIBUTION_UNLINKED,
@@ -19,9 +21,7 @@ from shared.constants import (
     SUBMISSIONS_TOPIC,
     TOPIC_EVENT_TYPES,
 )
-from shared.domain import UK
-from shared.events import make
-from shared.tables import utcnow
+from shared.rules.domain import UK
 from tests.support import factories
 from tests.support.handling import handle
 

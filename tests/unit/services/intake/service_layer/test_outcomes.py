@@ -8,10 +8,10 @@ import sqlalchemy as sa
 
 from services.decisions.service_layer import services as decision_services
 from services.intake.service_layer import services as intake_services
-from shared import events
-from shared.constants import DECISIONS_TOPIC, MESSAGE_ACKNOWLEDGEMENT, NOTIFICATIONS_TOPIC, OUTCOME_RATED
-from shared.domain import UK
-from shared.tables import outbox, utcnow
+from shared.infra.tables import outbox, utcnow
+from shared.messaging import events
+from shared.rules.constants import DECISIONS_TOPIC, MESSAGE_ACKNOWLEDGEMENT, NOTIFICATIONS_TOPIC, OUTCOME_RATED
+from shared.rules.domain import UK
 from tests.support import factories
 from tests.support.clock import uk_today
 

@@ -10,8 +10,8 @@ import pytest
 
 from services.intake.domain.public_form import EngagementClosed
 from services.intake.service_layer import dashboard, public_form, services
-from shared.domain import UK
-from shared.tables import utcnow
+from shared.infra.tables import utcnow
+from shared.rules.domain import UK
 
 
 def form(n: int, **overrides) -> dict:

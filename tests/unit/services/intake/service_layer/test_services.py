@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from services.intake.adapters.tables import contributions, equality_answers, participants
 from services.intake.entrypoints.schemas import ContributionSchema, EngagementSchema, ParticipantSchema
 from services.intake.service_layer import services
-from shared.constants import (
+from shared.infra.tables import outbox
+from shared.rules.constants import (
     CONTRIBUTION_RECEIVED,
     CONTRIBUTIONS_TOPIC,
     PARTICIPANT_REGISTERED,
@@ -20,9 +21,8 @@ from shared.constants import (
     PARTICIPANTS_TOPIC,
     ROLE_CASE_SYSTEM,
 )
-from shared.contact_details import phone_number
-from shared.domain import InvalidInput, NotFound
-from shared.tables import outbox
+from shared.rules.contact_details import phone_number
+from shared.rules.domain import InvalidInput, NotFound
 from tests.support import factories
 
 

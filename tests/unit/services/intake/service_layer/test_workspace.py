@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from services.intake.adapters.workspace import ContributionFilter
 from services.intake.entrypoints.schemas import ContributionSchema, EngagementSchema
 from services.intake.service_layer import services, workspace
-from shared.constants import ENGAGEMENT_UPDATED, ENGAGEMENTS_TOPIC, ROLE_STAFF
-from shared.domain import UK, InvalidInput, NotFound
+from shared.rules.constants import ENGAGEMENT_UPDATED, ENGAGEMENTS_TOPIC, ROLE_STAFF
+from shared.rules.domain import UK, InvalidInput, NotFound
 from tests.support import factories
 from tests.unit.services.intake.service_layer.test_services import announced, new_engagement
 

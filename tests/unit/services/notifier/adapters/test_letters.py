@@ -12,8 +12,8 @@ from services.notifier.adapters.providers import OutgoingMessage
 from services.notifier.adapters.templates import Renderer
 from services.notifier.bootstrap import providers_from
 from services.notifier.config import NotifierSettings
-from shared.constants import MESSAGE_KINDS
-from shared.settings import Settings
+from shared.infra.settings import Settings
+from shared.rules.constants import MESSAGE_KINDS
 from tests.unit.services.notifier.adapters.test_templates import STATUS_URL, context
 
 PREFERENCES_URL = "https://outcomes.example.gov.uk/v1/preferences/eyJ0IjoiZGVtbyJ9.sig"

@@ -6,7 +6,7 @@ import pytest
 
 from services.notifier.adapters.templates import MISSING_TRANSLATIONS, Renderer
 from services.notifier.domain.model import MAX_SMS_SEGMENTS, sms_segments
-from shared.constants import MESSAGE_KINDS, OUTCOME_MESSAGE_KINDS
+from shared.rules.constants import MESSAGE_KINDS, OUTCOME_MESSAGE_KINDS
 
 STATUS_URL = "https://outcomes.example.gov.uk/status/eyJ0IjoiZGVtbyIsInAiOiIxMjMifQ.signature"
 

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from services.notifier.domain.delivery import LOOK_AGAIN, Facts, Fail, Send, Wait, Withhold, decide
-from shared.constants import MESSAGE_ACKNOWLEDGEMENT, MESSAGE_DECISION_LINKED
-from shared.domain import UK
+from shared.rules.constants import MESSAGE_ACKNOWLEDGEMENT, MESSAGE_DECISION_LINKED
+from shared.rules.domain import UK
 from tests.unit.services.notifier.domain.test_model import recipient
 
 PATIENCE = dt.timedelta(hours=1)

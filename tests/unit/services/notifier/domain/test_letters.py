@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from services.notifier.domain.letters import LetterBudget, address_for, month_start, next_month_start
-from shared.domain import UK
-from shared.settings import parse_letter_budget
+from shared.infra.settings import parse_letter_budget
+from shared.rules.domain import UK
 
 
 def uk(*args) -> dt.datetime:

@@ -16,7 +16,7 @@ from services.notifier.adapters.providers import OutgoingMessage
 from services.notifier.bootstrap import bootstrap as bootstrap_notifier
 from services.notifier.bootstrap import create_app as create_notifier_app
 from services.notifier.config import NotifierSettings
-from shared import migrations
+from shared.infra import migrations
 from tests.support.relay import Relay
 
 TWILIO_AUTH_TOKEN = "twilio-auth-token-for-tests"

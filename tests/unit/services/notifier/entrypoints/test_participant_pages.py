@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from markupsafe import escape
 
-from shared.links import PREFERENCES, STATUS_PAGE, UNSUBSCRIBE
+from shared.infra.links import PREFERENCES, STATUS_PAGE, UNSUBSCRIBE
 from tests.support import factories
 from tests.support.api import ApiClient
 from tests.support.page_checks import assert_page_structure, visible_text

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from services.notifier.adapters.tables import recipients
 from services.notifier.service_layer.phone_lookups import rekey_phone_lookups
-from shared.constants import OUTCOME_RATED
+from shared.rules.constants import OUTCOME_RATED
 from tests.support import factories
 from tests.support.api import ApiClient
 from tests.support.providers import twilio_signature

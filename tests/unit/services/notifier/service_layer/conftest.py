@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.notifier.bootstrap import bootstrap as bootstrap_notifier
-from shared import migrations
+from shared.infra import migrations
 from tests.support.relay import Relay
 
 

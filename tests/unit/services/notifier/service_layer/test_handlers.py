@@ -18,8 +18,9 @@ import sqlalchemy as sa
 from services.notifier.adapters.tables import contributions_view, engagements_view, notifications, recipients
 from services.notifier.bootstrap import INBOUND_TOPICS
 from services.notifier.service_layer.handlers import HANDLERS
-from shared import events
-from shared.constants import (
+from shared.infra.tables import dead_letters
+from shared.messaging import events
+from shared.rules.constants import (
     CONTRIBUTION_LINKED,
     CONTRIBUTION_RECEIVED,
     CONTRIBUTIONS_TOPIC,
@@ -34,7 +35,6 @@ from shared.constants import (
     RESOURCE_CHANGED,
     TOPIC_EVENT_TYPES,
 )
-from shared.tables import dead_letters
 from tests.support import factories
 from tests.support.handling import handle
 
