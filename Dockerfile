@@ -14,6 +14,7 @@ ENV PIP_NO_CACHE_DIR=1 \
 WORKDIR /src
 COPY pyproject.toml ./
 COPY shared ./shared
+COPY ops ./ops
 COPY services ./services
 RUN pip wheel --no-deps --wheel-dir /wheels .
 

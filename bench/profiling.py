@@ -22,7 +22,7 @@ from bench.harness import PYTHON, RESULTS_DIR, RunContext
 
 PROFILE_DIR = RESULTS_DIR / "profiles"
 _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^:()]+)(?::\d+)?\)$")
-PROJECT_PARTS = ("/shared/", "/services/", "/bench/")
+PROJECT_PARTS = ("/shared/", "/services/", "/ops/", "/bench/")
 
 
 def py_spy() -> str | None:

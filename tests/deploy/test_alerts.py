@@ -42,7 +42,7 @@ def _exported_metrics() -> set[str]:
             suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"]}.get(value._type, [""])
             base = value._name.removesuffix("_total")
             names |= {base + suffix for suffix in suffixes}
-    for source in [*ROOT.glob("shared/*.py"), *ROOT.glob("services/*/bootstrap.py")]:
+    for source in [*ROOT.glob("shared/**/*.py"), *ROOT.glob("services/*/bootstrap.py")]:
         names |= set(re.findall(r'metrics\.Reading\(\s*"(\w+)"', source.read_text()))
     return names
 

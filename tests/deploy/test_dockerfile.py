@@ -93,7 +93,7 @@ def test_the_runtime_stage_holds_no_source_tree_and_no_dev_or_test_extras():
     from_context = [cmd for cmd in copies(runtime) if not cmd[0].startswith("--from=")]
     sources = [PurePosixPath(src) for *_, src, _dest in from_context]
 
-    assert all(src.parts[0] not in ("shared", "services", ".", "pyproject.toml") for src in sources), sources
+    assert all(src.parts[0] not in ("shared", "services", "ops", ".", "pyproject.toml") for src in sources), sources
     assert sources == [PurePosixPath("requirements/runtime.txt"), PurePosixPath("deploy/gunicorn.conf.py")]
     text = " ".join(arguments for _, arguments in runtime)
     for word in ("[dev]", "[test]", "requirements/dev.txt", "pip install .", " -e "):

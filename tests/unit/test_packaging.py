@@ -18,7 +18,7 @@ def test_the_built_wheel_holds_every_template_page_stylesheet_and_migration(tmp_
     # Built from a copy of the tracked files, as from a clean clone: an in-tree build/
     # left by an earlier build would hide what the package definition leaves out.
     source = tmp_path / "source"
-    for path in tracked_files("pyproject.toml", "README.md", "shared", "services"):
+    for path in tracked_files("pyproject.toml", "README.md", "shared", "services", "ops"):
         (source / path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / path, source / path)
     subprocess.run(
@@ -30,6 +30,6 @@ def test_the_built_wheel_holds_every_template_page_stylesheet_and_migration(tmp_
     (wheel,) = tmp_path.glob("outcome_chain-*.whl")
     in_wheel = set(zipfile.ZipFile(wheel).namelist())
 
-    missing = [path for path in tracked_files("shared", "services") if path not in in_wheel]
+    missing = [path for path in tracked_files("shared", "services", "ops") if path not in in_wheel]
 
     assert not missing, f"the wheel lacks {len(missing)} file(s) the installed product needs: {missing[:10]}"

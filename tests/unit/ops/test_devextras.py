@@ -39,11 +39,12 @@ IMPORT_EVERY_PRODUCTION_MODULE = textwrap.dedent(
     import importlib
     import pkgutil
 
+    import ops
     import services
     import shared
 
     imported = []
-    for package in (shared, services):
+    for package in (shared, services, ops):
         for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
             # Entry points that start serving when imported (gunicorn's config and apps) are left out.
             if (
