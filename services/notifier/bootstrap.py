@@ -12,7 +12,6 @@ from flask import Flask
 from services.notifier.adapters.letters import NotifyLetters, OutboxLetters
 from services.notifier.adapters.providers import NotifyProvider, OutboxSms, Provider, RateLimited, SmtpEmail, TwilioSms
 from services.notifier.adapters.templates import Renderer
-from services.notifier.config import NotifierSettings
 from services.notifier.domain.letters import LetterBudget
 from services.notifier.entrypoints.api import api
 from services.notifier.entrypoints.pages import participant_pages
@@ -42,21 +41,21 @@ INBOUND_TOPICS = [PARTICIPANTS_TOPIC, ENGAGEMENTS_TOPIC, CONTRIBUTIONS_TOPIC, DE
 
 @dataclass
 class NotifierParts:
-    settings: NotifierSettings
+    settings: Settings
     links: Links
     sender: Sender
 
 
-def providers_from(settings: Settings, notifier: NotifierSettings) -> dict[str, Provider]:
+def providers_from(settings: Settings) -> dict[str, Provider]:
     def notify() -> Provider:
         return RateLimited(
             NotifyProvider(
-                notifier.notify_api_key or "",
-                notifier.notify_base_url,
-                sms_template_id=notifier.notify_sms_template_id,
-                email_template_id=notifier.notify_email_template_id,
+                settings.notify_api_key or "",
+                settings.notify_base_url,
+                sms_template_id=settings.notify_sms_template_id,
+                email_template_id=settings.notify_email_template_id,
             ),
-            notifier.notify_per_minute,
+            settings.notify_per_minute,
         )
 
     email = (
@@ -76,22 +75,22 @@ def providers_from(settings: Settings, notifier: NotifierSettings) -> dict[str, 
         sms = notify()
     elif settings.sms_provider == "twilio":
         sms = TwilioSms(
-            notifier.twilio_account_sid or "",
-            notifier.twilio_auth_token or "",
-            notifier.twilio_from or "",
-            base_url=notifier.twilio_base_url,
-            status_callback=f"{notifier.public_url.rstrip('/')}/v1/callbacks/twilio",
+            settings.twilio_account_sid or "",
+            settings.twilio_auth_token or "",
+            settings.twilio_from or "",
+            base_url=settings.twilio_base_url,
+            status_callback=f"{settings.notifier_public_url.rstrip('/')}/v1/callbacks/twilio",
         )
     else:
         sms = OutboxSms(settings.var_dir / "sms")
     post: Provider = (
         RateLimited(
             NotifyLetters(
-                notifier.notify_api_key or "",
-                notifier.notify_base_url,
-                template_id=notifier.notify_letter_template_id,
+                settings.notify_api_key or "",
+                settings.notify_base_url,
+                template_id=settings.notify_letter_template_id,
             ),
-            notifier.notify_per_minute,
+            settings.notify_per_minute,
         )
         if settings.letter_provider == "notify"
         else OutboxLetters(settings.var_dir / "letters")
@@ -106,32 +105,30 @@ def bootstrap(
     keys: KeyStore | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
     providers: dict[str, Provider] | None = None,
-    notifier_settings: NotifierSettings | None = None,
 ) -> Platform:
     settings = settings or Settings.from_env()
-    notifier = notifier_settings or NotifierSettings.from_settings(settings)
     platform = build_platform(SERVICE, settings, NotifierUnitOfWork, engine=engine, keys=keys, clock=clock)
     consume(platform, "notifier-messages", INBOUND_TOPICS, handlers.HANDLERS)
     links = Links(
         settings.link_signing_secret,
         status_base_url=settings.public_base_url,
-        notifier_base_url=notifier.public_url,
+        notifier_base_url=settings.notifier_public_url,
         clock=clock,
     )
     sender = Sender(
         uow_factory=platform.uow,
-        providers=providers or providers_from(settings, notifier),
+        providers=providers or providers_from(settings),
         renderer=Renderer(),
         links=links,
         sealer=platform.sealer,
         clock=clock,
         source=platform.source,
-        lease=dt.timedelta(seconds=notifier.lease_seconds),
-        digest=dt.timedelta(seconds=notifier.digest_seconds),
-        sms_quiet_hours=notifier.sms_quiet_hours,
-        letter_budget=LetterBudget(notifier.letters_per_month),
+        lease=dt.timedelta(seconds=settings.lease_seconds),
+        digest=dt.timedelta(seconds=settings.digest_seconds),
+        sms_quiet_hours=settings.sms_quiet_hours,
+        letter_budget=LetterBudget(settings.letters_per_month),
     )
-    platform.extensions = {"notifier": NotifierParts(notifier, links, sender)}
+    platform.extensions = {"notifier": NotifierParts(settings, links, sender)}
     platform.gauge_readers.append(lambda: notification_gauges(platform))
     return platform
 

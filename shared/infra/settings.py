@@ -853,6 +853,16 @@ def serving_problems(settings: Settings) -> list[str]:
     return problems
 
 
+def setting_from_env(name: str, env: Mapping[str, str] | None = None) -> Any:
+    """One setting's value from the environment (or its default), for code that runs before the
+    rest of the settings are read or needed (a migration); SettingsError names it if it will not do."""
+    setting = BY_NAME[name]
+    text = ((os.environ if env is None else env).get(name) or "").strip()
+    if text:
+        return setting.read(text)
+    return setting.default({}) if callable(setting.default) else setting.default
+
+
 def check_to_serve(env: Mapping[str, str] | None = None) -> Settings:
     """Settings for a process that serves, or SettingsError with every problem found."""
     if env is None:

@@ -12,7 +12,6 @@ would cascade to equality_answers.
 Revision ID: intake_0004
 Revises: intake_0003
 """
-import os
 
 from alembic import context, op
 import sqlalchemy as sa
@@ -29,10 +28,9 @@ BATCH = 1000
 
 def _sealer():
     from shared.infra.crypto import Sealer
+    from shared.infra.settings import setting_from_env
 
-    keys = context.config.attributes.get('data_encryption_keys') or tuple(
-        k.strip() for k in os.environ.get('DATA_ENCRYPTION_KEYS', '').split(',') if k.strip()
-    )
+    keys = context.config.attributes.get('data_encryption_keys') or setting_from_env('DATA_ENCRYPTION_KEYS')
     if not keys:
         raise RuntimeError('intake_0004 converts external references with a data key: set DATA_ENCRYPTION_KEYS')
     return Sealer(keys)

@@ -107,7 +107,7 @@ def _signed_twilio_form() -> dict:
     """The posted form, once its X-Twilio-Signature is shown to be Twilio's; 401 otherwise."""
     auth_token = _config().settings.twilio_auth_token
     form = request.form.to_dict()
-    url = _config().settings.public_url.rstrip("/") + request.path
+    url = _config().settings.notifier_public_url.rstrip("/") + request.path
     presented = request.headers.get("X-Twilio-Signature", "")
     if not auth_token or not hmac.compare_digest(presented, _twilio_signature(url, form, auth_token)):
         raise ApiError(401, "The request signature is missing or wrong.")

@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 
 from services.notifier.bootstrap import bootstrap
-from services.notifier.config import NotifierSettings
 from shared.infra.settings import Settings
 from tests.integration.services.notifier.test_messages import feed, send_all
 from tests.support import factories
@@ -15,10 +14,7 @@ from tests.support import factories
 def test_updates_within_the_window_are_combined_and_the_acknowledgement_is_not_held(
     settings, intake, intake_api, engagement, decisions, decisions_api, notifier, smtp
 ):
-    digesting = bootstrap(
-        Settings.from_env(env_file=None),
-        notifier_settings=dataclasses.replace(NotifierSettings.from_env(), digest_seconds=300),
-    )
+    digesting = bootstrap(dataclasses.replace(Settings.from_env(env_file=None), digest_seconds=300))
     created = (
         intake_api.as_("case-system")
         .post("/v1/contributions", json=factories.contribution_payload(engagement["id"]))

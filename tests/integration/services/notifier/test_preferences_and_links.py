@@ -11,7 +11,6 @@ import sqlalchemy as sa
 
 from services.notifier.adapters.tables import notifications
 from services.notifier.bootstrap import bootstrap, create_app
-from services.notifier.config import NotifierSettings
 from shared.infra.links import UNSUBSCRIBE
 from shared.infra.settings import Settings
 from tests.integration.services.notifier.test_messages import feed, send_all
@@ -93,8 +92,7 @@ def twilio_signature(url: str, form: dict, token: str) -> str:
 
 def test_twilio_receipts_need_a_valid_signature(settings, intake, intake_api, engagement, notifier):
     token = "twilio-auth-token-for-tests"
-    configured = dataclasses.replace(NotifierSettings.from_env(), twilio_auth_token=token)
-    notifier = bootstrap(Settings.from_env(env_file=None), notifier_settings=configured)
+    notifier = bootstrap(dataclasses.replace(Settings.from_env(env_file=None), twilio_auth_token=token))
     parts = notifier.extensions["notifier"]
     submit(intake_api, engagement)
     feed(intake, notifier)
@@ -102,7 +100,7 @@ def test_twilio_receipts_need_a_valid_signature(settings, intake, intake_api, en
         connection.execute(notifications.update().values(status="sent", provider="twilio", provider_reference="SM123"))
     client = create_app(notifier).test_client()
     form = {"MessageSid": "SM123", "MessageStatus": "delivered"}
-    url = parts.settings.public_url.rstrip("/") + "/v1/callbacks/twilio"
+    url = parts.settings.notifier_public_url.rstrip("/") + "/v1/callbacks/twilio"
 
     assert client.post("/v1/callbacks/twilio", data=form, headers={"X-Twilio-Signature": "forged"}).status_code == 401
     signed = {"X-Twilio-Signature": twilio_signature(url, form, token)}

@@ -89,7 +89,7 @@ def test_every_client_our_processes_make_is_given_them():
     and always pass the security settings; nothing builds a kafka-python client directly."""
     makers = {"producer", "consumer", "create_topics", "ensure_topics"}
     unsecured, direct, found = [], [], 0
-    for path in [*ROOT.glob(f"{part}/**/*.py") for part in ("shared", "services", "ops")]:
+    for path in (path for part in ("shared", "services", "ops") for path in ROOT.glob(f"{part}/**/*.py")):
         for name, call in _calls(ast.parse(path.read_text())):
             where = f"{path.relative_to(ROOT)}:{call.lineno}"
             if name in ("KafkaProducer", "KafkaConsumer", "KafkaAdminClient") and path.name != "kafka.py":

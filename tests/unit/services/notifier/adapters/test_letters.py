@@ -11,7 +11,6 @@ from services.notifier.adapters.letters import OutboxLetters, letter_body, perso
 from services.notifier.adapters.providers import OutgoingMessage
 from services.notifier.adapters.templates import Renderer
 from services.notifier.bootstrap import providers_from
-from services.notifier.config import NotifierSettings
 from shared.infra.settings import Settings
 from shared.rules.constants import MESSAGE_KINDS
 from tests.unit.services.notifier.adapters.test_templates import STATUS_URL, context
@@ -81,7 +80,7 @@ def test_notify_gets_the_address_a_line_each_and_the_letter():
 
 def test_on_one_machine_each_letter_is_a_json_file_under_var_letters(tmp_path):
     settings = Settings.from_mapping({"OUTCOMES_VAR_DIR": str(tmp_path)})
-    post = providers_from(settings, NotifierSettings.from_settings(settings))["post"]
+    post = providers_from(settings)["post"]
     assert isinstance(post, OutboxLetters)
 
     reference = post.send(

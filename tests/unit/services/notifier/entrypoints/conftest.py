@@ -15,7 +15,6 @@ from services.decisions.bootstrap import create_app as create_decisions_app
 from services.notifier.adapters.providers import OutgoingMessage
 from services.notifier.bootstrap import bootstrap as bootstrap_notifier
 from services.notifier.bootstrap import create_app as create_notifier_app
-from services.notifier.config import NotifierSettings
 from shared.infra import migrations
 from tests.support.relay import Relay
 
@@ -46,13 +45,13 @@ def providers() -> dict[str, KeptMessages]:
 def notifier(settings, intake, providers):
     migrations.upgrade_service("notifier", settings.database_url("notifier"))
     configured = dataclasses.replace(
-        NotifierSettings.from_env(),
+        settings,
         twilio_auth_token=TWILIO_AUTH_TOKEN,
         notify_callback_token=NOTIFY_CALLBACK_TOKEN,
-        public_url=NOTIFIER_URL,
+        notifier_public_url=NOTIFIER_URL,
         sms_quiet_hours=None,
     )
-    platform = bootstrap_notifier(settings, providers=providers, notifier_settings=configured)
+    platform = bootstrap_notifier(configured, providers=providers)
     yield platform
     platform.engine.dispose()
     platform.keys.engine.dispose()
