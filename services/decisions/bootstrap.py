@@ -14,7 +14,7 @@ from services.decisions.entrypoints.public_pages import public_blueprint
 from services.decisions.entrypoints.status_page import status_blueprint
 from services.decisions.service_layer import handlers, services, views
 from services.decisions.service_layer.unit_of_work import DecisionsUnitOfWork
-from shared.http import pages, web
+from shared.http import factory, pages
 from shared.infra import metrics
 from shared.infra.auth import KeyStore
 from shared.infra.links import Links
@@ -80,7 +80,7 @@ def create_app(platform: Platform | None = None) -> Flask:
         status_base_url=platform.settings.public_base_url,
         clock=platform.clock,
     )
-    app = web.create_app(
+    app = factory.create_app(
         platform, [api, pages.assets_blueprint(), status_blueprint(links), public_blueprint(), *board_blueprints()]
     )
     # The board's pages sign in with a key once; the session cookie is sent only over HTTPS when served so.

@@ -15,7 +15,7 @@ from services.intake.entrypoints.public_pages import public_form
 from services.intake.entrypoints.schemas import ContributionSchema
 from services.intake.service_layer import handlers
 from services.intake.service_layer.unit_of_work import IntakeUnitOfWork
-from shared.http import pages, web
+from shared.http import factory, pages
 from shared.infra.auth import KeyStore
 from shared.infra.platform import Platform, build_platform, consume
 from shared.infra.settings import Settings
@@ -44,7 +44,7 @@ def bootstrap(
 
 def create_app(platform: Platform | None = None) -> Flask:
     platform = platform or bootstrap()
-    app = web.create_app(platform, [api, pages.assets_blueprint(), *pages_blueprints(platform), public_form])
+    app = factory.create_app(platform, [api, pages.assets_blueprint(), *pages_blueprints(platform), public_form])
     if platform.settings.proxy_hops:  # the public form limits per address: the one the first proxy saw
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=platform.settings.proxy_hops)
     # Staff sign in to the dashboard; the cookie is HTTPS-only wherever the deployment is.

@@ -18,7 +18,7 @@ from services.notifier.entrypoints.pages import participant_pages
 from services.notifier.service_layer import handlers, services
 from services.notifier.service_layer.sending import Sender
 from services.notifier.service_layer.unit_of_work import NotifierUnitOfWork
-from shared.http import pages, web
+from shared.http import factory, pages
 from shared.infra import metrics
 from shared.infra.auth import KeyStore
 from shared.infra.links import Links
@@ -150,6 +150,6 @@ def scheduled(platform: Platform) -> list[tuple[float, Callable[[], object]]]:
 def create_app(platform: Platform | None = None) -> Flask:
     platform = platform or bootstrap()
     parts: NotifierParts = platform.extensions["notifier"]
-    app = web.create_app(platform, [api, pages.assets_blueprint(), participant_pages(parts.links)])
+    app = factory.create_app(platform, [api, pages.assets_blueprint(), participant_pages(parts.links)])
     app.extensions.update(platform.extensions)
     return app

@@ -274,10 +274,6 @@ def create_app(p: Platform, blueprints: Iterable[Blueprint]) -> Flask:
     app.register_blueprint(asyncapi.blueprint())  # every topic and event, beside the API
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
-    # Imported here, as Flask's app-factory pattern does: its views are built from this module.
-    from shared.http import admin
-
-    app.register_blueprint(admin.blueprint())
 
     @app.before_request
     def _start_timer():

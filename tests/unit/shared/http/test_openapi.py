@@ -8,7 +8,7 @@ import pytest
 import schemathesis
 from flask import Blueprint, Flask
 
-from shared.http import web
+from shared.http import factory
 from shared.http.errors import PROBLEM_JSON
 from shared.http.web import SECURITY_HEADERS
 
@@ -160,7 +160,7 @@ def test_a_route_without_documentation_still_appears(platforms):
     def undocumented():
         return {}
 
-    app = web.create_app(platforms["intake"], [extra])
+    app = factory.create_app(platforms["intake"], [extra])
     document = app.test_client().get("/openapi.json").json
 
     assert document["paths"]["/v1/undocumented"]["get"]["responses"] == {"default": {"description": "Not documented."}}
