@@ -52,21 +52,17 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import logging
 import re
-import signal
 import sys
-import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
-from shared.infra import metrics, rekey
+from shared.infra import rekey
 from shared.infra.crypto import MissingEncryptionKey, Sealer
 from shared.infra.settings import EXIT_BAD_SETTINGS, SERVICES, Settings, SettingsError, markdown_table, serving_problems
-from shared.messaging import kafka
+from shared.messaging import kafka, runners
 from shared.rules.constants import ROLES
-
-log = logging.getLogger("outcomes")
 
 # Commands that serve: in production they refuse settings that only fit one machine.
 SERVING = ("consume", "relay", "send")
@@ -74,13 +70,6 @@ SERVING = ("consume", "relay", "send")
 
 def service_module(name: str) -> ModuleType:
     return importlib.import_module(f"services.{name}.bootstrap")
-
-
-def stop_on_signals() -> threading.Event:
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    return stop
 
 
 def _keystore(settings: Settings):
@@ -240,82 +229,22 @@ def cmd_identity_provider(args, settings: Settings) -> int:
     return 0
 
 
-def _configure_logging(service: str, settings: Settings) -> None:
-    from shared.infra.logging import configure
-
-    configure(service, settings.log_level)
+def entrypoint(service: str, process: str) -> Callable[[Settings], int]:
+    """A service's process (`consumer`, `relay`, the notifier's `sender`): its entrypoint's main."""
+    return importlib.import_module(f"services.{service}.entrypoints.{process}").main
 
 
 def cmd_consume(args, settings: Settings) -> int:
-    module = service_module(args.service)
-    _configure_logging(args.service, settings)
-    stop = stop_on_signals()
-    if not module.INBOUND_TOPICS:
-        log.info("no inbound topics yet; idling", extra={"service": args.service})
-        stop.wait()
-        return 0
-    from shared.messaging.consumer import ConsumerLoop
-
-    platform = module.bootstrap(settings)
-
-    def subscribe():
-        return kafka.consumer(
-            settings.kafka_bootstrap_servers,
-            group_id=args.service,
-            topics=module.INBOUND_TOPICS,
-            security=kafka.security(settings),
-            max_poll_records=settings.consumer_max_poll_records,
-        )
-
-    client = subscribe()
-    log.info("consuming", extra={"service": args.service, "topics": module.INBOUND_TOPICS})
-    metrics.serve(settings.metrics_port, settings.metrics_bind_host)
-    for interval, task in getattr(module, "scheduled", lambda _: [])(platform):
-        threading.Thread(target=run_every, args=(interval, task, stop), name=task.__name__, daemon=True).start()
-    ConsumerLoop(client, platform.processor, rejoin=subscribe, rejoin_after=settings.consumer_rejoin_after).run(stop)
-    return 0
-
-
-def run_every(interval: float, task, stop: threading.Event) -> None:
-    """A periodic task beside the consumer: run again at once while it finds work, else
-    wait `interval`; a failure is logged and tried again next time."""
-    while not stop.is_set():
-        try:
-            done = task()
-        except Exception:
-            log.exception("scheduled task failed", extra={"task": task.__name__})
-            done = 0
-        if not done:
-            stop.wait(interval)
+    return entrypoint(args.service, "consumer")(settings)
 
 
 def cmd_send(args, settings: Settings) -> int:
     """The notifier's sender on its own (the consumer process runs one too)."""
-    module = service_module("notifier")
-    _configure_logging("notifier", settings)
-    platform = module.bootstrap(settings)
-    stop = stop_on_signals()
-    log.info("sending notifications")
-    metrics.serve(settings.metrics_port, settings.metrics_bind_host)
-    for interval, task in module.scheduled(platform):
-        run_every(interval, task, stop)
-    return 0
+    return entrypoint("notifier", "sender")(settings)
 
 
 def cmd_relay(args, settings: Settings) -> int:
-    from shared.messaging.outbox import OutboxRelay
-
-    platform = service_module(args.service).bootstrap(settings)
-    _configure_logging(args.service, settings)
-    stop = stop_on_signals()
-    producer = kafka.producer(settings.kafka_bootstrap_servers, security=kafka.security(settings))
-    log.info("relaying outbox", extra={"service": args.service})
-    metrics.serve(settings.metrics_port, settings.metrics_bind_host)
-    try:
-        OutboxRelay(platform.engine, producer, service=args.service, batch_size=settings.relay_batch_size).run(stop)
-    finally:
-        producer.close(timeout=5)
-    return 0
+    return entrypoint(args.service, "relay")(settings)
 
 
 def cmd_reencrypt(args, settings: Settings) -> int:
@@ -484,7 +413,7 @@ def cmd_broker(args, settings: Settings) -> int:
 
     process = start_tansu(args.host, args.port)
     print(f"Tansu broker on {args.host}:{args.port} (memory only; Ctrl-C stops it)")
-    stop = stop_on_signals()
+    stop = runners.stop_on_signals()
     stop.wait()
     process.terminate()
     return 0
@@ -498,7 +427,7 @@ def cmd_smtp_sink(args, settings: Settings) -> int:
     directory = Path(args.dir) if args.dir else settings.var_dir / "mail"
     controller = smtp_sink.start(directory, args.host, args.port)
     print(f"SMTP sink on {args.host}:{args.port}, keeping messages in {directory}")
-    stop = stop_on_signals()
+    stop = runners.stop_on_signals()
     stop.wait()
     controller.stop()
     return 0

@@ -12,12 +12,12 @@ from contextlib import ExitStack
 
 import sqlalchemy as sa
 
-from ops.cli import run_every
 from services.decisions.adapters.tables import contributions_view
 from services.decisions.bootstrap import INBOUND_TOPICS as DECISIONS_INBOUND
 from services.notifier.adapters.tables import notifications, recipients
 from services.notifier.bootstrap import INBOUND_TOPICS as NOTIFIER_INBOUND
 from shared.infra.tables import outbox
+from shared.messaging.runners import run_every
 from shared.rules.constants import ALL_TOPICS, ERASED_TEXT, PARTICIPANT_ERASED, PARTICIPANTS_TOPIC
 from tests.integration.services.decisions.test_outcome_chain import wait_until
 from tests.integration.services.notifier import conftest as notifier_fixtures
