@@ -128,8 +128,10 @@ soak: $(STAMP)
 chaos: $(STAMP)
 	$(PY) -m bench.chaos
 
+# Ruff, then the import contracts in pyproject.toml (README "How it is built").
 lint: $(STAMP)
-	$(VENV)/bin/ruff check shared services tests bench
+	$(VENV)/bin/ruff check shared services ops tests bench
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf var .pytest_cache $(LOWEST)
