@@ -26,7 +26,7 @@ from shared.rules.constants import MAX_HEADER_FIELD_BYTES, MAX_REQUEST_TARGET_BY
 
 OPENAPI_VERSION = "3.0.3"
 # The repository has no public address yet, so the contract is named by where it lives.
-CONTRACT = "the Outcome Chain public contract v1 (`shared/design/contract.md`, extended in the README's section 'The contract')"
+CONTRACT = "the Outcome Chain public contract v1 (`docs/contract.md`, generated from this document, the settings and the topics)"
 SECURITY_SCHEME = "apiKey"
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
