@@ -12,3 +12,18 @@ def test_every_import_contract_is_kept(capsys):
     report = capsys.readouterr().out
     assert status == 0, report
     assert "0 broken" in report and "4 kept" in report
+
+
+def test_the_readme_diagram_names_every_package_and_only_files_that_exist():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    readme = root.joinpath("README.md").read_text()
+    section = readme[readme.index("## How it is built") :]
+    section = section[: section.index("\n## ", 1)]
+    packages = {f"shared/{p.name}/" for p in root.joinpath("shared").iterdir() if (p / "__init__.py").exists()}
+    named = set(re.findall(r"(?<![\w/])((?:shared|ops)/[\w/]*?\w+(?:\.py|/))", section))
+
+    assert packages <= named, f"not in README 'How it is built': {sorted(packages - named)}"
+    assert [path for path in named if not (root / path).exists()] == []
