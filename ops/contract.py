@@ -143,8 +143,12 @@ def openapi_documents() -> dict[str, dict]:
     documents = {}
     with tempfile.TemporaryDirectory() as scratch:
         settings = Settings.from_mapping(
-            {"OUTCOMES_VAR_DIR": scratch, "OUTCOMES_ENV": "development", "DATA_ENCRYPTION_KEYS": Sealer.generate_key(),
-             "LINK_SIGNING_SECRET": "only-for-reading-the-routes"}
+            {
+                "OUTCOMES_VAR_DIR": scratch,
+                "OUTCOMES_ENV": "development",
+                "DATA_ENCRYPTION_KEYS": Sealer.generate_key(),
+                "LINK_SIGNING_SECRET": "only-for-reading-the-routes",
+            }
         )
         for service in SERVICES:
             bootstrap = importlib.import_module(f"services.{service}.bootstrap")
@@ -198,7 +202,7 @@ def render(documents: dict[str, dict]) -> str:
         PROCESSES.format(ports=ports, settings=markdown_table()),
         AUTHENTICATION.format(roles="\n".join(f"| `{role}` | {ROLE_MAY[role]} |" for role in ROLES)),
         "## REST API (JSON, under /v1)\n\nEvery operation, from the OpenAPI documents; the request and "
-        "response bodies are in each service's `/openapi.json` and `/docs`. \"roles\" are the API key roles "
+        'response bodies are in each service\'s `/openapi.json` and `/docs`. "roles" are the API key roles '
         "allowed; pages outside /v1 that need a person ask them to sign in with a key once, and the session "
         "carries its role.\n",
         *(endpoints(service, documents[service]) for service in SERVICES),

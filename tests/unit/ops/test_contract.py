@@ -4,7 +4,9 @@ from shared.rules.constants import CONSUMED_TOPICS, ROLES
 
 
 def test_the_committed_contract_is_what_the_code_declares():
-    assert CONTRACT.read_text() == render(openapi_documents()), "run `python -m ops.contract` and commit docs/contract.md"
+    assert CONTRACT.read_text() == render(openapi_documents()), (
+        "run `python -m ops.contract` and commit docs/contract.md"
+    )
 
 
 def test_the_contract_names_every_setting_role_topic_and_v1_operation():
