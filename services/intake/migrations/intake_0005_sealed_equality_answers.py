@@ -9,7 +9,6 @@ Revision ID: intake_0005
 Revises: intake_0004
 """
 import json
-import os
 
 from alembic import context, op
 import sqlalchemy as sa
@@ -25,10 +24,9 @@ BATCH = 1000
 
 def _sealer():
     from shared.infra.crypto import Sealer
+    from shared.infra.settings import setting_from_env
 
-    keys = context.config.attributes.get('data_encryption_keys') or tuple(
-        k.strip() for k in os.environ.get('DATA_ENCRYPTION_KEYS', '').split(',') if k.strip()
-    )
+    keys = context.config.attributes.get('data_encryption_keys') or setting_from_env('DATA_ENCRYPTION_KEYS')
     if not keys:
         raise RuntimeError('intake_0005 seals equality answers with a data key: set DATA_ENCRYPTION_KEYS')
     return Sealer(keys)
