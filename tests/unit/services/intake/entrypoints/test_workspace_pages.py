@@ -174,7 +174,7 @@ class TestRecordingOnSomeonesBehalf:
         second = staff.post("/workspace/contributions/new", {**form, "save_key": save_key, "action": "save"})
 
         assert first.headers["Location"] == second.headers["Location"]
-        assert "1 contributions found" in text_of(staff.get("/workspace/contributions"))
+        assert "1 contribution found" in text_of(staff.get("/workspace/contributions"))
 
 
 class TestFindingContributions:
@@ -186,7 +186,7 @@ class TestFindingContributions:
         found = text_of(staff.get("/workspace/contributions", channel="phone"))
         everything = text_of(staff.get("/workspace/contributions", engagement_id=engagement["id"]))
 
-        assert "1 contributions found" in found and by_phone in staff.get(
+        assert "1 contribution found" in found and by_phone in staff.get(
             "/workspace/contributions", channel="phone"
         ).get_data(as_text=True)
         assert by_case_system["reference"] not in found
@@ -201,7 +201,7 @@ class TestFindingContributions:
                 {"day": dt.date(2020, 1, 1), "id": engagement["id"]},
             )
 
-        assert "1 contributions found" in text_of(staff.get("/workspace/contributions", overdue="yes"))
+        assert "1 contribution found" in text_of(staff.get("/workspace/contributions", overdue="yes"))
 
     def test_another_councils_engagement_is_as_unknown(self, staff, loop):
         theirs = loop.engagement(tenant=loop.other)
