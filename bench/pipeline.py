@@ -219,9 +219,7 @@ def run(ctx: RunContext) -> Result:
         raise BenchmarkFailed(f"creating the engagement answered {status}: {engagement}")
 
     def body_of(number: int) -> dict:
-        body = payloads.contribution_body(
-            engagement["id"], number, f"{number % 1_000_000:06d}", payloads.TEXTS[number % 3]
-        )
+        body = payloads.contribution_body(engagement["id"], number, f"{number % 1000:03d}", payloads.TEXTS[number % 3])
         body["submitted_at"] = _now_iso()  # the clock starts here: it comes back in the intake row
         return body
 

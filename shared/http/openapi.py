@@ -82,7 +82,9 @@ PAGE_ERRORS = {
     403: "Signed in with a key whose role may not open this page.",
     404: "No such page, or the link is not valid (expired or altered links answer the same).",
     413: "The form is larger than the limit.",
+    410: "The question has closed: the page says so and links to what is still open.",
     422: "The form is shown again with what to correct.",
+    429: "Too many forms from one address: the page asks to try again in a few minutes (Retry-After).",
     503: "The council's identity provider could not be reached; try again shortly.",
 }
 

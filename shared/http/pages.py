@@ -33,6 +33,7 @@ from shared.http import oidc, sessions
 from shared.http.i18n import Messages, copy_text
 from shared.http.openapi import documented
 from shared.infra.auth import Principal
+from shared.rules.contact_details import phone_for_display
 
 SHARED_TEMPLATES = Path(__file__).parent / "templates"
 ASSETS = Path(__file__).parent / "static"
@@ -112,6 +113,7 @@ class Pages:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self.environment.filters["phone"] = phone_for_display
 
     def text(self, lang: str, key: str, **values) -> str:
         """A message in `lang`; `{name}` placeholders filled from `values`."""

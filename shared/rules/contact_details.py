@@ -78,6 +78,16 @@ def phone_number_or_none(text: str | None) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def phone_for_display(stored: str | None) -> str:
+    """A stored number as people write it: a UK one in the national format (07700 900123),
+    any other in the international one (+33 1 23 45 67 89); text that is no number as it is."""
+    number = _parsed(stored or "")
+    if number is None:
+        return stored or ""
+    style = phonenumbers.PhoneNumberFormat
+    return phonenumbers.format_number(number, style.NATIONAL if number.country_code == 44 else style.INTERNATIONAL)
+
+
 # The GOV.UK data standard's postcode pattern, with GIR 0AA (Girobank), spaces optional.
 _POSTCODE = re.compile(
     r"^(GIR ?0AA|"

@@ -13,6 +13,7 @@ suite spreads files over workers (`--dist loadfile`), so one file keeps it to on
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import os
 import re
@@ -315,7 +316,7 @@ def test_staff_record_a_phone_call_with_sms_consent_and_find_its_chain_with_the_
     press_button(page, f"main a[href^='/workspace/contributions/{contribution_id}']")
     assert reference in page.locator("h1").inner_text()
     chain = read_chain_in_browser(page, stack.urls["intake"], contribution_id)
-    assert "A minibus stop outside the surgery" in chain and "+44 7700 900555" in chain
+    assert "A minibus stop outside the surgery" in chain and "07700 900555" in chain  # as people write it
     assert staff_copy("en", "workspace.contact.sms") in chain
 
 
@@ -328,14 +329,20 @@ def test_staff_import_a_file_and_read_the_dead_letters_with_the_keyboard_alone(d
         page.keyboard.press("Enter")
     template = tmp_path / "template.csv"
     download.value.save_as(template)
-    header = template.read_text().strip()
+    columns = template.read_text().strip().split(",")
+    common = {"language": "en", "format": "standard", "type": "view", "on_behalf_of": "1"}
     rows = [
-        "Paper Keyboard,,,,none,no,en,standard,view,The library steps are too steep.,1,,",
-        "Paper Keyboard Two,,,,email,yes,en,standard,view,No email given but consent.,1,,",
+        {**common, "name": "Paper Keyboard", "preferred_channel": "none", "consent_to_contact": "no"}
+        | {"text": "The library steps are too steep."},
+        {**common, "name": "Paper Keyboard Two", "preferred_channel": "email", "consent_to_contact": "yes"}
+        | {"text": "No email given but consent."},
     ]
     refused_file, good_file = tmp_path / "refused.csv", tmp_path / "good.csv"
-    refused_file.write_text("\n".join([header, *rows]) + "\n")
-    good_file.write_text("\n".join([header, rows[0]]) + "\n")
+    for path, written in ((refused_file, rows), (good_file, rows[:1])):
+        with path.open("w", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(written)
 
     choose_option(page, "#engagement_id", "Day services for older people in Trowbridge")
     tab_to(page, "#file")

@@ -201,14 +201,14 @@ def council_engagements(tenant: str):
 
 
 @public_form.get("/engagements/<engagement_id>/have-your-say")
-@documented(responses={200: HTML_PAGE}, page=True)
+@documented(responses={200: HTML_PAGE}, errors=(410,), page=True)
 def have_your_say_form(engagement_id: str):
     engagement, refusal = _engagement_or_page(engagement_id)
     return refusal or _form_page(engagement)
 
 
 @public_form.post("/engagements/<engagement_id>/have-your-say")
-@documented(responses={200: HTML_PAGE}, page=True)
+@documented(responses={200: HTML_PAGE}, errors=(410, 429), page=True)
 def have_your_say(engagement_id: str):
     refuse_cross_site()
     engagement, refusal = _engagement_or_page(engagement_id)

@@ -23,9 +23,9 @@ def form(n: int, age_band: str) -> dict:
     }
 
 
-def send(intake, engagement_id: str, data: dict, address: str):
-    client = create_app(intake).test_client()
-    return client.post(
+def send(app, engagement_id: str, data: dict, address: str):
+    """One person's browser posting the form (`app`: intake's web app, made once as a worker does)."""
+    return app.test_client().post(
         f"/engagements/{engagement_id}/have-your-say",
         data=data,
         headers=SAME_ORIGIN,
@@ -34,8 +34,9 @@ def send(intake, engagement_id: str, data: dict, address: str):
 
 
 def test_the_same_words_sent_at_once_from_one_address_are_kept_once(intake, intake_api, engagement):
+    app = create_app(intake)
     with ThreadPoolExecutor(max_workers=4) as pool:
-        answers = list(pool.map(lambda _: send(intake, engagement["id"], form(1, "25_34"), "203.0.113.9"), range(8)))
+        answers = list(pool.map(lambda _: send(app, engagement["id"], form(1, "25_34"), "203.0.113.9"), range(8)))
 
     assert {a.status_code for a in answers} == {200}
     assert intake_api.get(f"/v1/contributions?engagement_id={engagement['id']}").json["total"] == 1
@@ -43,8 +44,9 @@ def test_the_same_words_sent_at_once_from_one_address_are_kept_once(intake, inta
 
 def test_the_dashboard_counts_the_forms_equality_answers_with_small_groups_hidden(intake, intake_api, engagement):
     bands = ["65_74"] * 6 + ["25_34"] * 5 + ["16_24"] * 2
+    app = create_app(intake)
     for n, band in enumerate(bands):
-        assert send(intake, engagement["id"], form(n, band), f"198.51.100.{n}").status_code == 200
+        assert send(app, engagement["id"], form(n, band), f"198.51.100.{n}").status_code == 200
 
     numbers = intake_api.get(f"/v1/reports/dashboard?engagement_id={engagement['id']}").json
     groups = {g["answer"]: g["people"] for g in numbers["equality"]["questions"]["age_band"]}

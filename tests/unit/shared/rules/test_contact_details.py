@@ -12,6 +12,7 @@ from shared.rules.contact_details import (
     NOT_A_MOBILE,
     InvalidContactDetail,
     letter_address,
+    phone_for_display,
     phone_number,
     phone_number_or_none,
     postcode,
@@ -83,3 +84,11 @@ def test_a_letter_is_addressed_name_first_and_postcode_last():
         "CF10 1BH",
     ]
     assert letter_address(None, ["1 High Street", "Cardiff"], "CF10 1BH")[0] == "1 High Street"
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [("+447700900123", "07700 900123"), ("+441632960001", "01632 960001"), ("+33123456789", "+33 1 23 45 67 89")],
+)
+def test_a_stored_number_is_shown_as_people_write_it(stored, shown):
+    assert phone_for_display(stored) == shown
