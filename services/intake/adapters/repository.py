@@ -175,22 +175,25 @@ class ParticipantRepository:
         person take turns, so neither undoes the other; submissions share."""
         return self._one(sa.and_(participants.c.tenant == tenant, participants.c.id == participant_id), lock=lock)
 
-    def get_by_external_ref(self, tenant: str, external_ref: str) -> Participant | None:
-        """Only ever read to register or refresh, so the row is locked for update. Looked up by
-        its keyed hash under every data key: one stored before a key rotation is found too."""
+    def get_by_external_ref(self, tenant: str, external_ref: str, *, lock: bool = True) -> Participant | None:
+        """Read to register or refresh, so the row is locked for update (unless `lock` is
+        False: a first look before the write, which reads it again). Looked up by its keyed
+        hash under every data key: one stored before a key rotation is found too."""
         lookups = self.sealer.lookup_keys(EXTERNAL_REF_LOOKUP, external_ref)
         return self._one(
-            sa.and_(participants.c.tenant == tenant, participants.c.external_ref_lookup.in_(lookups)), lock="update"
+            sa.and_(participants.c.tenant == tenant, participants.c.external_ref_lookup.in_(lookups)),
+            lock="update" if lock else None,
         )
 
-    def record_equality_answers(self, participant: Participant, answers: dict, now: dt.datetime) -> None:
+    def record_equality_answers(self, participant: Participant, answers_sealed: str, now: dt.datetime) -> None:
+        """Replace the person's answers with these (sealed beforehand, outside the write)."""
         self.session.execute(equality_answers.delete().where(equality_answers.c.participant_id == participant.id))
         self.session.execute(
             equality_answers.insert(),
             dict(
                 participant_id=participant.id,
                 tenant=participant.tenant,
-                answers_sealed=self.sealer.seal(answers),
+                answers_sealed=answers_sealed,
                 recorded_at=now,
             ),
         )
