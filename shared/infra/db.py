@@ -140,6 +140,27 @@ class UnitOfWork:
     def _start(self, session: Session) -> None:
         """Attach repositories to the session (overridden by each service)."""
 
+    @property
+    def active(self) -> bool:
+        """Whether a transaction is open (a use case called inside one joins it)."""
+        return self._depth > 0
+
+    @contextmanager
+    def reading(self) -> Iterator[UnitOfWork]:
+        """The reads, checks and sealing a write needs first, in a transaction that does not
+        take SQLite's write lock, so other writers are not held up meanwhile; the write then
+        opens its own, short, unit of work. Inside an open unit of work: that one."""
+        if self.active:
+            yield self
+            return
+        self.read_only, writes = True, self.read_only
+        try:
+            with self:
+                self.read_only = writes
+                yield self
+        finally:
+            self.read_only = writes
+
     def announce(self, topic: str, *, type: str, source: str, tenant: str, subject: str, time, data: dict) -> None:
         """Publish a CloudEvent about one aggregate, keyed by its id so its events stay in order."""
         self.publish(

@@ -23,10 +23,9 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from kafka import OffsetAndMetadata, TopicPartition
-from kafka.errors import KafkaError
 from marshmallow import ValidationError
 
 from shared.infra import metrics
@@ -35,6 +34,7 @@ from shared.infra.db import UnitOfWork
 from shared.infra.tables import dead_letters, processed_events, utcnow
 from shared.messaging import events
 from shared.messaging.events import RejectedEvent
+from shared.messaging.kafka import kafka_error
 from shared.rules.constants import (
     DEAD_LETTER_OPEN,
     DEAD_LETTER_REPLAYED,
@@ -45,6 +45,9 @@ from shared.rules.constants import (
     dlq_topic,
 )
 from shared.rules.domain import Conflict, InvalidInput, NotFound
+
+if TYPE_CHECKING:  # kafka-python is imported where a client is made (web workers make none)
+    from kafka import TopicPartition
 
 log = logging.getLogger(__name__)
 
@@ -444,6 +447,8 @@ class ConsumerLoop:
             self.kafka.close(autocommit=False)
 
     def _commit(self, records: dict[TopicPartition, list]) -> None:
+        from kafka import OffsetAndMetadata
+
         try:
             self.kafka.commit(
                 {
@@ -451,7 +456,7 @@ class ConsumerLoop:
                     for tp, partition_records in records.items()
                 }
             )
-        except KafkaError as exc:  # e.g. a rebalance took the partitions: redelivery is a no-op
+        except kafka_error() as exc:  # e.g. a rebalance took the partitions: redelivery is a no-op
             log.warning("offset commit failed; the batch may be delivered again", extra={"error": type(exc).__name__})
 
     def _check_assignment(self) -> None:
@@ -474,7 +479,7 @@ class ConsumerLoop:
         metrics.CONSUMER_REJOINS.labels(self.processor.name).inc()
         try:
             self.kafka.close(autocommit=False)
-        except KafkaError as exc:
+        except kafka_error() as exc:
             log.warning("closing the idle consumer failed", extra={"error": type(exc).__name__})
         self.kafka = self.rejoin()
         self._unassigned_since, self._wait = self.monotonic(), min(self._wait * 2, self.MAX_REJOIN_AFTER)
@@ -482,7 +487,7 @@ class ConsumerLoop:
     def _topics_have_partitions(self) -> bool:
         try:
             return any(self.kafka.partitions_for_topic(topic) for topic in self.kafka.subscription() or ())
-        except KafkaError:
+        except kafka_error():
             return False  # the broker is away: rejoining now would not help
 
     def _record_lag(self, records: dict[TopicPartition, list]) -> None:
@@ -490,7 +495,7 @@ class ConsumerLoop:
         for tp, partition_records in records.items():
             try:
                 highwater = self.kafka.highwater(tp)
-            except (KafkaError, AssertionError):  # the partition was revoked meanwhile
+            except (kafka_error(), AssertionError):  # the partition was revoked meanwhile
                 continue
             if highwater is not None:
                 behind = max(highwater - (partition_records[-1].offset + 1), 0)

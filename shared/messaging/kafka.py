@@ -7,14 +7,23 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-from kafka.admin import ConfigResource, ConfigResourceType
-from kafka.errors import KafkaError
+from typing import TYPE_CHECKING
 
 from shared.rules.constants import ALL_TOPICS, PARTICIPANTS_TOPIC, SUBMISSIONS_TOPIC
 
+if TYPE_CHECKING:  # kafka-python is imported where a client is made (web workers make none)
+    from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+
 log = logging.getLogger(__name__)
+
+
+def kafka_error() -> type[Exception]:
+    """kafka-python's base error (`except kafka_error():`), imported only when needed: a
+    web worker, which makes no Kafka client, never loads kafka-python (about 7 MiB)."""
+    from kafka.errors import KafkaError
+
+    return KafkaError
+
 
 DEFAULT_PARTITIONS = 3
 DAY_MS = 24 * 60 * 60 * 1000
@@ -121,7 +130,7 @@ class Producer:
             self._broken = False
         try:
             future = self._client.send(topic, *args, **kwargs)
-        except KafkaError as error:  # a producer in an error state refuses at once
+        except kafka_error() as error:  # a producer in an error state refuses at once
             self._failed(error)
             raise
         future.add_errback(self._failed)
@@ -169,6 +178,8 @@ def producer(bootstrap_servers: str, *, security: Mapping[str, object] | None = 
         max_block_ms=10_000,
     )
     config.update(overrides)
+    from kafka import KafkaProducer
+
     return Producer(lambda: KafkaProducer(**config))
 
 
@@ -193,6 +204,8 @@ def consumer(
         max_poll_interval_ms=300_000,
     )
     config.update(overrides)
+    from kafka import KafkaConsumer
+
     client = KafkaConsumer(**config)
     client.subscribe(topics)
     return client
@@ -215,6 +228,8 @@ def ensure_topics(
     policy = policy or TopicPolicy()
     specs = {name: topic_spec(name, policy) for name in topics}
     report = TopicReport()
+    from kafka import KafkaAdminClient
+
     admin = KafkaAdminClient(**admin_config(bootstrap_servers, security))
     try:
         existing = set(admin.list_topics())
@@ -245,6 +260,8 @@ def _create(admin: KafkaAdminClient, specs: list[TopicSpec], report: TopicReport
 
 
 def _reconcile(admin: KafkaAdminClient, specs: list[TopicSpec], report: TopicReport) -> None:
+    from kafka.admin import ConfigResource, ConfigResourceType
+
     replicas_of = {}
     for described in admin.describe_topics([s.name for s in specs]):
         spec = next(s for s in specs if s.name == described["name"])
@@ -306,7 +323,7 @@ def create_topics(
     """The topics with the embedded broker's policy (tests, benchmarks); return the ones created."""
     report = ensure_topics(bootstrap_servers, TopicPolicy(partitions=partitions), topics, security=security)
     if report.failed:
-        raise KafkaError("; ".join(report.failed))
+        raise kafka_error()("; ".join(report.failed))
     return report.created
 
 
@@ -328,5 +345,5 @@ def wait_until_reachable(bootstrap_servers: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not reachable(bootstrap_servers):
         if time.monotonic() > deadline:
-            raise KafkaError(f"no Kafka broker answered at {bootstrap_servers} within {timeout:.0f} s")
+            raise kafka_error()(f"no Kafka broker answered at {bootstrap_servers} within {timeout:.0f} s")
         time.sleep(0.1)

@@ -18,12 +18,12 @@ from collections.abc import Callable, Iterable
 from typing import Protocol
 
 import sqlalchemy as sa
-from kafka.errors import KafkaError
 from sqlalchemy.orm import Session
 
 from shared.infra import db, metrics
 from shared.infra.tables import outbox, utcnow
 from shared.messaging import events
+from shared.messaging.kafka import kafka_error
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class OutboxRelay:
                     )
                 )
             self.producer.flush(timeout=self.send_timeout)
-        except KafkaError as exc:  # no metadata or a flush timeout: keep what was acknowledged
+        except kafka_error() as exc:  # no metadata or a flush timeout: keep what was acknowledged
             log.warning("outbox send incomplete", extra={"service": self.service, "error": type(exc).__name__})
         acknowledged = []
         for row, future in zip(rows, futures, strict=False):

@@ -96,13 +96,21 @@ class ParticipantRepository:
     def __init__(self, session: Session, sealer: Sealer):
         self.session = session
         self.sealer = sealer
+        # external_ref -> its lookup keys, worked out once per unit of work (a consumer's
+        # batch): found with them, then stored with the primary's.
+        self._lookups: dict[str, list[str]] = {}
 
     def seal_contact(self, participant: Participant) -> str:
         """Who the person is and how to reach them, as one ciphertext."""
         return self.sealer.seal({**vars(participant.contact), "external_ref": participant.external_ref})
 
+    def _lookup_keys(self, external_ref: str) -> list[str]:
+        if external_ref not in self._lookups:
+            self._lookups[external_ref] = self.sealer.lookup_keys(EXTERNAL_REF_LOOKUP, external_ref)
+        return self._lookups[external_ref]
+
     def _external_ref_lookup(self, participant: Participant) -> str | None:
-        return self.sealer.lookup_key(EXTERNAL_REF_LOOKUP, participant.external_ref)
+        return None if participant.external_ref is None else self._lookup_keys(participant.external_ref)[0]
 
     def add(self, participant: Participant, contact_sealed: str) -> None:
         self.session.execute(
@@ -162,35 +170,52 @@ class ParticipantRepository:
             contact=Contact(**{k: v for k, v in sealed.items() if k != "external_ref"}),
         )
 
-    def _one(self, condition: sa.ColumnElement, *, lock: str | None) -> Participant | None:
-        query = sa.select(participants).where(condition)
-        if lock:
-            query = query.with_for_update(read=lock == "share")
-        row = self.session.execute(query).first()
+    @staticmethod
+    def _locked_variants(query: sa.Select) -> dict[str | None, sa.Select]:
+        return {None: query, "share": query.with_for_update(read=True), "update": query.with_for_update()}
+
+    # Built once, with each lock: building a statement per call cost four times running it.
+    _by_id = _locked_variants(
+        sa.select(participants).where(
+            participants.c.tenant == sa.bindparam("tenant"), participants.c.id == sa.bindparam("id")
+        )
+    )
+    _by_lookup = _locked_variants(
+        sa.select(participants).where(
+            participants.c.tenant == sa.bindparam("tenant"),
+            participants.c.external_ref_lookup.in_(sa.bindparam("lookups", expanding=True)),
+        )
+    )
+
+    def _one(self, queries: dict[str | None, sa.Select], parameters: dict, *, lock: str | None) -> Participant | None:
+        row = self.session.execute(queries[lock], parameters).first()
         return self._from_row(row) if row else None
 
     def get(self, tenant: str, participant_id: str, *, lock: str | None = None) -> Participant | None:
         """`lock` ("share" to add to the person, "update" to change them) locks the row on
         PostgreSQL (SQLite has one writer anyway): a submission and an erasure of the same
         person take turns, so neither undoes the other; submissions share."""
-        return self._one(sa.and_(participants.c.tenant == tenant, participants.c.id == participant_id), lock=lock)
+        return self._one(self._by_id, {"tenant": tenant, "id": participant_id}, lock=lock)
 
-    def get_by_external_ref(self, tenant: str, external_ref: str) -> Participant | None:
-        """Only ever read to register or refresh, so the row is locked for update. Looked up by
-        its keyed hash under every data key: one stored before a key rotation is found too."""
-        lookups = self.sealer.lookup_keys(EXTERNAL_REF_LOOKUP, external_ref)
+    def get_by_external_ref(self, tenant: str, external_ref: str, *, lock: bool = True) -> Participant | None:
+        """Read to register or refresh, so the row is locked for update (unless `lock` is
+        False: a first look before the write, which reads it again). Looked up by its keyed
+        hash under every data key: one stored before a key rotation is found too."""
         return self._one(
-            sa.and_(participants.c.tenant == tenant, participants.c.external_ref_lookup.in_(lookups)), lock="update"
+            self._by_lookup,
+            {"tenant": tenant, "lookups": self._lookup_keys(external_ref)},
+            lock="update" if lock else None,
         )
 
-    def record_equality_answers(self, participant: Participant, answers: dict, now: dt.datetime) -> None:
+    def record_equality_answers(self, participant: Participant, answers_sealed: str, now: dt.datetime) -> None:
+        """Replace the person's answers with these (sealed beforehand, outside the write)."""
         self.session.execute(equality_answers.delete().where(equality_answers.c.participant_id == participant.id))
         self.session.execute(
             equality_answers.insert(),
             dict(
                 participant_id=participant.id,
                 tenant=participant.tenant,
-                answers_sealed=self.sealer.seal(answers),
+                answers_sealed=answers_sealed,
                 recorded_at=now,
             ),
         )

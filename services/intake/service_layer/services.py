@@ -148,19 +148,36 @@ def _participant_from(tenant: str, data: dict, now: dt.datetime) -> model.Partic
     )
 
 
-def _save_participant(
-    uow: IntakeUnitOfWork, tenant: str, data: dict, *, now: dt.datetime, source: str
-) -> tuple[model.Participant, bool]:
-    """Register a participant, or refresh the one the case system knows by external_ref."""
+@dataclass
+class _ParticipantPlan:
+    """A participant worked out (checked, compared with the one on file, sealed) before the
+    write: `existing` is who was on file under the external_ref then, `change` the event
+    to announce (None: nothing to write)."""
+
+    participant: model.Participant
+    existing: model.Participant | None
+    change: str | None
+    contact_sealed: str | None
+    equality: dict | None
+    equality_sealed: str | None
+
+
+def _plan_participant(
+    uow: IntakeUnitOfWork, tenant: str, data: dict, *, now: dt.datetime, lock: bool = True
+) -> _ParticipantPlan:
+    """Register a participant, or refresh the one the case system knows by external_ref: what
+    to write. `lock`: the one on file is locked (for a plan made inside the write)."""
     equality = data.get("equality")
     candidate = _participant_from(tenant, data, now)
     candidate.check_reachable()
-    existing = uow.participants.get_by_external_ref(tenant, candidate.external_ref) if candidate.external_ref else None
+    existing = (
+        uow.participants.get_by_external_ref(tenant, candidate.external_ref, lock=lock)
+        if candidate.external_ref
+        else None
+    )
+    change = None
     if existing is None:
-        contact_sealed = uow.participants.seal_contact(candidate)
-        uow.participants.add(candidate, contact_sealed)
-        _announce_participant(uow, candidate, contact_sealed, PARTICIPANT_REGISTERED, now=now, source=source)
-        participant, created = candidate, True
+        change = PARTICIPANT_REGISTERED
     else:
         candidate.id, candidate.created_at = existing.id, existing.created_at
         # A case system that leaves a detail out has not asked us to forget it.
@@ -168,13 +185,50 @@ def _save_participant(
             if getattr(candidate.contact, detail) is None:
                 setattr(candidate.contact, detail, getattr(existing.contact, detail))
         if not candidate.same_details_as(existing):
-            contact_sealed = uow.participants.seal_contact(candidate)
-            uow.participants.update(candidate, contact_sealed, now)
-            _announce_participant(uow, candidate, contact_sealed, PARTICIPANT_UPDATED, now=now, source=source)
-        participant, created = candidate, False
-    if equality:
-        uow.participants.record_equality_answers(participant, equality, now)
-    return participant, created
+            change = PARTICIPANT_UPDATED
+    return _ParticipantPlan(
+        participant=candidate,
+        existing=existing,
+        change=change,
+        contact_sealed=uow.participants.seal_contact(candidate) if change else None,
+        equality=equality,
+        equality_sealed=uow.sealer.seal(equality) if equality else None,
+    )
+
+
+def _still_current(uow: IntakeUnitOfWork, plan: _ParticipantPlan) -> bool:
+    """Whether who is on file under the plan's external_ref is still who was when it was
+    made (read again inside the write, locked): a concurrent submission may have registered
+    or refreshed them since."""
+    external_ref = plan.participant.external_ref
+    if not external_ref:
+        return True  # a new participant of our own making
+    now_on_file = uow.participants.get_by_external_ref(plan.participant.tenant, external_ref)
+    if now_on_file is None or plan.existing is None:
+        return now_on_file is None and plan.existing is None
+    return now_on_file.id == plan.existing.id and now_on_file.same_details_as(plan.existing)
+
+
+def _apply_participant(
+    uow: IntakeUnitOfWork, plan: _ParticipantPlan, *, now: dt.datetime, source: str
+) -> tuple[model.Participant, bool]:
+    participant = plan.participant
+    if plan.change == PARTICIPANT_REGISTERED:
+        uow.participants.add(participant, plan.contact_sealed)
+    elif plan.change == PARTICIPANT_UPDATED:
+        uow.participants.update(participant, plan.contact_sealed, now)
+    if plan.change:
+        _announce_participant(uow, participant, plan.contact_sealed, plan.change, now=now, source=source)
+    if plan.equality:
+        uow.participants.record_equality_answers(participant, plan.equality_sealed, now)
+    return participant, plan.change == PARTICIPANT_REGISTERED
+
+
+def _save_participant(
+    uow: IntakeUnitOfWork, tenant: str, data: dict, *, now: dt.datetime, source: str
+) -> tuple[model.Participant, bool]:
+    """Register a participant, or refresh the one the case system knows by external_ref."""
+    return _apply_participant(uow, _plan_participant(uow, tenant, data, now=now), now=now, source=source)
 
 
 def register_participant(
@@ -248,15 +302,24 @@ def submit_contribution(
     idempotency_key: str | None = None,
     request_fingerprint: str | None = None,
 ) -> tuple[model.Contribution, bool]:
-    """Accept a contribution; (contribution, False) when it is a repeat of one accepted."""
+    """Accept a contribution; (contribution, False) when it is a repeat of one accepted.
+
+    Reading, checking and sealing come first, in a transaction that does not take SQLite's
+    write lock; the write then holds the lock only for its inserts. What a concurrent request
+    can change meanwhile is settled inside the write: an idempotency key used since by the
+    winner of a race fails its unique index (and the winner's answer is returned), and the
+    participant is read again, locked (an erasure, or a refresh by external_ref)."""
     tenant = submitter.tenant
+    joined = uow.active  # inside a consumer's batch: one transaction throughout
     try:
-        with uow:
+        with uow.reading():
             if idempotency_key:
                 earlier = _earlier_request(uow, tenant, idempotency_key, request_fingerprint)
                 if earlier:
                     return earlier, False
-            contribution = _accept(uow, submitter, data, now=now, source=source)
+            accepted = _prepare(uow, submitter, data, now=now, lock=joined)
+        with uow:
+            contribution = _accept(uow, submitter, accepted, data, recheck=not joined, now=now, source=source)
             if idempotency_key:
                 uow.contributions.remember_idempotent(
                     tenant, idempotency_key, request_fingerprint, contribution.id, now
@@ -285,37 +348,86 @@ def _earlier_request(
     return uow.contributions.get(tenant, contribution_id)
 
 
-def _accept(
-    uow: IntakeUnitOfWork, submitter: Submitter, data: dict, *, now: dt.datetime, source: str
-) -> model.Contribution:
+@dataclass
+class _Acceptance:
+    """A contribution checked and sealed, waiting for its write."""
+
+    engagement_id: str
+    participant: model.Participant | _ParticipantPlan
+    submitted_at: dt.datetime
+    sealed_text: str
+
+
+def _participant_errors(invalid: InvalidInput) -> InvalidInput:
+    return InvalidInput({f"participant.{k}": v for k, v in invalid.errors.items()})
+
+
+def _prepare(uow: IntakeUnitOfWork, submitter: Submitter, data: dict, *, now: dt.datetime, lock: bool) -> _Acceptance:
+    """Everything `_accept` needs that can be read, checked and sealed before the write
+    (`lock`: read inside the write itself, so the rows read are locked)."""
     tenant = submitter.tenant
     engagement = uow.engagements.get(tenant, data["engagement_id"])
     if engagement is None:
         raise InvalidInput.on("engagement_id", "Unknown engagement.")
     if data.get("participant_id"):
-        participant = uow.participants.get(tenant, data["participant_id"], lock="share")
-        if participant is None:
-            raise InvalidInput.on("participant_id", "Unknown participant.")
-        participant.check_can_contribute()
+        participant = _contributor(uow, tenant, data["participant_id"], lock=lock)
     else:
         try:
-            participant, _ = _save_participant(uow, tenant, data["participant"], now=now, source=source)
+            participant = _plan_participant(uow, tenant, data["participant"], now=now, lock=lock)
         except InvalidInput as invalid:
-            raise InvalidInput({f"participant.{k}": v for k, v in invalid.errors.items()}) from None
+            raise _participant_errors(invalid) from None
     submitted_at = data.get("submitted_at") or now
     model.check_submitted_at(submitted_at, now)
+    return _Acceptance(engagement.id, participant, submitted_at, uow.sealer.seal(data["text"]))
+
+
+def _contributor(uow: IntakeUnitOfWork, tenant: str, participant_id: str, *, lock: bool) -> model.Participant:
+    """The participant named by id, who must not have been erased (`lock`: shared, so an
+    erasure waits for the submission)."""
+    participant = uow.participants.get(tenant, participant_id, lock="share" if lock else None)
+    if participant is None:
+        raise InvalidInput.on("participant_id", "Unknown participant.")
+    participant.check_can_contribute()
+    return participant
+
+
+def _accept(
+    uow: IntakeUnitOfWork,
+    submitter: Submitter,
+    accepted: _Acceptance,
+    data: dict,
+    *,
+    recheck: bool,
+    now: dt.datetime,
+    source: str,
+) -> model.Contribution:
+    """Write a prepared contribution; with `recheck`, first read again, locked, what may have
+    changed since it was prepared (engagements are never deleted, so they need no second look)."""
+    tenant = submitter.tenant
+    participant = accepted.participant
+    if isinstance(participant, model.Participant):
+        if recheck:
+            participant = _contributor(uow, tenant, participant.id, lock=True)
+    else:
+        plan = participant
+        if recheck and not _still_current(uow, plan):
+            try:
+                plan = _plan_participant(uow, tenant, data["participant"], now=now)
+            except InvalidInput as invalid:
+                raise _participant_errors(invalid) from None
+        participant, _ = _apply_participant(uow, plan, now=now, source=source)
     year = now.astimezone(UK).year
     contribution = model.Contribution(
         id=str(uuid.uuid4()),
         tenant=tenant,
         reference=model.reference_for(tenant, year, uow.contributions.next_reference_number(tenant, year)),
-        engagement_id=engagement.id,
+        engagement_id=accepted.engagement_id,
         participant_id=participant.id,
         type=data["type"],
         text=data["text"],
         on_behalf_of=data["on_behalf_of"],
         channel=data["channel"],
-        submitted_at=submitted_at,
+        submitted_at=accepted.submitted_at,
         received_at=now,
         status=CONTRIBUTION_RECEIVED_STATUS,
         submitted_by=submitter.identity,
@@ -339,7 +451,7 @@ def _accept(
             "submitted_at": contribution.submitted_at,
             "received_at": contribution.received_at,
             "status": contribution.status,
-            "sealed_text": uow.sealer.seal(contribution.text),
+            "sealed_text": accepted.sealed_text,
         },
     )
     return contribution
@@ -416,7 +528,7 @@ def _check_acceptable(uow: IntakeUnitOfWork, tenant: str, data: dict, now: dt.da
         try:
             _participant_from(tenant, data["participant"], now).check_reachable()
         except InvalidInput as invalid:
-            raise InvalidInput({f"participant.{k}": v for k, v in invalid.errors.items()}) from None
+            raise _participant_errors(invalid) from None
     model.check_submitted_at(data.get("submitted_at") or now, now)
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from kafka.errors import KafkaError, KafkaTimeoutError, UnknownProducerIdError
 
@@ -141,3 +144,20 @@ def test_a_producer_that_refuses_at_once_is_replaced_before_the_next_send(produc
     producer.send("t")
 
     assert len(made) == 2 and made[0].closed and made[1].sent == ["t"]
+
+
+def test_a_web_worker_does_not_load_kafka_python_it_never_uses():
+    """Web workers make no Kafka client: kafka-python (about 7 MiB each) stays out of them."""
+    modules_a_web_worker_imports = (
+        "shared.infra.platform",
+        "shared.messaging.outbox",
+        "shared.messaging.consumer",
+        "services.intake.bootstrap",
+        "services.decisions.bootstrap",
+        "services.notifier.bootstrap",
+    )
+    script = f"import sys\nfor m in {modules_a_web_worker_imports!r}: __import__(m)\nprint('kafka' in sys.modules)"
+
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+
+    assert loaded.strip() == "False"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -12,6 +13,8 @@ import sqlalchemy as sa
 from services.intake.adapters.tables import contributions, equality_answers, participants
 from services.intake.entrypoints.schemas import ContributionSchema, EngagementSchema, ParticipantSchema
 from services.intake.service_layer import services
+from services.intake.service_layer.unit_of_work import IntakeUnitOfWork
+from shared.infra import db
 from shared.infra.tables import outbox
 from shared.rules.constants import (
     CONTRIBUTION_RECEIVED,
@@ -322,3 +325,65 @@ class TestIdempotency:
 
         assert created is True
         assert other.id != ours.id
+
+
+class _SomethingHappensMeanwhile(IntakeUnitOfWork):
+    """A unit of work in which another request changes things between a submission's
+    reads (checks, sealing) and its write, as a concurrent request on another worker can."""
+
+    def __init__(self, intake, meanwhile):
+        super().__init__(db.session_factory(intake.engine), intake.sealer)
+        self._meanwhile = meanwhile
+
+    @contextmanager
+    def reading(self):
+        with super().reading() as uow:
+            yield uow
+        self._meanwhile()
+
+
+def submit_with(intake, tenant: str, payload: dict, meanwhile):
+    return services.submit_contribution(
+        _SomethingHappensMeanwhile(intake, meanwhile),
+        services.Submitter(tenant=tenant, role=ROLE_CASE_SYSTEM, identity="key-under-test"),
+        ContributionSchema().load(payload),
+        now=intake.clock(),
+        source=intake.source,
+    )
+
+
+class TestConcurrentChanges:
+    def test_a_person_erased_while_their_submission_is_checked_is_not_written_to(self, intake, council, engagement_id):
+        person, _ = register(intake, council.slug, factories.participant_payload())
+
+        def erase():
+            services.erase_participant(intake.uow(), council.slug, person.id, now=intake.clock(), source=intake.source)
+
+        payload = factories.contribution_payload(engagement_id, participant_id=person.id)
+        del payload["participant"]
+        with pytest.raises(InvalidInput) as refused:
+            submit_with(intake, council.slug, payload, erase)
+
+        assert "participant_id" in refused.value.errors
+        assert rows(intake, contributions) == []
+
+    def test_a_person_registered_meanwhile_under_the_same_external_ref_is_the_one_contributing(
+        self, intake, council, engagement_id
+    ):
+        person = factories.participant_payload(external_ref="ADULTS-4411")
+        registered = []
+
+        def register_them():
+            registered.append(
+                register(intake, council.slug, factories.participant_payload(external_ref="ADULTS-4411"))[0]
+            )
+
+        contribution, created = submit_with(
+            intake, council.slug, factories.contribution_payload(engagement_id, participant=person), register_them
+        )
+
+        assert created is True
+        assert contribution.participant_id == registered[0].id
+        assert len(rows(intake, participants)) == 1
+        opened = services.get_participant(intake.uow(), council.slug, registered[0].id).contact
+        assert (opened.name, opened.email) == (person["name"], person["email"])
