@@ -1,7 +1,8 @@
-"""The `data` of the events services publish to one another, defined once.
+"""What consumers read of the `data` of the events services publish to one another.
 
-Producers build these shapes; consumers load them with these schemas. Consumers are
-tolerant readers: fields they do not know are ignored, so a producer may add fields.
+Consumers load `data` with these schemas. They are tolerant readers: fields they do not know
+are ignored, so a producer may add fields. Producers build `data` with the definitions in
+shared/messaging/event_definitions.py, whose schemas extend these with every field sent.
 """
 
 from __future__ import annotations
