@@ -1,15 +1,21 @@
 """Every event Outcome Chain carries, defined once: its type, what it means, the schema of its
-`data`, and the topics it travels on. Consumers load `data` with these schemas
-(shared/messaging/event_schemas.py); the AsyncAPI document (shared/messaging/asyncapi.py) is generated from them.
+`data`, the topics it travels on, and the builder every producer makes its `data` with
+(`EVENTS[type].build(**fields)`). Each schema here describes every field producers send;
+consumers load the part they need with the tolerant schemas it extends
+(shared/messaging/event_schemas.py); the AsyncAPI document (shared/messaging/asyncapi.py) is
+generated from them.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import cached_property
 
-from marshmallow import Schema, fields
+from marshmallow import RAISE, Schema, ValidationError, fields
 
 from shared.messaging import event_schemas as data
+from shared.messaging import events
 from shared.rules.constants import (
     CONTRIBUTION_FEEDBACK_OVERDUE,
     CONTRIBUTION_LINKED,
@@ -19,8 +25,10 @@ from shared.rules.constants import (
     DECISION_AMENDED,
     DECISION_RECORDED,
     ENGAGEMENT_CREATED,
+    ENGAGEMENT_UPDATED,
     NOTIFICATION_DELIVERED,
     NOTIFICATION_FAILED,
+    NOTIFICATION_HELD,
     NOTIFICATION_SENT,
     NOTIFICATION_WITHHELD,
     OUTCOME_RATED,
@@ -32,11 +40,100 @@ from shared.rules.constants import (
 )
 
 
-class DecisionRecordedEventData(data.DecisionStoryEventData):
+class EngagementData(data.EngagementEventData):
+    """engagement.created / .updated: the whole engagement as it now is."""
+
+    languages = fields.List(fields.String(), required=True)
+    closed_at = fields.AwareDateTime(required=True, allow_none=True)
+
+
+class ReceivedContributionData(data.ContributionEventData):
+    """contribution.received: the contribution as intake received it, its words sealed."""
+
+    status = fields.String(required=True)
+
+
+class _DecisionAsItStands(Schema):
+    """The decision told with every decisions event: what a participant's message quotes."""
+
+    board_id = fields.String(required=True)
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    decided_on = fields.Date(required=True)
+    rationale = fields.String(required=True, allow_none=True)
+    scope_limit_kind = fields.String(required=True, allow_none=True)
+    scope_limit = fields.String(required=True, allow_none=True)
+    revisit_on = fields.Date(required=True, allow_none=True)
+
+
+class DecisionRecordedEventData(_DecisionAsItStands, data.DecisionStoryEventData):
     """decision.recorded: the decision as recorded (its links follow as contribution.linked)."""
 
     contribution_id = fields.String(load_default=None)
-    board_id = fields.String(required=True)
+
+
+class DecisionAmendedData(_DecisionAsItStands, data.DecisionStoryEventData):
+    """decision.amended: the decision as amended, what changed, and why (sealed)."""
+
+    participant_id = fields.String(allow_none=True)
+    changes = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.Raw(allow_none=True)),
+        required=True,
+        metadata={"description": "{field: [before, after]} for each field the amendment changed"},
+    )
+    sealed_reason = fields.String(required=True)
+
+
+class ResourceToldData(data.ResourceSummaryEventData):
+    kind = fields.String(required=True)
+    description = fields.String(required=True, metadata={"description": "its first 300 characters"})
+
+
+class ContributionLinkedData(_DecisionAsItStands, data.LinkEventData):
+    """contribution.linked: the decision, the contribution it answers, and what it changes."""
+
+    participant_id = fields.String(required=True)
+    reference = fields.String(required=True)
+    engagement_id = fields.String(required=True)
+    sealed_influence = fields.String(required=True, allow_none=True)
+    resource_changes = fields.List(fields.Nested(ResourceToldData), required=True)
+
+
+class ContributionUnlinkedData(_DecisionAsItStands, data.UnlinkEventData):
+    """contribution.unlinked: the decision, and why it no longer answers the contribution (sealed)."""
+
+    participant_id = fields.String(required=True, allow_none=True)
+    sealed_reason = fields.String(required=True)
+
+
+class ResourceChangedData(_DecisionAsItStands, data.ResourceChangedEventData):
+    """resource.changed: the decision and where its resource change now stands."""
+
+    participant_id = fields.String(allow_none=True)
+    kind = fields.String(required=True)
+    description = fields.String(required=True)
+    amount = fields.String(required=True, allow_none=True, metadata={"description": "a decimal, as text"})
+    currency = fields.String(required=True, allow_none=True)
+    effective_from = fields.Date(required=True, allow_none=True)
+    previous_status = fields.String(required=True, allow_none=True)
+    progress_percent = fields.Integer(required=True, allow_none=True)
+    sealed_note = fields.String(required=True, allow_none=True)
+
+
+class FeedbackOverdueData(data.FeedbackOverdueEventData):
+    """contribution.feedback_overdue: the contribution, and the date its feedback was due."""
+
+    participant_id = fields.String(required=True)
+    reference = fields.String(required=True)
+    engagement_id = fields.String(required=True)
+    engagement_title = fields.String(required=True)
+    feedback_due = fields.Date(required=True, allow_none=True)
+
+
+class NotificationData(data.NotificationEventData):
+    participant_id = fields.String(required=True)
+    reason = fields.String(required=True, allow_none=True)
 
 
 class ContributionSubmittedEventData(Schema):
@@ -51,6 +148,14 @@ class ContributionSubmittedEventData(Schema):
     participant = fields.Dict(metadata={"description": "the participant, when not named by participant_id"})
 
 
+class EventDataError(ValueError):
+    """A producer built an event's data that its definition refuses: a bug, never input."""
+
+    def __init__(self, type_: str, errors: dict) -> None:
+        super().__init__(f"{type_} data: {errors}")
+        self.errors = errors
+
+
 @dataclass(frozen=True)
 class EventDefinition:
     type: str
@@ -60,6 +165,20 @@ class EventDefinition:
     @property
     def topics(self) -> list[str]:
         return sorted(topic for topic, types in TOPIC_EVENT_TYPES.items() if self.type in types)
+
+    @cached_property
+    def _schema(self) -> Schema:
+        return self.data()
+
+    def build(self, **fields_: object) -> dict:
+        """The event's `data` as it travels (dates and times as ISO 8601 text), checked against
+        the schema: a field missing, unknown or of the wrong kind raises EventDataError."""
+        wire = json.loads(events.dumps(fields_))
+        try:
+            self._schema.load(wire, unknown=RAISE)
+        except ValidationError as invalid:
+            raise EventDataError(self.type, invalid.normalized_messages()) from None
+        return wire
 
 
 def _notification(status: str) -> str:
@@ -72,7 +191,8 @@ EVENTS: dict[str, EventDefinition] = {
         EventDefinition(
             CONTRIBUTION_SUBMITTED, "A council case system submits a contribution.", ContributionSubmittedEventData
         ),
-        EventDefinition(ENGAGEMENT_CREATED, "A council opened an engagement.", data.EngagementEventData),
+        EventDefinition(ENGAGEMENT_CREATED, "A council opened an engagement.", EngagementData),
+        EventDefinition(ENGAGEMENT_UPDATED, "An engagement was edited or closed.", EngagementData),
         EventDefinition(
             PARTICIPANT_REGISTERED, "A participant was registered (contact sealed).", data.ParticipantEventData
         ),
@@ -81,24 +201,54 @@ EVENTS: dict[str, EventDefinition] = {
         ),
         EventDefinition(PARTICIPANT_ERASED, "A participant was erased.", data.ParticipantErasedEventData),
         EventDefinition(
-            CONTRIBUTION_RECEIVED, "Intake received a contribution (text sealed).", data.ContributionEventData
+            CONTRIBUTION_RECEIVED, "Intake received a contribution (text sealed).", ReceivedContributionData
         ),
         EventDefinition(DECISION_RECORDED, "A board recorded a decision.", DecisionRecordedEventData),
+        EventDefinition(DECISION_AMENDED, "A decision was amended, told per linked contribution.", DecisionAmendedData),
+        EventDefinition(CONTRIBUTION_LINKED, "A decision was linked to a contribution.", ContributionLinkedData),
         EventDefinition(
-            DECISION_AMENDED, "A decision was amended, told per linked contribution.", data.DecisionStoryEventData
+            CONTRIBUTION_UNLINKED, "A decision was unlinked from a contribution.", ContributionUnlinkedData
         ),
-        EventDefinition(CONTRIBUTION_LINKED, "A decision was linked to a contribution.", data.LinkEventData),
-        EventDefinition(CONTRIBUTION_UNLINKED, "A decision was unlinked from a contribution.", data.UnlinkEventData),
-        EventDefinition(RESOURCE_CHANGED, "A decision's resource change moved on.", data.ResourceChangedEventData),
+        EventDefinition(RESOURCE_CHANGED, "A decision's resource change moved on.", ResourceChangedData),
         EventDefinition(
             CONTRIBUTION_FEEDBACK_OVERDUE,
             "A contribution passed its feedback date with no decision.",
-            data.FeedbackOverdueEventData,
+            FeedbackOverdueData,
         ),
-        EventDefinition(NOTIFICATION_SENT, _notification("sent"), data.NotificationEventData),
-        EventDefinition(NOTIFICATION_DELIVERED, _notification("delivered"), data.NotificationEventData),
-        EventDefinition(NOTIFICATION_FAILED, _notification("not delivered"), data.NotificationEventData),
-        EventDefinition(NOTIFICATION_WITHHELD, _notification("withheld"), data.NotificationEventData),
+        EventDefinition(NOTIFICATION_SENT, _notification("sent"), NotificationData),
+        EventDefinition(NOTIFICATION_DELIVERED, _notification("delivered"), NotificationData),
+        EventDefinition(NOTIFICATION_FAILED, _notification("not delivered"), NotificationData),
+        EventDefinition(NOTIFICATION_WITHHELD, _notification("withheld"), NotificationData),
+        EventDefinition(
+            NOTIFICATION_HELD, "A letter waits for next month's letter budget (never its content).", NotificationData
+        ),
         EventDefinition(OUTCOME_RATED, 'A participant answered "Did this make a difference?".', data.RatingEventData),
     )
 }
+
+
+def announce_rating(
+    uow,
+    topic: str,
+    *,
+    source: str,
+    tenant: str,
+    contribution_id: str,
+    participant_id: str,
+    rating: str,
+    channel: str,
+    now,
+) -> None:
+    """Announce outcome.rated, built one way whether the answer came from the status page
+    (decisions) or an SMS reply (notifier). `uow` is any shared.infra.db unit of work."""
+    uow.announce(
+        topic,
+        type=OUTCOME_RATED,
+        source=source,
+        tenant=tenant,
+        subject=contribution_id,
+        time=now,
+        data=EVENTS[OUTCOME_RATED].build(
+            contribution_id=contribution_id, participant_id=participant_id, rating=rating, rated_at=now, channel=channel
+        ),
+    )

@@ -1,7 +1,8 @@
-"""The `data` of the events services publish to one another, defined once.
+"""What consumers read of the `data` of the events services publish to one another.
 
-Producers build these shapes; consumers load them with these schemas. Consumers are
-tolerant readers: fields they do not know are ignored, so a producer may add fields.
+Consumers load `data` with these schemas. They are tolerant readers: fields they do not know
+are ignored, so a producer may add fields. Producers build `data` with the definitions in
+shared/messaging/event_definitions.py, whose schemas extend these with every field sent.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from shared.http.schemas import date, moment
-from shared.rules.constants import OUTCOME_RATED, OUTCOMES, RATING_CHANNELS, RATINGS, RESOURCE_STATUSES
+from shared.rules.constants import OUTCOMES, RATING_CHANNELS, RATINGS, RESOURCE_STATUSES
 
 
 class _Tolerant(Schema):
@@ -60,37 +61,6 @@ class RatingEventData(_Tolerant):
     rated_at = moment(required=True)
     participant_id = fields.String(load_default=None)
     channel = fields.String(load_default=None, validate=validate.OneOf(RATING_CHANNELS))
-
-
-def announce_rating(
-    uow,
-    topic: str,
-    *,
-    source: str,
-    tenant: str,
-    contribution_id: str,
-    participant_id: str,
-    rating: str,
-    channel: str,
-    now,
-) -> None:
-    """Announce outcome.rated, built one way whether the answer came from the status page
-    (decisions) or an SMS reply (notifier). `uow` is any shared.infra.db unit of work."""
-    uow.announce(
-        topic,
-        type=OUTCOME_RATED,
-        source=source,
-        tenant=tenant,
-        subject=contribution_id,
-        time=now,
-        data={
-            "contribution_id": contribution_id,
-            "participant_id": participant_id,
-            "rating": rating,
-            "rated_at": now.isoformat(),
-            "channel": channel,
-        },
-    )
 
 
 class ParticipantEventData(_Tolerant):

@@ -251,8 +251,10 @@ def engagement_created_event(tenant: str, **overrides) -> dict:
     engagement_id = str(uuid.uuid4())
     data = {
         "id": engagement_id,
+        "languages": ["en"],
         **engagement_payload(),
         "created_at": dt.datetime.now(dt.UTC).isoformat(),
+        "closed_at": None,
     }
     data.update(overrides)
     return events.make(

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from services.decisions.domain import model
 from services.decisions.service_layer.unit_of_work import DecisionsUnitOfWork
-from shared.messaging.event_schemas import announce_rating
+from shared.messaging.event_definitions import EVENTS, announce_rating
 from shared.rules.constants import (
     CONTRIBUTION_FEEDBACK_OVERDUE,
     CONTRIBUTION_LINKED,
@@ -106,7 +106,7 @@ def record_decision(
             tenant=actor.tenant,
             subject=decision.id,
             time=now,
-            data=decision_summary(decision),
+            data=EVENTS[DECISION_RECORDED].build(**decision_summary(decision)),
         )
         # Changes first, so each contribution.linked can tell the participant what changes.
         changes = []
@@ -181,11 +181,9 @@ def _announce_to_each_linked(
             tenant=decision.tenant,
             subject=link.contribution_id,
             time=now,
-            data={
-                **data,
-                "contribution_id": link.contribution_id,
-                "participant_id": contribution.get("participant_id"),
-            },
+            data=EVENTS[type_].build(
+                **data, contribution_id=link.contribution_id, participant_id=contribution.get("participant_id")
+            ),
         )
     if not confirmed:
         uow.announce(
@@ -195,7 +193,7 @@ def _announce_to_each_linked(
             tenant=decision.tenant,
             subject=decision.id,
             time=now,
-            data={**data, "contribution_id": None},
+            data=EVENTS[type_].build(**data, contribution_id=None),
         )
 
 
@@ -281,17 +279,17 @@ def _announce_link(
         tenant=decision.tenant,
         subject=link.contribution_id,
         time=now,
-        data={
-            "link_id": link.id,
-            "contribution_id": link.contribution_id,
-            "participant_id": contribution["participant_id"],
-            "reference": contribution["reference"],
-            "engagement_id": contribution["engagement_id"],
+        data=EVENTS[CONTRIBUTION_LINKED].build(
+            link_id=link.id,
+            contribution_id=link.contribution_id,
+            participant_id=contribution["participant_id"],
+            reference=contribution["reference"],
+            engagement_id=contribution["engagement_id"],
             # What the board wrote about one person's words could identify them: sealed.
-            "sealed_influence": uow.sealer.seal(link.influence),
+            sealed_influence=uow.sealer.seal(link.influence),
             **decision_summary(decision),
-            "resource_changes": changes,
-        },
+            resource_changes=changes,
+        ),
     )
 
 
@@ -336,13 +334,13 @@ def unlink_contribution(
                 tenant=actor.tenant,
                 subject=contribution_id,
                 time=now,
-                data={
-                    "link_id": link.id,
-                    "contribution_id": contribution_id,
-                    "participant_id": contribution.get("participant_id"),
-                    "sealed_reason": uow.sealer.seal(reason),
+                data=EVENTS[CONTRIBUTION_UNLINKED].build(
+                    link_id=link.id,
+                    contribution_id=contribution_id,
+                    participant_id=contribution.get("participant_id"),
+                    sealed_reason=uow.sealer.seal(reason),
                     **decision_summary(decision),
-                },
+                ),
             )
         uow.commit()
     return link
@@ -546,14 +544,14 @@ def announce_overdue(uow: DecisionsUnitOfWork, *, today: dt.date, now: dt.dateti
                 tenant=c["tenant"],
                 subject=c["id"],
                 time=now,
-                data={
-                    "contribution_id": c["id"],
-                    "participant_id": c["participant_id"],
-                    "reference": c["reference"],
-                    "engagement_id": c["engagement_id"],
-                    "engagement_title": c["engagement_title"],
-                    "feedback_due": c["feedback_due"].isoformat() if c["feedback_due"] else None,
-                },
+                data=EVENTS[CONTRIBUTION_FEEDBACK_OVERDUE].build(
+                    contribution_id=c["id"],
+                    participant_id=c["participant_id"],
+                    reference=c["reference"],
+                    engagement_id=c["engagement_id"],
+                    engagement_title=c["engagement_title"],
+                    feedback_due=c["feedback_due"],
+                ),
             )
         uow.commit()
     return len(fresh)

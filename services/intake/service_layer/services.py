@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from services.intake.domain import model
 from services.intake.service_layer.unit_of_work import IntakeUnitOfWork
+from shared.messaging.event_definitions import EVENTS
 from shared.rules.constants import (
     CONTRIBUTION_RECEIVED,
     CONTRIBUTION_RECEIVED_STATUS,
@@ -54,7 +55,7 @@ def _announce_engagement(
         tenant=engagement.tenant,
         subject=engagement.id,
         time=now,
-        data={k: v for k, v in vars(engagement).items() if k != "tenant"},
+        data=EVENTS[type_].build(**{k: v for k, v in vars(engagement).items() if k != "tenant"}),
     )
 
 
@@ -127,7 +128,7 @@ def _announce_participant(
         tenant=participant.tenant,
         subject=participant.id,
         time=now,
-        data={"id": participant.id, **participant.preferences(), "sealed_contact": contact_sealed},
+        data=EVENTS[type_].build(id=participant.id, **participant.preferences(), sealed_contact=contact_sealed),
     )
 
 
@@ -275,7 +276,7 @@ def erase_participant(
             tenant=tenant,
             subject=participant.id,
             time=now,
-            data={"id": participant.id, "erased_at": now},
+            data=EVENTS[PARTICIPANT_ERASED].build(id=participant.id, erased_at=now),
         )
         uow.commit()
     return participant
@@ -440,19 +441,19 @@ def _accept(
         tenant=tenant,
         subject=contribution.id,
         time=now,
-        data={
-            "id": contribution.id,
-            "reference": contribution.reference,
-            "engagement_id": contribution.engagement_id,
-            "participant_id": contribution.participant_id,
-            "type": contribution.type,
-            "on_behalf_of": contribution.on_behalf_of,
-            "channel": contribution.channel,
-            "submitted_at": contribution.submitted_at,
-            "received_at": contribution.received_at,
-            "status": contribution.status,
-            "sealed_text": accepted.sealed_text,
-        },
+        data=EVENTS[CONTRIBUTION_RECEIVED].build(
+            id=contribution.id,
+            reference=contribution.reference,
+            engagement_id=contribution.engagement_id,
+            participant_id=contribution.participant_id,
+            type=contribution.type,
+            on_behalf_of=contribution.on_behalf_of,
+            channel=contribution.channel,
+            submitted_at=contribution.submitted_at,
+            received_at=contribution.received_at,
+            status=contribution.status,
+            sealed_text=accepted.sealed_text,
+        ),
     )
     return contribution
 

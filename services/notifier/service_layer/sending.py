@@ -27,6 +27,7 @@ from services.notifier.service_layer import letters
 from services.notifier.service_layer.unit_of_work import NotifierUnitOfWork
 from shared.infra.crypto import Sealer
 from shared.infra.links import Links
+from shared.messaging.event_definitions import EVENTS
 from shared.rules.constants import (
     CHANNEL_POST,
     MESSAGE_ACKNOWLEDGEMENT,
@@ -52,16 +53,16 @@ def announce_status(
         tenant=notification["tenant"],
         subject=notification["contribution_id"] or notification["participant_id"],
         time=now,
-        data={
-            "notification_id": notification["id"],
-            "contribution_id": notification["contribution_id"],
-            "participant_id": notification["participant_id"],
-            "kind": notification["kind"],
-            "channel": notification["channel"],
-            "status": status,
-            "status_at": now.isoformat(),
-            "reason": reason,
-        },
+        data=EVENTS[NOTIFICATION_EVENT_FOR_STATUS[status]].build(
+            notification_id=notification["id"],
+            contribution_id=notification["contribution_id"],
+            participant_id=notification["participant_id"],
+            kind=notification["kind"],
+            channel=notification["channel"],
+            status=status,
+            status_at=now,
+            reason=reason,
+        ),
     )
 
 

@@ -8,7 +8,7 @@ from services.notifier.adapters.letters import LETTER_RECEIPT_STATUSES
 from services.notifier.domain.model import rating_from_reply, receipt_reason
 from services.notifier.service_layer.sending import announce_status
 from services.notifier.service_layer.unit_of_work import NotifierUnitOfWork
-from shared.messaging.event_schemas import announce_rating
+from shared.messaging.event_definitions import announce_rating
 from shared.rules.constants import (
     EARLY_RECEIPT_PREFIX,
     NOTIFICATIONS_TOPIC,
