@@ -36,6 +36,13 @@ def today_at(hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime.combine(uk_today(), dt.time(hour, minute), UK).astimezone(dt.UTC)
 
 
+def to_uk_day(days: int) -> dt.timedelta:
+    """How far from now to noon (UK) `days` UK days from today: what "N days later" means to a
+    person, whose days are 23 or 25 hours long on the clock-change days."""
+    noon = dt.datetime.combine(uk_today() + dt.timedelta(days=days), dt.time(12), UK)
+    return noon - dt.datetime.now(dt.UTC)
+
+
 class ShiftedClock:
     """The real clock, moved once to `start`: it reads `start` now and runs on with real time,
     so it cannot jump a day when the real clock passes midnight during the test."""

@@ -3,7 +3,6 @@ test client on the real intake (SQLite): what a person without an account sees a
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import string
 
@@ -22,6 +21,7 @@ from shared.rules.constants import (
     PARTICIPANTS_TOPIC,
     SUBMITTED_BY_PUBLIC_FORM,
 )
+from tests.support.clock import to_uk_day
 from tests.support.page_checks import assert_page_structure, visible_text
 
 FORM_HEADERS = {"Sec-Fetch-Site": "same-origin"}
@@ -111,7 +111,8 @@ class TestTheForm:
         assert "We cannot find this question" in visible_text(response.get_data(as_text=True))
 
     def test_a_closed_engagement_gets_a_410_pointing_to_what_is_open(self, intake, engagement, settings):
-        later = bootstrap(settings, clock=lambda: utcnow() + dt.timedelta(days=61))
+        after_its_date = to_uk_day(61)  # the engagement's feedback date is 60 UK days away
+        later = bootstrap(settings, clock=lambda: utcnow() + after_its_date)
         client = create_app(later).test_client()
 
         response = client.get(f"/engagements/{engagement['id']}/have-your-say")

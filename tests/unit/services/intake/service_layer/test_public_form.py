@@ -12,6 +12,7 @@ from services.intake.domain.public_form import EngagementClosed
 from services.intake.service_layer import dashboard, public_form, services
 from shared.infra.tables import utcnow
 from shared.rules.domain import UK
+from tests.support.clock import to_uk_day
 
 
 def form(n: int, **overrides) -> dict:
@@ -84,7 +85,7 @@ def test_a_repeat_is_kept_once_that_day_and_is_new_the_next(loop):
 
     first = send(loop, engagement, form(1), now=now)
     again = send(loop, engagement, form(1, email="someone.else@example.org"), now=now + dt.timedelta(seconds=5))
-    tomorrow = send(loop, engagement, form(1), now=now + dt.timedelta(days=1))
+    tomorrow = send(loop, engagement, form(1), now=now + to_uk_day(1))
 
     assert (again.reference, again.new) == (first.reference, False)
     assert tomorrow.new and tomorrow.reference != first.reference
@@ -95,7 +96,7 @@ def test_a_closed_engagement_takes_no_views(loop):
     engagement = loop.engagement()
 
     with pytest.raises(EngagementClosed):
-        send(loop, engagement, form(1), now=utcnow() + dt.timedelta(days=61))
+        send(loop, engagement, form(1), now=utcnow() + to_uk_day(61))
 
 
 def test_an_engagement_staff_closed_takes_no_views_and_leaves_the_list(loop):
