@@ -1,6 +1,6 @@
 """Gunicorn settings shared by the three web processes, installed with the package:
 
-    SERVICE=intake gunicorn -c python:shared.http.gunicorn_conf services.intake.entrypoints.wsgi:app
+    SERVICE=intake gunicorn -c python:shared.http.gunicorn_conf <the service's entrypoints.wsgi>:app
 
 (`-c deploy/gunicorn.conf.py`, which imports this module, does the same from a checkout.)
 
