@@ -154,7 +154,8 @@ def openapi_documents() -> dict[str, dict]:
             bootstrap = importlib.import_module(f"services.{service}.bootstrap")
             platform = bootstrap.bootstrap(settings)
             try:
-                documents[service] = openapi.build_document(bootstrap.create_app(platform))
+                web = importlib.import_module(f"services.{service}.entrypoints.web")
+                documents[service] = openapi.build_document(web.create_app(platform))
             finally:
                 platform.engine.dispose()
                 platform.keys.engine.dispose()

@@ -11,7 +11,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from services.intake.bootstrap import bootstrap as bootstrap_intake
-from services.intake.bootstrap import create_app as create_intake_app
+from services.intake.entrypoints.web import create_app as create_intake_app
 from shared.infra import migrations
 from shared.infra.settings import Settings
 from tests.support import factories, shifted_time
@@ -169,6 +169,6 @@ def decisions(settings, intake):
 
 @pytest.fixture
 def decisions_api(decisions, council) -> ApiClient:
-    from services.decisions.bootstrap import create_app as create_decisions_app
+    from services.decisions.entrypoints.web import create_app as create_decisions_app
 
     return ApiClient(create_decisions_app(decisions).test_client(), council, role="board")

@@ -6,18 +6,11 @@ import datetime as dt
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from flask import Flask
 
-from services.decisions.entrypoints.api import api
-from services.decisions.entrypoints.board_pages import board_blueprints
-from services.decisions.entrypoints.public_pages import public_blueprint
-from services.decisions.entrypoints.status_page import status_blueprint
 from services.decisions.service_layer import handlers, services, views
 from services.decisions.service_layer.unit_of_work import DecisionsUnitOfWork
-from shared.http import factory, pages
 from shared.infra import metrics
 from shared.infra.auth import KeyStore
-from shared.infra.links import Links
 from shared.infra.platform import Platform, build_platform, consume
 from shared.infra.settings import Settings
 from shared.infra.tables import utcnow
@@ -70,20 +63,3 @@ def scheduled(platform: Platform) -> list[tuple[float, Callable[[], object]]]:
         )
 
     return [(interval, overdue_feedback), (interval, unresolved_links)]
-
-
-def create_app(platform: Platform | None = None) -> Flask:
-    platform = platform or bootstrap()
-    # Links are only read here (the notifier makes them); the status page is where they lead.
-    links = Links(
-        platform.settings.link_signing_secret,
-        status_base_url=platform.settings.public_base_url,
-        clock=platform.clock,
-    )
-    app = factory.create_app(
-        platform, [api, pages.assets_blueprint(), status_blueprint(links), public_blueprint(), *board_blueprints()]
-    )
-    # The board's pages sign in with a key once; the session cookie is sent only over HTTPS when served so.
-    settings = platform.settings
-    pages.install_sessions(app, settings.link_signing_secret, secure=settings.public_base_url.startswith("https://"))
-    return app

@@ -7,18 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import Flask
 
 from services.notifier.adapters.letters import NotifyLetters, OutboxLetters
 from services.notifier.adapters.providers import NotifyProvider, OutboxSms, Provider, RateLimited, SmtpEmail, TwilioSms
 from services.notifier.adapters.templates import Renderer
 from services.notifier.domain.letters import LetterBudget
-from services.notifier.entrypoints.api import api
-from services.notifier.entrypoints.pages import participant_pages
 from services.notifier.service_layer import handlers, services
 from services.notifier.service_layer.sending import Sender
 from services.notifier.service_layer.unit_of_work import NotifierUnitOfWork
-from shared.http import factory, pages
 from shared.infra import metrics
 from shared.infra.auth import KeyStore
 from shared.infra.links import Links
@@ -145,11 +141,3 @@ def notification_gauges(platform: Platform) -> list[metrics.Reading]:
 def scheduled(platform: Platform) -> list[tuple[float, Callable[[], object]]]:
     parts: NotifierParts = platform.extensions["notifier"]
     return [(parts.settings.send_interval, parts.sender.send_due)]
-
-
-def create_app(platform: Platform | None = None) -> Flask:
-    platform = platform or bootstrap()
-    parts: NotifierParts = platform.extensions["notifier"]
-    app = factory.create_app(platform, [api, pages.assets_blueprint(), participant_pages(parts.links)])
-    app.extensions.update(platform.extensions)
-    return app

@@ -17,7 +17,6 @@ all. Every form carries a per-session CSRF token.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import hmac
 import secrets
@@ -67,21 +66,6 @@ SHARED_COPY = Messages(
     copy_text("forbidden.title", "You cannot open this page"),
     copy_text("forbidden.text", "Your access key does not allow this page."),
 )
-
-
-MONTHS = {
-    "en": "January February March April May June July August September October November December".split(),
-    "cy": "Ionawr Chwefror Mawrth Ebrill Mai Mehefin Gorffennaf Awst Medi Hydref Tachwedd Rhagfyr".split(),
-}
-
-
-def long_date(value: dt.date | str | None, lang: str) -> str:
-    """`3 March 2027` / `3 Mawrth 2027`: dates as people say them (English for other languages)."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        value = dt.date.fromisoformat(value[:10])
-    return f"{value.day} {MONTHS.get(lang, MONTHS['en'])[value.month - 1]} {value.year}"
 
 
 def language() -> str:

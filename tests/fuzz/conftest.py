@@ -8,6 +8,7 @@ event processors, so id-taking routes sometimes hit something that exists.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -215,7 +216,10 @@ def world(tmp_path_factory) -> Iterator[World]:
         for name, module in modules.items():
             migrations.upgrade_service(name, urls[name])
             platforms[name] = module.bootstrap(service_settings)
-        apps = {name: modules[name].create_app(platform) for name, platform in platforms.items()}
+        apps = {
+            name: importlib.import_module(f"services.{name}.entrypoints.web").create_app(platform)
+            for name, platform in platforms.items()
+        }
         built = World(create_tenant(platforms["intake"].keys, "wiltshire"), platforms, apps)
         _seed(built)
         yield built

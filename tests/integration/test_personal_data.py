@@ -23,14 +23,14 @@ from flask import Flask
 from services.decisions.adapters.tables import contributions_view, messages_view
 from services.decisions.bootstrap import INBOUND_TOPICS as DECISIONS_TOPICS
 from services.decisions.bootstrap import bootstrap as bootstrap_decisions
-from services.decisions.bootstrap import create_app as create_decisions_app
+from services.decisions.entrypoints.web import create_app as create_decisions_app
 from services.intake.bootstrap import INBOUND_TOPICS as INTAKE_TOPICS
 from services.intake.bootstrap import bootstrap as bootstrap_intake
-from services.intake.bootstrap import create_app as create_intake_app
+from services.intake.entrypoints.web import create_app as create_intake_app
 from services.notifier.adapters.tables import attempts, notifications
 from services.notifier.bootstrap import INBOUND_TOPICS as NOTIFIER_TOPICS
 from services.notifier.bootstrap import bootstrap as bootstrap_notifier
-from services.notifier.bootstrap import create_app as create_notifier_app
+from services.notifier.entrypoints.web import create_app as create_notifier_app
 from shared.infra.audit import audit_log
 from shared.infra.logging import configure
 from shared.infra.settings import Settings

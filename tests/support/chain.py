@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from services.decisions.bootstrap import bootstrap as bootstrap_decisions
-from services.decisions.bootstrap import create_app as create_decisions_app
+from services.decisions.entrypoints.web import create_app as create_decisions_app
 from services.intake.bootstrap import bootstrap as bootstrap_intake
-from services.intake.bootstrap import create_app as create_intake_app
+from services.intake.entrypoints.web import create_app as create_intake_app
 from services.notifier.adapters.providers import OutgoingMessage
 from services.notifier.bootstrap import bootstrap as bootstrap_notifier
 from shared.infra import migrations

@@ -31,3 +31,32 @@ def test_the_readme_diagram_names_every_package_and_only_files_that_exist():
 
     assert packages <= named, f"not in README 'How it is built': {sorted(packages - named)}"
     assert [path for path in named if not (root / path).exists()] == []
+
+
+WEB_ONLY_PACKAGES = {"flask", "werkzeug", "authlib", "apispec"}
+
+
+def test_a_consumer_relay_or_sender_process_never_loads_the_web_app():
+    """Each of them runs bootstrap() alone: the blueprints, Flask and sign-in stay out of its memory."""
+    processes = [
+        f"services.{service}.entrypoints.{process}"
+        for service in ("intake", "decisions", "notifier")
+        for process in ("consumer", "relay")
+    ] + ["services.notifier.entrypoints.sender"]
+    probe = (
+        "import importlib, sys\n"
+        "importlib.import_module(sys.argv[1])\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & set(sys.argv[2:])))"
+    )
+    loaded = {
+        module: subprocess.run(
+            [sys.executable, "-c", probe, module, *WEB_ONLY_PACKAGES],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for module in processes
+    }
+
+    assert loaded == {module: "[]" for module in processes}

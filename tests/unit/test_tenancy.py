@@ -132,7 +132,10 @@ def build_platforms(directory: Path) -> dict[str, Platform]:
 
 
 def build_apps(platforms: dict[str, Platform]) -> dict[str, Flask]:
-    return {service: _bootstrap_module(service).create_app(platforms[service]) for service in SERVICES}
+    return {
+        service: importlib.import_module(f"services.{service}.entrypoints.web").create_app(platforms[service])
+        for service in SERVICES
+    }
 
 
 def dispose(platforms: dict[str, Platform]) -> None:

@@ -15,8 +15,9 @@ from flask import Blueprint, Response
 
 from services.decisions.entrypoints.copy import COPY
 from services.decisions.service_layer import views
+from shared.http.i18n import long_date
 from shared.http.openapi import documented
-from shared.http.pages import HTML_PAGE, Pages, language, long_date
+from shared.http.pages import HTML_PAGE, Pages, language
 from shared.http.web import platform, reads
 from shared.rules import disclosure
 from shared.rules.domain import NotFound

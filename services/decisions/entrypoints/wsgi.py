@@ -4,7 +4,8 @@ Settings that will not do stop the worker with one line and gunicorn's "App fail
 load" status, so the master stops too (shared/infra/settings.py, settings_to_serve).
 """
 
-from services.decisions.bootstrap import bootstrap, create_app
+from services.decisions.bootstrap import bootstrap
+from services.decisions.entrypoints.web import create_app
 from shared.infra.logging import configure
 from shared.infra.settings import settings_to_serve
 

@@ -15,7 +15,8 @@ from services.intake.entrypoints.copy import COPY
 from services.intake.entrypoints.schemas import DashboardQuerySchema
 from services.intake.entrypoints.workspace_pages import workspace
 from services.intake.service_layer import dashboard as dashboards
-from shared.http.pages import Pages, long_date, sign_in_blueprint, signed_in
+from shared.http.i18n import long_date
+from shared.http.pages import Pages, sign_in_blueprint, signed_in
 from shared.http.web import reads
 from shared.infra.platform import Platform
 from shared.rules.constants import CONTRIBUTION_TYPES, OUTCOMES, ROLE_STAFF

@@ -34,8 +34,9 @@ from services.intake.entrypoints.public_schemas import (
     HaveYourSayFormSchema,
 )
 from services.intake.service_layer import public_form as use_cases
+from shared.http.i18n import long_date
 from shared.http.openapi import documented
-from shared.http.pages import HTML_PAGE, Pages, language, long_date, refuse_cross_site
+from shared.http.pages import HTML_PAGE, Pages, language, refuse_cross_site
 from shared.http.ratelimit import RateLimiter
 from shared.http.web import platform, reads
 from shared.rules.constants import CONTACT_CHANNELS, CONTRIBUTION_TEXT_MAX, MESSAGE_FORMATS

@@ -22,8 +22,9 @@ from services.intake.entrypoints.copy import COPY
 from services.intake.entrypoints.schemas import ContributionSchema, EngagementSchema
 from services.intake.service_layer import services
 from services.intake.service_layer import workspace as use_cases
+from shared.http.i18n import long_date
 from shared.http.openapi import documented
-from shared.http.pages import HTML_PAGE, Pages, long_date, signed_in
+from shared.http.pages import HTML_PAGE, Pages, signed_in
 from shared.http.schemas import PageSchema
 from shared.http.web import allows_bulk_body, platform, reads
 from shared.infra.audit import audits_as, handles_personal_data

@@ -18,8 +18,7 @@ import jinja2
 from prometheus_client import Counter
 
 from services.notifier.domain.model import fit_sms
-from shared.http.i18n import Messages, copy_text
-from shared.http.pages import long_date
+from shared.http.i18n import Messages, copy_text, long_date
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"

@@ -17,6 +17,7 @@ is the Welsh text (a plural message gives its "other" form, with `{count}` unfil
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -138,3 +139,18 @@ class Messages(Mapping[str, Mapping[str, str]]):
                     node = node.setdefault(branch, {})
                 node[leaf] = text
         return found
+
+
+MONTHS = {
+    "en": "January February March April May June July August September October November December".split(),
+    "cy": "Ionawr Chwefror Mawrth Ebrill Mai Mehefin Gorffennaf Awst Medi Hydref Tachwedd Rhagfyr".split(),
+}
+
+
+def long_date(value: dt.date | str | None, lang: str) -> str:
+    """`3 March 2027` / `3 Mawrth 2027`: dates as people say them (English for other languages)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value[:10])
+    return f"{value.day} {MONTHS.get(lang, MONTHS['en'])[value.month - 1]} {value.year}"

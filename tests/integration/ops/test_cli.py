@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 
-from services.intake.bootstrap import create_app
+from services.intake.entrypoints.web import create_app
 from tests.support import factories
 
 

@@ -57,7 +57,7 @@ IMPORT_EVERY_PRODUCTION_MODULE = textwrap.dedent(
             importlib.import_module(module.name)
             imported.append(module.name)
     for service in ("intake", "decisions", "notifier"):
-        importlib.import_module(f"services.{service}.bootstrap").create_app
+        importlib.import_module(f"services.{service}.entrypoints.web").create_app
     print(len(imported), "modules imported; dev modules attempted:", attempted)
     """
 )

@@ -46,7 +46,10 @@ def platforms(service_settings: Settings, clock: ManualClock) -> dict[str, Platf
 
 @pytest.fixture
 def apps(platforms: dict[str, Platform]) -> dict[str, Flask]:
-    return {service: _bootstrap_module(service).create_app(platform) for service, platform in platforms.items()}
+    return {
+        service: importlib.import_module(f"services.{service}.entrypoints.web").create_app(platform)
+        for service, platform in platforms.items()
+    }
 
 
 @pytest.fixture

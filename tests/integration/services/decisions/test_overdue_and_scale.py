@@ -58,7 +58,7 @@ def test_overdue_feedback_is_announced_once_per_undecided_contribution_and_liste
     assert sorted(e["subject"] for e in overdue) == sorted(c["id"] for c in contributions[1:])
     assert all(e["data"]["participant_id"] and e["data"]["feedback_due"] == engagement["feedback_due"] for e in overdue)
 
-    from services.decisions.bootstrap import create_app
+    from services.decisions.entrypoints.web import create_app
     from tests.support.api import ApiClient
 
     staff_later = ApiClient(create_app(later).test_client(), decisions_api.tenant, role="staff")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from services.intake.bootstrap import create_app
+from services.intake.entrypoints.web import create_app
 
 SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
 

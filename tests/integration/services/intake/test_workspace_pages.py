@@ -9,7 +9,7 @@ import io
 
 import sqlalchemy as sa
 
-from services.intake.bootstrap import create_app
+from services.intake.entrypoints.web import create_app
 from shared.infra.audit import audit_log
 from shared.infra.tables import outbox
 from shared.rules.domain import UK

@@ -1,7 +1,7 @@
 import pytest
 
 from services.notifier.bootstrap import bootstrap as bootstrap_notifier
-from services.notifier.bootstrap import create_app as create_notifier_app
+from services.notifier.entrypoints.web import create_app as create_notifier_app
 from shared.infra import migrations
 from tests.support.api import ApiClient
 

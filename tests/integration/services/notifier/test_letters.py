@@ -12,8 +12,9 @@ import sqlalchemy as sa
 
 from services.notifier.adapters.letters import NotifyLetters
 from services.notifier.adapters.tables import notifications
-from services.notifier.bootstrap import bootstrap, create_app
+from services.notifier.bootstrap import bootstrap
 from services.notifier.domain.letters import OVER_BUDGET, next_month_start
+from services.notifier.entrypoints.web import create_app
 from shared.infra import migrations
 from shared.infra.settings import Settings
 from shared.infra.tables import utcnow

@@ -10,7 +10,8 @@ import hmac
 import sqlalchemy as sa
 
 from services.notifier.adapters.tables import notifications
-from services.notifier.bootstrap import bootstrap, create_app
+from services.notifier.bootstrap import bootstrap
+from services.notifier.entrypoints.web import create_app
 from shared.infra.links import UNSUBSCRIBE
 from shared.infra.settings import Settings
 from tests.integration.services.notifier.test_messages import feed, send_all

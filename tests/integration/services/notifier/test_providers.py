@@ -10,8 +10,9 @@ import sqlalchemy as sa
 
 from services.notifier.adapters.providers import NotifyProvider
 from services.notifier.adapters.tables import attempts, notifications
-from services.notifier.bootstrap import bootstrap, create_app
+from services.notifier.bootstrap import bootstrap
 from services.notifier.domain.model import UK
+from services.notifier.entrypoints.web import create_app
 from shared.infra import migrations
 from shared.infra.settings import Settings
 from tests.integration.services.notifier.test_messages import feed, make_due, send_all

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.decisions.bootstrap import bootstrap as bootstrap_decisions
-from services.decisions.bootstrap import create_app as create_decisions_app
+from services.decisions.entrypoints.web import create_app as create_decisions_app
 from services.decisions.service_layer import services
 from shared.infra import migrations
 from shared.infra.tables import dead_letters, outbox, utcnow

@@ -264,7 +264,7 @@ class TestProbes:
         assert answer.json == {"status": "ready", "checks": {"database": "ok"}}
 
     def test_not_ready_when_the_database_does_not_answer(self, platforms, tmp_path):
-        from services.intake.bootstrap import create_app
+        from services.intake.entrypoints.web import create_app
 
         not_a_directory = tmp_path / "not-a-directory"
         not_a_directory.write_text("")

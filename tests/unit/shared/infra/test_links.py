@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from services.notifier.bootstrap import bootstrap as bootstrap_notifier
-from services.notifier.bootstrap import create_app as create_notifier_app
+from services.notifier.entrypoints.web import create_app as create_notifier_app
 from shared.infra import migrations
 from shared.infra.links import MAX_AGE, PREFERENCES, STATUS_PAGE, UNSUBSCRIBE, InvalidLink, Links
 

@@ -7,7 +7,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from services.decisions.bootstrap import create_app
+from services.decisions.entrypoints.web import create_app
 from shared.infra.audit import audit_log
 from shared.rules.constants import CONTRIBUTION_LINKED, DECISION_RECORDED, RESOURCE_CHANGED
 from tests.support import factories
@@ -219,7 +219,7 @@ class TestRecordingADecision:
     def test_another_councils_contribution_cannot_be_picked(
         self, board_member, board_id, intake, other_council, feed, announced
     ):
-        from services.intake.bootstrap import create_app as create_intake_app
+        from services.intake.entrypoints.web import create_app as create_intake_app
         from tests.support.api import ApiClient
 
         theirs_api = ApiClient(create_intake_app(intake).test_client(), other_council, role="staff")

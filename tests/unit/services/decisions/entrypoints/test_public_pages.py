@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from services.decisions.bootstrap import create_app
+from services.decisions.entrypoints.web import create_app
 from tests.support import factories
 from tests.support.clock import uk_today
 from tests.support.page_checks import assert_page_structure, visible_text

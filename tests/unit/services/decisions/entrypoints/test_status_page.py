@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.decisions.adapters.tables import ratings_view
-from services.decisions.bootstrap import create_app as create_decisions_app
+from services.decisions.entrypoints.web import create_app as create_decisions_app
 from shared.infra.links import STATUS_PAGE, UNSUBSCRIBE, Links
 from shared.infra.tables import outbox, utcnow
 from shared.rules.constants import OUTCOME_RATED, PARTICIPANTS_TOPIC

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from services.intake.bootstrap import create_app
+from services.intake.entrypoints.web import create_app
 from shared.rules.domain import UK
 from tests.support import factories
 from tests.support.api import ApiClient

@@ -10,9 +10,10 @@ import pytest
 import sqlalchemy as sa
 
 from services.intake.adapters.tables import contributions, equality_answers, idempotency_keys, participants
-from services.intake.bootstrap import bootstrap, create_app
+from services.intake.bootstrap import bootstrap
 from services.intake.domain.public_form import EQUALITY_QUESTIONS, PREFER_NOT_TO_SAY
 from services.intake.entrypoints.public_copy import PUBLIC_COPY
+from services.intake.entrypoints.web import create_app
 from shared.infra.tables import outbox, utcnow
 from shared.rules.constants import (
     CONTACT_CHANNELS,

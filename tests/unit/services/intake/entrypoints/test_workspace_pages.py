@@ -10,7 +10,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from services.intake.bootstrap import create_app
+from services.intake.entrypoints.web import create_app
 from shared.infra.audit import audit_log
 from shared.rules.domain import UK
 from tests.support import factories

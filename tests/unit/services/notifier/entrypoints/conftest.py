@@ -11,10 +11,10 @@ import itertools
 
 import pytest
 
-from services.decisions.bootstrap import create_app as create_decisions_app
+from services.decisions.entrypoints.web import create_app as create_decisions_app
 from services.notifier.adapters.providers import OutgoingMessage
 from services.notifier.bootstrap import bootstrap as bootstrap_notifier
-from services.notifier.bootstrap import create_app as create_notifier_app
+from services.notifier.entrypoints.web import create_app as create_notifier_app
 from shared.infra import migrations
 from tests.support.relay import Relay
 
