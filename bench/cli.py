@@ -17,7 +17,7 @@ import traceback
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench import database, report
+from bench import database, memory, report
 from bench.harness import (
     ENGINES,
     POSTGRESQL,
@@ -145,6 +145,7 @@ def _run_one(benchmark: Benchmark, options: Options, engine: str, postgres, fail
         return None
     result.engine = engine
     result.elapsed_s = time.monotonic() - t0
+    result.comparisons += memory.comparisons(result)
     return result
 
 
