@@ -389,14 +389,38 @@ def _reason(exc: Exception) -> str:
     return f"internal error while handling: {type(exc).__name__}"
 
 
+class _GroupWatch:
+    """Whether the consumer's last group rebalance has finished (kafka-python calls the listener
+    before each rebalance and after its assignment arrives, an empty one included)."""
+
+    def __init__(self) -> None:
+        self.settled = False
+
+    def listener(self):
+        from kafka import ConsumerRebalanceListener
+
+        watch = self
+
+        class Listener(ConsumerRebalanceListener):
+            def on_partitions_revoked(self, revoked) -> None:
+                watch.settled = False
+
+            def on_partitions_assigned(self, assigned) -> None:
+                watch.settled = True
+
+        return Listener()
+
+
 class ConsumerLoop:
     """Polls, hands each batch to the processor, then commits the offsets.
 
-    With `rejoin` (a function making a new subscribed consumer), a consumer that has been given
-    no partitions for `rejoin_after` seconds while its topics have some closes and rejoins its
-    group: a broker lost during the first group join (Tansu) can otherwise leave it idle for
-    minutes. Each rejoin that still brings no partitions doubles the wait (up to ten minutes),
-    so a spare consumer in a group with more members than partitions rarely disturbs the others.
+    With `rejoin` (a function making a new subscribed consumer), a consumer whose last group
+    rebalance finished with no partitions for it, and still has none `rejoin_after` seconds later
+    while its topics have some, closes and rejoins its group: a broker lost during the first group
+    join (Tansu) can otherwise leave it idle for minutes. Time spent in a rebalance does not count
+    (leaving mid-join would only start the join again, for every member, for as long as joins take).
+    Each rejoin that still brings no partitions doubles the wait (up to ten minutes), so a spare
+    consumer in a group with more members than partitions rarely disturbs the others.
     """
 
     MAX_REJOIN_AFTER = 600.0
@@ -419,6 +443,9 @@ class ConsumerLoop:
         self.monotonic = monotonic
         self._wait = rejoin_after
         self._unassigned_since: float | None = None
+        self._group = _GroupWatch()
+        if rejoin is not None:
+            self._follow_rebalances()
 
     def run(self, stop: threading.Event) -> None:
         backoff = 0.0
@@ -466,6 +493,9 @@ class ConsumerLoop:
         if self.kafka.assignment():
             self._unassigned_since, self._wait = None, self.rejoin_after
             return
+        if not self._group.settled:  # a rebalance is under way, however long it takes
+            self._unassigned_since = None
+            return
         now = self.monotonic()
         if self._unassigned_since is None:
             self._unassigned_since = now
@@ -482,7 +512,14 @@ class ConsumerLoop:
         except kafka_error() as exc:
             log.warning("closing the idle consumer failed", extra={"error": type(exc).__name__})
         self.kafka = self.rejoin()
-        self._unassigned_since, self._wait = self.monotonic(), min(self._wait * 2, self.MAX_REJOIN_AFTER)
+        self._follow_rebalances()
+        self._unassigned_since, self._wait = None, min(self._wait * 2, self.MAX_REJOIN_AFTER)
+
+    def _follow_rebalances(self) -> None:
+        """Subscribe again to the same topics with a listener, so the loop knows when the group's
+        rebalances begin and end (before the first poll nothing has joined yet)."""
+        self._group = _GroupWatch()
+        self.kafka.subscribe(topics=sorted(self.kafka.subscription() or ()), listener=self._group.listener())
 
     def _topics_have_partitions(self) -> bool:
         try:

@@ -399,14 +399,25 @@ class Run:
 
 
 class StrandedKafkaConsumer(FakeKafkaConsumer):
-    """A group member the broker gave `assigned` partitions (none by default), its topic
-    having `partitions` of them."""
+    """A group member the broker gave `assigned` partitions (none by default) when its first
+    rebalance finished, its topic having `partitions` of them; with `joins=False` the rebalance
+    never finishes (a join under way for as long as the test runs)."""
 
-    def __init__(self, run: Run, *, assigned=(), partitions=3):
+    def __init__(self, run: Run, *, assigned=(), partitions=3, joins=True):
         super().__init__([])
-        self.run, self.assigned, self.partitions = run, set(assigned), partitions
+        self.run, self.assigned, self.partitions, self.joins = run, set(assigned), partitions, joins
+        self.listener = None
+
+    def subscribe(self, topics, listener):
+        assert list(topics) == [SUBMISSIONS_TOPIC]
+        self.listener = listener
 
     def poll(self, timeout_ms):
+        if self.listener is not None:  # the first poll joins the group
+            self.listener.on_partitions_revoked(set())
+            if self.joins:
+                self.listener.on_partitions_assigned(self.assigned)
+            self.listener = None
         self.run.tick()
         return {}
 
@@ -458,6 +469,11 @@ class TestRejoin:
         run = Run(polls=100)
 
         assert run_stranded(StrandedKafkaConsumer(run, partitions=0)) == []
+
+    def test_a_consumer_still_joining_its_group_is_left_to_finish_however_long_it_takes(self):
+        run = Run(polls=100)
+
+        assert run_stranded(StrandedKafkaConsumer(run, joins=False)) == []
 
     def test_a_spare_member_still_given_nothing_waits_twice_as_long_each_time(self):
         run = Run(polls=100)
