@@ -23,7 +23,7 @@ from shared.http.pages import HTML_PAGE, LANGUAGES, Pages, refuse_cross_site
 from shared.http.web import platform
 from shared.infra.links import PREFERENCES, UNSUBSCRIBE, InvalidLink, Links
 from shared.rules.constants import CONTACT_CHANNELS, MESSAGE_FORMATS
-from shared.rules.domain import NotFound
+from shared.rules.domain import InvalidInput, NotFound
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "pages"
 SEND, STOP = "send", "stop"
@@ -86,11 +86,21 @@ def here(**query) -> str:
     return f"{request.path}?{pairs}" if pairs else request.path
 
 
-def preferences_page(chosen: dict, *, failed=(), saved=False, code=200) -> Response:
+def offered(reachable: list[str], chosen: dict) -> tuple:
+    """The questions, the channel offering only what a message could reach them by (and what
+    they chose before, so the page never hides their answer)."""
+    channels = tuple(c for c in CONTACT_CHANNELS if c in reachable or c == chosen.get("preferred_channel"))
+    return tuple(
+        (field, question, channels if field == "preferred_channel" else options)
+        for field, question, options in QUESTIONS
+    )
+
+
+def preferences_page(chosen: dict, reachable: list[str], *, failed=(), saved=False, code=200) -> Response:
     return PAGES.render(
         "preferences.html.j2",
         status=code,
-        fields=QUESTIONS,
+        fields=offered(reachable, chosen),
         chosen=chosen,
         failed=set(failed),
         saved=saved,
@@ -107,7 +117,7 @@ def preferences(token: str):
         current = None
     if current is None:
         return PAGES.not_found()
-    return preferences_page(as_choices(current), saved=request.args.get("saved") == "1")
+    return preferences_page(as_choices(current), current["reachable_channels"], saved=request.args.get("saved") == "1")
 
 
 @documented(responses={303: None}, errors=(400, 422), page=True)
@@ -122,8 +132,13 @@ def change_preferences(token: str):
         services.set_preferences(platform().uow(), *found, values, now=platform().clock())
     except NotFound:
         return PAGES.not_found()
-    except ValidationError as invalid:
-        return preferences_page(request.form.to_dict(), failed=invalid.messages, code=422)
+    except (ValidationError, InvalidInput) as invalid:
+        failed = invalid.messages if isinstance(invalid, ValidationError) else invalid.errors
+        try:
+            reachable = services.preferences(platform().uow(read_only=True), *found)["reachable_channels"]
+        except NotFound:
+            return PAGES.not_found()
+        return preferences_page(request.form.to_dict(), reachable, failed=failed, code=422)
     return redirect(here(saved=1), 303)
 
 

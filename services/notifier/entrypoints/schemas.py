@@ -14,6 +14,13 @@ class PreferencesSchema(Schema):
     format = fields.String(required=True, validate=validate.OneOf(MESSAGE_FORMATS))
     consent_to_contact = StrictBoolean(required=True)
     unsubscribed = fields.Boolean(dump_only=True)
+    reachable_channels = fields.List(
+        fields.String(),
+        dump_only=True,
+        metadata={
+            "description": "the channels we hold contact details for (and none): the ones preferred_channel may be"
+        },
+    )
 
 
 class NotificationQuerySchema(PageSchema):

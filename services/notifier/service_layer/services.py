@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 from services.notifier.adapters.letters import LETTER_RECEIPT_STATUSES
+from services.notifier.domain.letters import address_for
 from services.notifier.domain.model import rating_from_reply, receipt_reason
 from services.notifier.service_layer.sending import announce_status
 from services.notifier.service_layer.unit_of_work import NotifierUnitOfWork
 from shared.messaging.event_definitions import announce_rating
 from shared.rules.constants import (
+    CHANNEL_NONE,
+    CONTACT_CHANNELS,
     EARLY_RECEIPT_PREFIX,
     NOTIFICATIONS_TOPIC,
     RATING_BY_SMS,
@@ -18,7 +21,7 @@ from shared.rules.constants import (
     STATUS_SENDING,
     STATUS_SENT,
 )
-from shared.rules.domain import NotFound
+from shared.rules.domain import InvalidInput, NotFound
 
 
 def list_notifications(
@@ -30,6 +33,13 @@ def list_notifications(
     return [{**item, "attempt_history": history.get(item["id"], [])} for item in items], total
 
 
+NO_ADDRESS = {
+    "email": "We have no email address for this person: their council can add one, or choose another way.",
+    "sms": "We have no mobile number for this person: their council can add one, or choose another way.",
+    "post": "We have no postal address for this person: their council can add one, or choose another way.",
+}
+
+
 def _recipient(uow: NotifierUnitOfWork, tenant: str, participant_id: str):
     recipient = uow.recipients.get(participant_id)
     if recipient is None or recipient.tenant != tenant or recipient.erased_at is not None:
@@ -37,23 +47,37 @@ def _recipient(uow: NotifierUnitOfWork, tenant: str, participant_id: str):
     return recipient
 
 
+def _reachable_channels(uow: NotifierUnitOfWork, recipient) -> list[str]:
+    """The channels they may choose: those we hold an address, number or postal address for
+    (intake owns contact details; the notifier only keeps them sealed), and "none"."""
+    contact = uow.sealer.open(recipient.contact_sealed) if recipient.contact_sealed else {}
+    return [channel for channel in CONTACT_CHANNELS if channel == CHANNEL_NONE or address_for(channel, contact)]
+
+
 def preferences(uow: NotifierUnitOfWork, tenant: str, participant_id: str) -> dict:
     with uow:
         recipient = _recipient(uow, tenant, participant_id)
+        reachable = _reachable_channels(uow, recipient)
     return {
         "preferred_channel": recipient.preferred_channel,
         "language": recipient.language,
         "format": recipient.format,
         "consent_to_contact": recipient.consent_to_contact,
         "unsubscribed": recipient.unsubscribed_at is not None,
+        "reachable_channels": reachable,
     }
 
 
 def set_preferences(
     uow: NotifierUnitOfWork, tenant: str, participant_id: str, values: dict, *, now: dt.datetime
 ) -> dict:
+    """Change how they want to hear from us; a channel we hold no address for is refused (a
+    message chosen to go there could only fail)."""
     with uow:
         recipient = _recipient(uow, tenant, participant_id)
+        channel = values.get("preferred_channel")
+        if channel and channel != recipient.preferred_channel and channel not in _reachable_channels(uow, recipient):
+            raise InvalidInput.on("preferred_channel", NO_ADDRESS[channel])
         for name, value in values.items():
             setattr(recipient, name, value)
         if values.get("consent_to_contact"):

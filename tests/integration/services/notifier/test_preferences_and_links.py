@@ -36,6 +36,7 @@ def test_staff_read_and_change_preferences_and_another_council_cannot(
         "format": "standard",
         "consent_to_contact": True,
         "unsubscribed": False,
+        "reachable_channels": ["email", "sms", "none"],
     }
     changed = notifier_api.client.put(
         path,

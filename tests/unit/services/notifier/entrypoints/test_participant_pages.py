@@ -65,7 +65,45 @@ class TestPreferences:
             "format": "easy_read",
             "consent_to_contact": True,
             "unsubscribed": False,
+            "reachable_channels": ["email", "sms", "none"],
         }
+
+    def test_only_ways_we_hold_details_for_are_offered(self, notifier_pages, notifier, council, intake_api, relay):
+        def offered(payload: dict) -> list[str]:
+            created = intake_api.post("/v1/participants", json=payload).get_json()["id"]
+            relay.deliver()
+            token = notifier.extensions["notifier"].links.token(PREFERENCES, council.slug, created)
+            page = notifier_pages.get(f"/preferences/{token}").get_data(as_text=True)
+            return [c for c in ("email", "sms", "post", "none") if f'id="preferred_channel-{c}"' in page]
+
+        assert offered(factories.participant_payload()) == ["email", "sms", "none"]
+        assert offered(factories.participant_payload(phone=None)) == ["email", "none"]
+        assert offered(factories.participant_payload(**factories.postal_address())) == ["email", "sms", "post", "none"]
+
+    @pytest.mark.parametrize("lang", ["en", "cy"])
+    def test_a_way_we_hold_no_details_for_is_refused_and_the_choice_kept(
+        self, notifier_pages, token, intake_api, participant, lang
+    ):
+        form = {"preferred_channel": "post", "language": "en", "format": "standard", "consent_to_contact": "send"}
+        response = notifier_pages.post(f"/preferences/{token()}?lang={lang}", data=form, headers=SAME_SITE)
+
+        assert response.status_code == 422
+        page = response.get_data(as_text=True)
+        assert 'id="preferred_channel-error"' in page
+        assert_page_structure(page, lang)
+        assert stored_preferences(intake_api, notifier_pages, participant)["preferred_channel"] == "email"
+
+    def test_the_api_refuses_a_way_we_hold_no_details_for_with_the_field_named(
+        self, notifier_pages, intake_api, participant
+    ):
+        staff = ApiClient(notifier_pages, intake_api.tenant, role="staff")
+        wanted = {"preferred_channel": "post", "language": "en", "format": "standard", "consent_to_contact": True}
+
+        response = staff.put(f"/v1/participants/{participant}/preferences", json=wanted)
+
+        assert response.status_code == 422
+        assert response.headers["Content-Type"] == "application/problem+json"
+        assert "no postal address" in " ".join(response.get_json()["errors"]["preferred_channel"])
 
     def test_stopping_all_messages(self, notifier_pages, token, intake_api, participant):
         form = {"preferred_channel": "email", "language": "en", "format": "standard", "consent_to_contact": "stop"}
