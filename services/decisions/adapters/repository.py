@@ -504,7 +504,9 @@ class ReadModels:
         .where(contributions_view.c.tenant == sa.bindparam("tenant"), contributions_view.c.id == sa.bindparam("id"))
     )
 
-    def contribution_in_context(self, tenant: str, contribution_id: str) -> tuple[dict, dict | None, dict | None] | None:
+    def contribution_in_context(
+        self, tenant: str, contribution_id: str
+    ) -> tuple[dict, dict | None, dict | None] | None:
         """(the contribution, its engagement, its rating) in one statement; None if the tenant has
         no such contribution, and None for an engagement or rating not known (yet)."""
         row = (
