@@ -52,7 +52,7 @@ def _create_sqlite_engine(url: str, **kwargs: Any) -> sa.Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # noqa: ANN001
         if connection.get_execution_options().get("sqlite_begin") == "DEFERRED":
-            connection.exec_driver_sql("BEGIN DEFERRED")
+            connection.connection.driver_connection.execute("BEGIN DEFERRED")  # no statement machinery for a BEGIN
         else:
             _begin_immediate(connection.connection.driver_connection)
 

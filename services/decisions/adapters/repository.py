@@ -38,6 +38,20 @@ def chunks(items: list, size: int = CHUNK) -> Iterator[list]:
         yield items[start : start + size]
 
 
+def _named(names: tuple[str, ...], row: sa.Row, start: int) -> dict:
+    """{name: value} of the `len(names)` columns of `row` from position `start` (a joined row)."""
+    return dict(zip(names, row[start : start + len(names)], strict=True))
+
+
+_LINK_COLUMNS = tuple(links.c.keys())
+_DECISION_COLUMNS = tuple(decisions.c.keys())
+_CONTRIBUTION_COLUMNS = tuple(contributions_view.c.keys())
+_ENGAGEMENT_COLUMNS = tuple(engagements_view.c.keys())
+_RATING_COLUMNS = tuple(ratings_view.c.keys())
+_CHANGE_COLUMNS = tuple(resource_changes.c.keys())
+_HISTORY_COLUMNS = tuple(resource_change_history.c.keys())
+
+
 def _json_safe(snapshot: dict) -> dict:
     return {k: v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v for k, v in snapshot.items()}
 
@@ -189,6 +203,26 @@ class LinkRepository:
         )
         return [Link(**row) for row in rows]
 
+    _of_contribution_with_decisions = (
+        sa.select(*links.c, *decisions.c)
+        .join_from(links, decisions, decisions.c.id == links.c.decision_id)
+        .where(links.c.tenant == sa.bindparam("tenant"), links.c.contribution_id == sa.bindparam("contribution_id"))
+        .order_by(links.c.linked_at)
+    )
+
+    def all_for_contribution_with_decisions(
+        self, tenant: str, contribution_id: str
+    ) -> tuple[list[Link], dict[str, Decision]]:
+        """The contribution's links, oldest first, and the decisions they name: one statement."""
+        found_links, found_decisions = [], {}
+        params = {"tenant": tenant, "contribution_id": contribution_id}
+        for row in self.session.connection().execute(self._of_contribution_with_decisions, params):
+            link = Link(**_named(_LINK_COLUMNS, row, 0))
+            found_links.append(link)
+            if link.decision_id not in found_decisions:
+                found_decisions[link.decision_id] = Decision(**_named(_DECISION_COLUMNS, row, len(_LINK_COLUMNS)))
+        return found_links, found_decisions
+
     def active_contribution_ids(self, decision_id: str, candidates: list[str]) -> set[str]:
         found: set[str] = set()
         for chunk in chunks(sorted(set(candidates))):
@@ -305,23 +339,44 @@ class ResourceChangeRepository:
         row = self.session.execute(query.with_for_update() if for_update else query).mappings().first()
         return self._with_history([ResourceChange(**row)])[0] if row else None
 
-    _of_decisions = (
-        sa.select(resource_changes)
-        .where(resource_changes.c.decision_id.in_(_ids()))
-        .order_by(resource_changes.c.created_at)
-    )
     _history_of = (
         sa.select(resource_change_history)
         .where(resource_change_history.c.resource_change_id.in_(_ids()))
         .order_by(resource_change_history.c.id)
     )
 
+    _of_decisions_with_history = (
+        sa.select(*resource_changes.c, *resource_change_history.c)
+        .outerjoin_from(
+            resource_changes,
+            resource_change_history,
+            resource_change_history.c.resource_change_id == resource_changes.c.id,
+        )
+        .where(resource_changes.c.decision_id.in_(_ids()))
+        .order_by(resource_changes.c.created_at, resource_change_history.c.id)
+    )
+
     def for_decisions(self, decision_ids: Iterable[str]) -> list[ResourceChange]:
-        found = []
+        """The decisions' resource changes, oldest first, each with its history: one statement
+        (per CHUNK decisions)."""
+        found: dict[str, ResourceChange] = {}
+        at_history = len(_CHANGE_COLUMNS)
         for chunk in chunks(sorted(set(decision_ids))):
-            rows = self.session.connection().execute(self._of_decisions, {"ids": chunk}).mappings()
-            found.extend(ResourceChange(**row) for row in rows)
-        return self._with_history(found)
+            for row in self.session.connection().execute(self._of_decisions_with_history, {"ids": chunk}):
+                change_id = row[0]
+                if change_id not in found:
+                    found[change_id] = ResourceChange(**_named(_CHANGE_COLUMNS, row, 0))
+                entry = _named(_HISTORY_COLUMNS, row, at_history)
+                if entry["id"] is not None:
+                    found[change_id].history.append(
+                        StatusChange(
+                            status=entry["status"],
+                            note=entry["note"],
+                            at=entry["at"],
+                            progress_percent=entry["progress_percent"],
+                        )
+                    )
+        return list(found.values())
 
     def _with_history(self, changes: list[ResourceChange]) -> list[ResourceChange]:
         by_id = {change.id: change for change in changes}
@@ -428,6 +483,48 @@ class ReadModels:
             .first()
         )
         return dict(row) if row else None
+
+    _contribution_in_context = (
+        sa.select(*contributions_view.c, *engagements_view.c, *ratings_view.c)
+        .select_from(
+            contributions_view.outerjoin(
+                engagements_view,
+                sa.and_(
+                    engagements_view.c.id == contributions_view.c.engagement_id,
+                    engagements_view.c.tenant == contributions_view.c.tenant,
+                ),
+            ).outerjoin(
+                ratings_view,
+                sa.and_(
+                    ratings_view.c.contribution_id == contributions_view.c.id,
+                    ratings_view.c.tenant == contributions_view.c.tenant,
+                ),
+            )
+        )
+        .where(contributions_view.c.tenant == sa.bindparam("tenant"), contributions_view.c.id == sa.bindparam("id"))
+    )
+
+    def contribution_in_context(
+        self, tenant: str, contribution_id: str
+    ) -> tuple[dict, dict | None, dict | None] | None:
+        """(the contribution, its engagement, its rating) in one statement; None if the tenant has
+        no such contribution, and None for an engagement or rating not known (yet)."""
+        row = (
+            self.session.connection()
+            .execute(self._contribution_in_context, {"tenant": tenant, "id": contribution_id})
+            .first()
+        )
+        if row is None:
+            return None
+        at_engagement = len(_CONTRIBUTION_COLUMNS)
+        at_rating = at_engagement + len(_ENGAGEMENT_COLUMNS)
+        engagement = _named(_ENGAGEMENT_COLUMNS, row, at_engagement)
+        rating = _named(_RATING_COLUMNS, row, at_rating)
+        return (
+            _named(_CONTRIBUTION_COLUMNS, row, 0),
+            engagement if engagement["id"] is not None else None,
+            rating if rating["contribution_id"] is not None else None,
+        )
 
     def contribution_tenants(self, ids: list[str]) -> dict[str, str]:
         """{contribution id: its tenant} for those known, whatever their tenant."""

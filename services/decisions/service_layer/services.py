@@ -115,7 +115,7 @@ def record_decision(
                 changes.append(_add_resource_change(uow, actor, decision, item, now=now, source=source))
             except InvalidInput as invalid:
                 raise InvalidInput({f"resource_changes[{index}].{k}": v for k, v in invalid.errors.items()}) from None
-        new_links = _link(uow, actor, decision, link_items, now=now, source=source, field="links")
+        new_links = _link(uow, actor, decision, link_items, now=now, source=source, field="links", new=True)
         uow.commit()
     return decision, new_links, changes
 
@@ -209,8 +209,10 @@ def _link(
     now: dt.datetime,
     source: str,
     field: str | None,
+    new: bool = False,
 ) -> list[model.Link]:
-    """`field` names the list the items came in (None for a single link sent on its own)."""
+    """`field` names the list the items came in (None for a single link sent on its own);
+    `new`: the decision was recorded in this unit of work, so nothing is linked to it yet."""
     ids = [item["contribution_id"] for item in items]
 
     def named(index: int) -> str:
@@ -222,14 +224,14 @@ def _link(
         if contribution_id in seen:
             errors[named(index)] = ["Listed twice."]
         seen.add(contribution_id)
-    for contribution_id in uow.links.active_contribution_ids(decision.id, ids):
+    for contribution_id in set() if new else uow.links.active_contribution_ids(decision.id, ids):
         errors[named(ids.index(contribution_id))] = ["Already linked to this decision."]
     if errors:
         raise InvalidInput(errors)
     # Another council's contribution is treated exactly like one not seen yet: a pending
     # link, the same answer, so no id of theirs can be confirmed. Pending links are only
     # ever confirmed by a contribution of their own tenant (confirm_pending_links).
-    tenants = {cid: tenant for cid, tenant in uow.read.contribution_tenants(ids).items() if tenant == actor.tenant}
+    known = {cid: row for cid, row in uow.read.contributions(ids).items() if row["tenant"] == actor.tenant}
     new_links = [
         model.Link(
             id=str(uuid.uuid4()),
@@ -237,18 +239,16 @@ def _link(
             decision_id=decision.id,
             contribution_id=item["contribution_id"],
             influence=item["influence"],
-            state=LINK_CONFIRMED if item["contribution_id"] in tenants else LINK_PENDING,
+            state=LINK_CONFIRMED if item["contribution_id"] in known else LINK_PENDING,
             linked_at=now,
-            confirmed_at=now if item["contribution_id"] in tenants else None,
+            confirmed_at=now if item["contribution_id"] in known else None,
         )
         for item in items
     ]
     uow.links.add_many(new_links)
-    known = uow.read.contributions(tenants)
     changes = _changes_summary(uow, decision.id)
-    for link in new_links:
-        if link.state == LINK_CONFIRMED:
-            _announce_link(uow, decision, link, known[link.contribution_id], changes, now=now, source=source)
+    confirmed = [(link, known[link.contribution_id]) for link in new_links if link.state == LINK_CONFIRMED]
+    _announce_links(uow, decision, confirmed, changes, now=now, source=source)
     return new_links
 
 
@@ -262,35 +262,40 @@ def _changes_summary(uow: DecisionsUnitOfWork, decision_id: str) -> list[dict]:
     ]
 
 
-def _announce_link(
+def _announce_links(
     uow: DecisionsUnitOfWork,
     decision: model.Decision,
-    link: model.Link,
-    contribution: dict,
+    linked: list[tuple[model.Link, dict]],
     changes: list[dict],
     *,
     now: dt.datetime,
     source: str,
 ) -> None:
-    uow.announce(
-        DECISIONS_TOPIC,
-        type=CONTRIBUTION_LINKED,
-        source=source,
-        tenant=decision.tenant,
-        subject=link.contribution_id,
-        time=now,
-        data=EVENTS[CONTRIBUTION_LINKED].build(
-            link_id=link.id,
-            contribution_id=link.contribution_id,
-            participant_id=contribution["participant_id"],
-            reference=contribution["reference"],
-            engagement_id=contribution["engagement_id"],
+    """One contribution.linked for each (link, its contribution); what the events share (the
+    decision and its changes) is built and checked once."""
+    shared = {**decision_summary(decision), "resource_changes": changes}
+    each = (
+        {
+            "link_id": link.id,
+            "contribution_id": link.contribution_id,
+            "participant_id": contribution["participant_id"],
+            "reference": contribution["reference"],
+            "engagement_id": contribution["engagement_id"],
             # What the board wrote about one person's words could identify them: sealed.
-            sealed_influence=uow.sealer.seal(link.influence),
-            **decision_summary(decision),
-            resource_changes=changes,
-        ),
+            "sealed_influence": uow.sealer.seal(link.influence),
+        }
+        for link, contribution in linked
     )
+    for data in EVENTS[CONTRIBUTION_LINKED].build_each(shared, each):
+        uow.announce(
+            DECISIONS_TOPIC,
+            type=CONTRIBUTION_LINKED,
+            source=source,
+            tenant=decision.tenant,
+            subject=data["contribution_id"],
+            time=now,
+            data=data,
+        )
 
 
 def link_contributions(
@@ -356,7 +361,7 @@ def confirm_pending_links(
         link.confirm(now)
         uow.links.save_state(link)
         changes = _changes_summary(uow, link.decision_id)
-        _announce_link(uow, decisions[link.decision_id], link, contribution, changes, now=now, source=source)
+        _announce_links(uow, decisions[link.decision_id], [(link, contribution)], changes, now=now, source=source)
     return len(pending)
 
 

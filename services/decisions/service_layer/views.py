@@ -66,17 +66,16 @@ class _Chain:
 
 def _read_chain(uow: DecisionsUnitOfWork, tenant: str, contribution_id: str) -> _Chain:
     with uow:
-        contribution = uow.read.contribution(tenant, contribution_id)
-        if contribution is None:
+        found = uow.read.contribution_in_context(tenant, contribution_id)
+        if found is None:
             raise NotFound("contribution")
-        engagement = uow.read.engagement(tenant, contribution["engagement_id"])
-        all_links = uow.links.all_for_contribution(tenant, contribution_id)
-        decisions = uow.decisions.get_many(link.decision_id for link in all_links)
-        versions = uow.decisions.versions_of(decisions)
+        contribution, engagement, rating = found
+        all_links, decisions = uow.links.all_for_contribution_with_decisions(tenant, contribution_id)
+        # Only an amended decision has versions the steps show (the first is the decision itself).
+        versions = uow.decisions.versions_of(d.id for d in decisions.values() if d.version > 1)
         active = [link for link in all_links if link.unlinked_at is None and link.state == LINK_CONFIRMED]
         changes = uow.resource_changes.for_decisions(link.decision_id for link in active)
         messages = uow.read.messages_for(tenant, [contribution_id])
-        rating = uow.read.ratings_for(tenant, [contribution_id]).get(contribution_id)
         text = uow.sealer.open(contribution["sealed_text"])
         comment = (
             uow.sealer.open_bytes(rating["sealed_comment"]).decode() if rating and rating["sealed_comment"] else None

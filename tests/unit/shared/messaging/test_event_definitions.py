@@ -96,6 +96,54 @@ def test_a_value_of_the_wrong_kind_is_refused():
     assert set(refused.value.errors) == {"version", "outcome"}
 
 
+LINK_OWN = ("link_id", "contribution_id", "participant_id", "reference", "engagement_id", "sealed_influence")
+
+
+def split(fields: dict) -> tuple[dict, dict]:
+    """(what every contribution.linked of one decision shares, this link's own fields)."""
+    return {k: v for k, v in fields.items() if k not in LINK_OWN}, {k: fields[k] for k in LINK_OWN if k in fields}
+
+
+def test_many_events_built_at_once_are_each_what_build_makes():
+    shared, _ = split(linked_fields())
+    each = [split(linked_fields(**shared))[1] for _ in range(3)]
+
+    built = list(EVENTS[CONTRIBUTION_LINKED].build_each(shared, each))
+
+    assert built == [EVENTS[CONTRIBUTION_LINKED].build(**own, **shared) for own in each]
+    assert [event["contribution_id"] for event in built] == [own["contribution_id"] for own in each]
+
+
+def test_a_later_event_of_many_with_a_value_of_the_wrong_kind_is_refused():
+    shared, first = split(linked_fields())
+    later = {**first, "link_id": 42}
+
+    with pytest.raises(EventDataError) as refused:
+        list(EVENTS[CONTRIBUTION_LINKED].build_each(shared, [first, later]))
+
+    assert list(refused.value.errors) == ["link_id"]
+
+
+def test_a_later_event_of_many_missing_a_field_or_with_one_unknown_is_refused():
+    shared, first = split(linked_fields())
+    missing = {k: v for k, v in first.items() if k != "reference"}
+    unknown = {**first, "email": "someone@example.org"}
+
+    for later, field in ((missing, "reference"), (unknown, "email")):
+        with pytest.raises(EventDataError) as refused:
+            list(EVENTS[CONTRIBUTION_LINKED].build_each(shared, [first, later]))
+        assert list(refused.value.errors) == [field]
+
+
+def test_a_shared_part_that_does_not_do_is_refused_with_the_first_event():
+    shared, first = split(linked_fields(version="first"))
+
+    with pytest.raises(EventDataError) as refused:
+        list(EVENTS[CONTRIBUTION_LINKED].build_each(shared, [first]))
+
+    assert list(refused.value.errors) == ["version"]
+
+
 def test_times_and_days_travel_as_iso_text_and_load_back():
     now = dt.datetime.now(dt.UTC)
     erased = EVENTS[PARTICIPANT_ERASED].build(id=str(uuid.uuid4()), erased_at=now)
