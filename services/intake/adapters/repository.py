@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+from collections.abc import Callable, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -19,6 +21,13 @@ from services.intake.adapters.tables import (
 )
 from services.intake.domain.model import Contact, Contribution, Engagement, Participant
 from shared.infra.crypto import Sealer
+
+
+Insert = Callable[[sa.Table, dict], None]
+
+
+def _insert_now(session: Session) -> Insert:
+    return lambda table, row: session.execute(table.insert(), row)
 
 
 class EngagementRepository:
@@ -93,12 +102,17 @@ class EngagementRepository:
 class ParticipantRepository:
     """Contact details are sealed on the way in and opened on the way out."""
 
-    def __init__(self, session: Session, sealer: Sealer):
+    def __init__(self, session: Session, sealer: Sealer, insert: Insert | None = None):
         self.session = session
         self.sealer = sealer
+        self._insert = insert or _insert_now(session)
         # external_ref -> its lookup keys, worked out once per unit of work (a consumer's
         # batch): found with them, then stored with the primary's.
         self._lookups: dict[str, list[str]] = {}
+        # (tenant, external_ref) -> who is on file (None: nobody), read locked by
+        # `read_by_external_refs` for a consumer's batch, and kept up to date by this
+        # repository's writes while the unit of work lasts.
+        self._by_ref: dict[tuple[str, str], Participant | None] = {}
 
     def seal_contact(self, participant: Participant) -> str:
         """Who the person is and how to reach them, as one ciphertext."""
@@ -113,8 +127,9 @@ class ParticipantRepository:
         return None if participant.external_ref is None else self._lookup_keys(participant.external_ref)[0]
 
     def add(self, participant: Participant, contact_sealed: str) -> None:
-        self.session.execute(
-            participants.insert(),
+        self._remember(participant)
+        self._insert(
+            participants,
             dict(
                 id=participant.id,
                 tenant=participant.tenant,
@@ -127,6 +142,7 @@ class ParticipantRepository:
         )
 
     def update(self, participant: Participant, contact_sealed: str, now: dt.datetime) -> None:
+        self._remember(participant)
         self.session.execute(
             participants.update()
             .where(participants.c.id == participant.id, participants.c.tenant == participant.tenant)
@@ -142,6 +158,7 @@ class ParticipantRepository:
     def erase(self, participant: Participant) -> None:
         """Keep the row (contributions refer to it), nothing that says who the person was;
         their equality-monitoring answers go too."""
+        self._by_ref.clear()
         self.session.execute(
             participants.update()
             .where(participants.c.id == participant.id, participants.c.tenant == participant.tenant)
@@ -201,11 +218,32 @@ class ParticipantRepository:
         """Read to register or refresh, so the row is locked for update (unless `lock` is
         False: a first look before the write, which reads it again). Looked up by its keyed
         hash under every data key: one stored before a key rotation is found too."""
+        if (tenant, external_ref) in self._by_ref:  # read, locked, for the batch
+            return copy.deepcopy(self._by_ref[tenant, external_ref])
         return self._one(
             self._by_lookup,
             {"tenant": tenant, "lookups": self._lookup_keys(external_ref)},
             lock="update" if lock else None,
         )
+
+    def read_by_external_refs(self, tenant: str, external_refs: Iterable[str]) -> None:
+        """Read who is on file under each of these external_refs, locked for update, in one
+        query, for `get_by_external_ref` to answer from while the unit of work lasts (a
+        consumer's batch of submissions)."""
+        wanted = sorted({ref for ref in external_refs if (tenant, ref) not in self._by_ref})
+        for start in range(0, len(wanted), 100):
+            refs = wanted[start : start + 100]
+            lookups = [key for ref in refs for key in self._lookup_keys(ref)]
+            found: dict[str, Participant] = {}
+            for row in self.session.execute(self._by_lookup["update"], {"tenant": tenant, "lookups": lookups}):
+                participant = self._from_row(row)
+                found.setdefault(participant.external_ref, participant)
+            self._by_ref.update({(tenant, ref): found.get(ref) for ref in refs})
+
+    def _remember(self, participant: Participant) -> None:
+        key = (participant.tenant, participant.external_ref)
+        if key in self._by_ref:
+            self._by_ref[key] = copy.deepcopy(participant)
 
     def record_equality_answers(self, participant: Participant, answers_sealed: str, now: dt.datetime) -> None:
         """Replace the person's answers with these (sealed beforehand, outside the write)."""
@@ -234,11 +272,12 @@ class ParticipantRepository:
 
 
 class ContributionRepository:
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, insert: Insert | None = None):
         self.session = session
+        self._insert = insert or _insert_now(session)
 
     def add(self, contribution: Contribution, submitted_by_role: str) -> None:
-        self.session.execute(contributions.insert(), dict(**vars(contribution), submitted_by_role=submitted_by_role))
+        self._insert(contributions, dict(**vars(contribution), submitted_by_role=submitted_by_role))
 
     def get(self, tenant: str, contribution_id: str, *, submitted_by_role: str | None = None) -> Contribution | None:
         query = sa.select(contributions).where(contributions.c.tenant == tenant, contributions.c.id == contribution_id)

@@ -50,6 +50,23 @@ def contribution_submitted(event: dict, uow, clock: Clock, source: str, submissi
     services.submit_contribution(uow, submitter, data, now=clock(), source=source)
 
 
+def _read_participants_ahead(events: list[dict], uow) -> None:
+    """Before a consumer's batch of submissions: everyone they name by external_ref, read
+    (locked) in one query per tenant instead of one per submission. Only a look ahead:
+    a submission whose participant was not read here is looked up on its own."""
+    wanted: dict[str, set[str]] = {}
+    for event in events:
+        participant = event["data"].get("participant") if isinstance(event["data"], dict) else None
+        external_ref = participant.get("external_ref") if isinstance(participant, dict) else None
+        if isinstance(external_ref, str) and external_ref and not event["data"].get("participant_id"):
+            wanted.setdefault(event["tenant"], set()).add(external_ref)
+    for tenant, external_refs in wanted.items():
+        uow.participants.read_by_external_refs(tenant, external_refs)
+
+
+contribution_submitted.prepare = _read_participants_ahead
+
+
 def _when(event: dict, clock: Clock) -> dt.datetime:
     return event.get("time") or clock()
 

@@ -22,8 +22,8 @@ class IntakeUnitOfWork(UnitOfWork):
 
     def _start(self, session: Session) -> None:
         self.engagements = EngagementRepository(session)
-        self.participants = ParticipantRepository(session, self.sealer)
-        self.contributions = ContributionRepository(session)
+        self.participants = ParticipantRepository(session, self.sealer, self.insert)
+        self.contributions = ContributionRepository(session, self.insert)
         self.outcomes = OutcomeRepository(session)
         self.workspace = WorkspaceQueries(session)
 
