@@ -22,7 +22,6 @@ from services.intake.adapters.tables import (
 from services.intake.domain.model import Contact, Contribution, Engagement, Participant
 from shared.infra.crypto import Sealer
 
-
 Insert = Callable[[sa.Table, dict], None]
 
 

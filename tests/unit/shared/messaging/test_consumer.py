@@ -723,7 +723,9 @@ def test_people_known_from_an_earlier_batch_are_refreshed_and_new_people_registe
         [
             partition.record(submission(council.slug, engagement["id"], participant={**known, "language": "cy"})),
             partition.record(
-                submission(council.slug, engagement["id"], participant=factories.participant_payload(external_ref="case-2"))
+                submission(
+                    council.slug, engagement["id"], participant=factories.participant_payload(external_ref="case-2")
+                )
             ),
             partition.record(submission(council.slug, engagement["id"], participant={**known, "language": "cy"})),
         ]
@@ -755,7 +757,9 @@ def test_a_row_that_breaks_a_constraint_when_written_with_its_batch_is_set_aside
         source_registered=intake.keys.source_registered,
     )
 
-    processor.process([partition.record(factories.submission_event(council.slug, {"year": y})) for y in (2001, 2001, 2002)])
+    processor.process(
+        [partition.record(factories.submission_event(council.slug, {"year": y})) for y in (2001, 2001, 2002)]
+    )
 
     assert sorted(row.year for row in rows(intake, reference_counters)) == [2001, 2002]
     dead_letter = only_dead_letter(intake)
