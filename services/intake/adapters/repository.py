@@ -274,6 +274,8 @@ class ContributionRepository:
     def __init__(self, session: Session, insert: Insert | None = None):
         self.session = session
         self._insert = insert or _insert_now(session)
+        # (tenant, year) -> [next, last] of the numbers `reserve_reference_numbers` took
+        self._reserved: dict[tuple[str, int], list[int]] = {}
 
     def add(self, contribution: Contribution, submitted_by_role: str) -> None:
         self._insert(contributions, dict(**vars(contribution), submitted_by_role=submitted_by_role))
@@ -336,10 +338,48 @@ class ContributionRepository:
         for dialect in (postgresql, sqlite)
     }
 
+    _take_numbers = {
+        dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(reference_counters)
+        .values(tenant=sa.bindparam("tenant"), year=sa.bindparam("year"), last=sa.bindparam("count"))
+        .on_conflict_do_update(
+            index_elements=["tenant", "year"], set_={"last": reference_counters.c.last + sa.bindparam("count")}
+        )
+        .returning(reference_counters.c.last)
+        for dialect in (postgresql, sqlite)
+    }
+
     def next_reference_number(self, tenant: str, year: int) -> int:
-        """Atomically take the next number of the tenant's year (an upsert, no race)."""
+        """Atomically take the next number of the tenant's year (an upsert, no race), or
+        the next of those reserved for this unit of work."""
+        reserved = self._reserved.get((tenant, year))
+        if reserved and reserved[0] <= reserved[1]:
+            reserved[0] += 1
+            return reserved[0] - 1
         statement = self._next_number[self.session.get_bind().dialect.name]
         return self.session.execute(statement, {"tenant": tenant, "year": year}).scalar_one()
+
+    def reserve_reference_numbers(self, tenant: str, year: int, count: int) -> None:
+        """Take the next `count` numbers of the tenant's year in one statement, for
+        next_reference_number to hand out (a consumer's batch of submissions); the counter
+        stays locked until commit, and `give_back_unused` returns what was not used."""
+        statement = self._take_numbers[self.session.get_bind().dialect.name]
+        last = self.session.execute(statement, {"tenant": tenant, "year": year, "count": count}).scalar_one()
+        self._reserved[(tenant, year)] = [last - count + 1, last]
+
+    def give_back_unused(self) -> None:
+        """Before commit: numbers reserved and not used go back, so references stay gapless."""
+        for (tenant, year), (following, last) in self._reserved.items():
+            if following <= last:
+                self.session.execute(
+                    reference_counters.update()
+                    .where(
+                        reference_counters.c.tenant == tenant,
+                        reference_counters.c.year == year,
+                        reference_counters.c.last == last,
+                    )
+                    .values(last=following - 1)
+                )
+        self._reserved.clear()
 
     def find_idempotent(self, tenant: str, key: str) -> tuple[str, str] | None:
         """(fingerprint, contribution id) of an earlier request with this key."""

@@ -27,6 +27,11 @@ class IntakeUnitOfWork(UnitOfWork):
         self.outcomes = OutcomeRepository(session)
         self.workspace = WorkspaceQueries(session)
 
+    def commit(self) -> None:
+        if self._depth == 1:
+            self.contributions.give_back_unused()
+        super().commit()
+
     def withdraw_announcements(self, topic: str, keys: list[str], *, rewrite=None) -> None:
         """What the outbox still holds about these aggregates goes (see outbox.withdraw)."""
         outbox.withdraw(self.session, topic, keys, rewrite=rewrite)

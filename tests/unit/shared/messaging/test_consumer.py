@@ -764,3 +764,15 @@ def test_a_row_that_breaks_a_constraint_when_written_with_its_batch_is_set_aside
     assert sorted(row.year for row in rows(intake, reference_counters)) == [2001, 2002]
     dead_letter = only_dead_letter(intake)
     assert (dead_letter.offset, dead_letter.reason) == (1, "internal error while handling: IntegrityError")
+
+
+def test_references_run_on_without_gaps_past_duplicates_and_refused_events(intake, council, engagement, partition):
+    twice = submission(council.slug, engagement["id"])
+    unregistered = {**submission(council.slug, engagement["id"]), "source": "https://case-system.example.gov.uk/x"}
+    intake.processor.process(
+        [partition.record(e) for e in (twice, unregistered, twice, submission(council.slug, engagement["id"]))]
+    )
+    intake.processor.process([partition.record(submission(council.slug, engagement["id"]))])
+
+    numbers = sorted(int(row.reference.rsplit("-", 1)[1]) for row in rows(intake, contributions))
+    assert numbers == [1, 2, 3]
