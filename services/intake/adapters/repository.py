@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable
 
@@ -27,6 +27,15 @@ Insert = Callable[[sa.Table, dict], None]
 
 def _insert_now(session: Session) -> Insert:
     return lambda table, row: session.execute(table.insert(), row)
+
+
+def _copy(participant: Participant | None) -> Participant | None:
+    """A copy to hand out or keep: what one use case changes on its object, another does not see."""
+    if participant is None:
+        return None
+    lines = participant.contact.address_lines
+    contact = dataclasses.replace(participant.contact, address_lines=None if lines is None else list(lines))
+    return dataclasses.replace(participant, contact=contact)
 
 
 class EngagementRepository:
@@ -218,7 +227,7 @@ class ParticipantRepository:
         False: a first look before the write, which reads it again). Looked up by its keyed
         hash under every data key: one stored before a key rotation is found too."""
         if (tenant, external_ref) in self._by_ref:  # read, locked, for the batch
-            return copy.deepcopy(self._by_ref[tenant, external_ref])
+            return _copy(self._by_ref[tenant, external_ref])
         return self._one(
             self._by_lookup,
             {"tenant": tenant, "lookups": self._lookup_keys(external_ref)},
@@ -242,7 +251,7 @@ class ParticipantRepository:
     def _remember(self, participant: Participant) -> None:
         key = (participant.tenant, participant.external_ref)
         if key in self._by_ref:
-            self._by_ref[key] = copy.deepcopy(participant)
+            self._by_ref[key] = _copy(participant)
 
     def record_equality_answers(self, participant: Participant, answers_sealed: str, now: dt.datetime) -> None:
         """Replace the person's answers with these (sealed beforehand, outside the write)."""
