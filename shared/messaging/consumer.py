@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -82,15 +83,19 @@ class _RetryCarefully(Exception):
 
 @dataclass
 class _Pending:
-    """One record of a chunk, parsed once."""
+    """One record of a chunk, parsed (and its keys worked out) once."""
 
     message: Message
     envelope: dict | None = None
     rejected: Exception | None = None
 
-    @property
+    @cached_property
     def key(self) -> str | None:
         return event_key(self.envelope["source"], self.envelope["id"]) if self.envelope else None
+
+    @cached_property
+    def position(self) -> str:
+        return _position_key(self.message)
 
 
 class EventProcessor:
@@ -208,7 +213,7 @@ class EventProcessor:
         """Apply the chunk's events in order; the keys to record as processed."""
         newly_processed: list[str] = []
         for pending in chunk:
-            position = _position_key(pending.message)
+            position = pending.position
             if position in seen:
                 continue  # dead-lettered before, redelivered after a crash
             if pending.rejected is not None:
@@ -218,7 +223,7 @@ class EventProcessor:
                 seen.add(position)
                 continue
             try:
-                handler = self._handler_for(pending.message.topic, pending.envelope, seen)
+                handler = self._handler_for(pending.message.topic, pending.envelope, seen, pending.key)
             except RejectedEvent as rejected:  # refused before anything was written
                 self._dead_letter(uow, pending.message, pending.envelope, rejected.reason, rejected.tenant)
                 outcomes.append("dead_lettered")
@@ -247,7 +252,7 @@ class EventProcessor:
 
     def _processed_keys(self, uow: UnitOfWork, chunk: list[_Pending]) -> set[str]:
         """Which of the chunk's events (and positions) were processed before: one query."""
-        return self._seen(uow, [_position_key(p.message) for p in chunk] + [p.key for p in chunk if p.envelope])
+        return self._seen(uow, [p.position for p in chunk] + [p.key for p in chunk if p.envelope])
 
     def _seen(self, uow: UnitOfWork, keys: list[str]) -> set[str]:
         return set(
@@ -258,11 +263,11 @@ class EventProcessor:
             ).scalars()
         )
 
-    def _handler_for(self, topic: str, envelope: dict, seen: set[str]) -> Handler | None:
+    def _handler_for(self, topic: str, envelope: dict, seen: set[str], key: str | None = None) -> Handler | None:
         """The event's handler on this topic; None if it was processed before. RejectedEvent
         if it never can be: a type the topic does not carry, a source that may not publish
         on it, an unknown tenant."""
-        if event_key(envelope["source"], envelope["id"]) in seen:
+        if (key or event_key(envelope["source"], envelope["id"])) in seen:
             return None
         tenant = envelope["tenant"]
         handler = self.routes.get((topic, envelope["type"]))
