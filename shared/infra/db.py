@@ -203,9 +203,10 @@ class UnitOfWork:
         session is about to run a statement that could see them or depend on them (any
         query; a write to their table or one related to it by a foreign key), so the
         block's statements find exactly what they would have found had each row been
-        written at once. A constraint a waiting row breaks is raised where they are
-        written. For the consumer's many events per transaction: one INSERT per table
-        for a hundred events instead of one each."""
+        written at once (statements run by `session.execute`: one run on
+        `session.connection()` directly is not watched). A constraint a waiting row breaks
+        is raised where they are written. For the consumer's many events per transaction:
+        one INSERT per table for a hundred events instead of one each."""
         if not self._batching:
             self._batching = True
             if not self.session.info.get("batching_hook"):

@@ -59,7 +59,7 @@ def _prepare_submissions(events: list[dict], uow, clock: Clock) -> None:
     submissions: dict[str, set[tuple[str, str]]] = {}
     for event in events:
         submissions.setdefault(event["tenant"], set()).add((event["source"], event["id"]))
-        data = event["data"] if isinstance(event["data"], dict) else {}
+        data = event.get("data") if isinstance(event.get("data"), dict) else {}
         participant = data.get("participant")
         external_ref = participant.get("external_ref") if isinstance(participant, dict) else None
         if isinstance(external_ref, str) and external_ref and not data.get("participant_id"):
