@@ -80,13 +80,19 @@ def build_platform(
 
 
 def inject(handler: Callable[..., None], dependencies: dict) -> Handler:
-    """`handler(event, uow, **the dependencies it names)` as the processor calls it: (uow, event)."""
+    """`handler(event, uow, **the dependencies it names)` as the processor calls it: (uow, event).
+
+    A handler's optional `prepare(events, uow, ...)` (see EventProcessor) is wired the same way."""
     wanted = {name: dependencies[name] for name in inspect.signature(handler).parameters if name in dependencies}
 
     def handle(uow: db.UnitOfWork, event: dict) -> None:
         handler(event, uow, **wanted)
 
     handle.__name__ = handle.__qualname__ = handler.__name__
+    prepare = getattr(handler, "prepare", None)
+    if prepare is not None:
+        needs = {name: dependencies[name] for name in inspect.signature(prepare).parameters if name in dependencies}
+        handle.prepare = lambda uow, events: prepare(events, uow, **needs)
     return handle
 
 

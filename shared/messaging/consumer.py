@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -82,15 +83,19 @@ class _RetryCarefully(Exception):
 
 @dataclass
 class _Pending:
-    """One record of a chunk, parsed once."""
+    """One record of a chunk, parsed (and its keys worked out) once."""
 
     message: Message
     envelope: dict | None = None
     rejected: Exception | None = None
 
-    @property
+    @cached_property
     def key(self) -> str | None:
         return event_key(self.envelope["source"], self.envelope["id"]) if self.envelope else None
+
+    @cached_property
+    def position(self) -> str:
+        return _position_key(self.message)
 
 
 class EventProcessor:
@@ -107,6 +112,11 @@ class EventProcessor:
     Each transaction first tries the fast path: every event applied in one go. If a
     handler raises, the transaction is rolled back and applied again carefully, each
     event in its own savepoint, so the bad one is dead-lettered and the rest kept.
+
+    On the fast path, a handler may read ahead: its optional `prepare(uow, events)` gets
+    the transaction's events it may handle before the first is applied (to read in one
+    query what each would read on its own), and the rows the handlers insert through
+    `uow.insert` are written together (UnitOfWork.batching). The careful path does neither.
     """
 
     def __init__(
@@ -150,48 +160,13 @@ class EventProcessor:
             return _Pending(message, rejected=rejected)
 
     def _apply_chunk(self, chunk: list[_Pending], *, careful: bool) -> None:
-        outcomes = []
+        outcomes: list[str] = []
         with self.uow_factory() as uow:
             seen = self._processed_keys(uow, chunk)
-            newly_processed: list[str] = []
-            for pending in chunk:
-                position = _position_key(pending.message)
-                if position in seen:
-                    continue  # dead-lettered before, redelivered after a crash
-                if pending.rejected is not None:
-                    self._dead_letter(uow, pending.message, None, pending.rejected.reason, pending.rejected.tenant)
-                    outcomes.append("dead_lettered")
-                    newly_processed.append(position)
-                    seen.add(position)
-                    continue
-                try:
-                    handler = self._handler_for(pending.message.topic, pending.envelope, seen)
-                except RejectedEvent as rejected:  # refused before anything was written
-                    self._dead_letter(uow, pending.message, pending.envelope, rejected.reason, rejected.tenant)
-                    outcomes.append("dead_lettered")
-                    newly_processed.append(position)
-                    seen.add(position)
-                    continue
-                if handler is None:
-                    outcomes.append("duplicate")
-                    continue
-                try:
-                    self._run(uow, handler, pending.envelope, careful=careful)
-                except sa.exc.OperationalError:
-                    raise  # the database is away: the whole batch is read again
-                except Exception as exc:
-                    if not careful:
-                        raise _RetryCarefully() from exc
-                    self._dead_letter(
-                        uow, pending.message, pending.envelope, _reason(exc), getattr(exc, "tenant", None)
-                    )
-                    outcomes.append("dead_lettered")
-                    newly_processed.append(position)
-                    seen.add(position)
-                    continue
-                newly_processed.append(pending.key)
-                seen.add(pending.key)
-                outcomes.append("accepted")
+            if careful:
+                newly_processed = self._apply_each(uow, chunk, seen, outcomes, careful=True)
+            else:
+                newly_processed = self._apply_together(uow, chunk, seen, outcomes)
             if newly_processed:
                 now = utcnow()
                 uow.session.execute(
@@ -202,9 +177,82 @@ class EventProcessor:
         for outcome in outcomes:
             metrics.EVENTS_CONSUMED.labels(self.name, outcome).inc()
 
+    def _apply_together(self, uow: UnitOfWork, chunk: list[_Pending], seen: set[str], outcomes: list[str]) -> list[str]:
+        """The fast path: each handler's `prepare` first (what its events will read, in one
+        go), then every event, the rows they insert written together (UnitOfWork.batching).
+        Anything failing but the database itself sends the chunk down the careful path."""
+        try:
+            with uow.batching():
+                self._prepare(uow, chunk, seen)
+                return self._apply_each(uow, chunk, seen, outcomes, careful=False)
+        except (_RetryCarefully, sa.exc.OperationalError):
+            raise
+        except sa.exc.DBAPIError as exc:  # a row written together with others broke a constraint
+            raise _RetryCarefully() from exc
+
+    def _prepare(self, uow: UnitOfWork, chunk: list[_Pending], seen: set[str]) -> None:
+        """Hand each handler with a `prepare(uow, events)` the chunk's events it may handle."""
+        by_handler: dict[Handler, list[dict]] = {}
+        for pending in chunk:
+            if pending.envelope is None or pending.key in seen:
+                continue
+            handler = self.routes.get((pending.message.topic, pending.envelope["type"]))
+            if getattr(handler, "prepare", None) is not None:
+                by_handler.setdefault(handler, []).append(pending.envelope)
+        for handler, envelopes in by_handler.items():
+            try:
+                handler.prepare(uow, envelopes)
+            except sa.exc.OperationalError:
+                raise
+            except Exception as exc:
+                raise _RetryCarefully() from exc
+
+    def _apply_each(
+        self, uow: UnitOfWork, chunk: list[_Pending], seen: set[str], outcomes: list[str], *, careful: bool
+    ) -> list[str]:
+        """Apply the chunk's events in order; the keys to record as processed."""
+        newly_processed: list[str] = []
+        for pending in chunk:
+            position = pending.position
+            if position in seen:
+                continue  # dead-lettered before, redelivered after a crash
+            if pending.rejected is not None:
+                self._dead_letter(uow, pending.message, None, pending.rejected.reason, pending.rejected.tenant)
+                outcomes.append("dead_lettered")
+                newly_processed.append(position)
+                seen.add(position)
+                continue
+            try:
+                handler = self._handler_for(pending.message.topic, pending.envelope, seen, pending.key)
+            except RejectedEvent as rejected:  # refused before anything was written
+                self._dead_letter(uow, pending.message, pending.envelope, rejected.reason, rejected.tenant)
+                outcomes.append("dead_lettered")
+                newly_processed.append(position)
+                seen.add(position)
+                continue
+            if handler is None:
+                outcomes.append("duplicate")
+                continue
+            try:
+                self._run(uow, handler, pending.envelope, careful=careful)
+            except sa.exc.OperationalError:
+                raise  # the database is away: the whole batch is read again
+            except Exception as exc:
+                if not careful:
+                    raise _RetryCarefully() from exc
+                self._dead_letter(uow, pending.message, pending.envelope, _reason(exc), getattr(exc, "tenant", None))
+                outcomes.append("dead_lettered")
+                newly_processed.append(position)
+                seen.add(position)
+                continue
+            newly_processed.append(pending.key)
+            seen.add(pending.key)
+            outcomes.append("accepted")
+        return newly_processed
+
     def _processed_keys(self, uow: UnitOfWork, chunk: list[_Pending]) -> set[str]:
         """Which of the chunk's events (and positions) were processed before: one query."""
-        return self._seen(uow, [_position_key(p.message) for p in chunk] + [p.key for p in chunk if p.envelope])
+        return self._seen(uow, [p.position for p in chunk] + [p.key for p in chunk if p.envelope])
 
     def _seen(self, uow: UnitOfWork, keys: list[str]) -> set[str]:
         return set(
@@ -215,11 +263,11 @@ class EventProcessor:
             ).scalars()
         )
 
-    def _handler_for(self, topic: str, envelope: dict, seen: set[str]) -> Handler | None:
+    def _handler_for(self, topic: str, envelope: dict, seen: set[str], key: str | None = None) -> Handler | None:
         """The event's handler on this topic; None if it was processed before. RejectedEvent
         if it never can be: a type the topic does not carry, a source that may not publish
         on it, an unknown tenant."""
-        if event_key(envelope["source"], envelope["id"]) in seen:
+        if (key or event_key(envelope["source"], envelope["id"])) in seen:
             return None
         tenant = envelope["tenant"]
         handler = self.routes.get((topic, envelope["type"]))

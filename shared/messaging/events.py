@@ -163,14 +163,17 @@ def parse(raw: bytes | str) -> dict:
     try:
         # UTF-8 only, as the contract says: json.loads would guess UTF-16 or UTF-32 from
         # bytes and skip a byte order mark. A BOM left in the text is refused by json.loads.
-        document = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        document = json.loads(text)
     # ValueError also covers UnicodeDecodeError and an integer of more digits than Python
     # converts (4,300).
     except (ValueError, RecursionError):
         raise RejectedEvent("not JSON: the message body could not be decoded as UTF-8 JSON") from None
     if not isinstance(document, dict):
         raise RejectedEvent("not a CloudEvent: the message body is not a JSON object")
-    if unstorable_text(document):
+    # JSON decoded from UTF-8 holds NUL or a lone surrogate only as a \u escape (json.loads
+    # refuses a raw control character, and UTF-8 has no surrogates): without one, no walk.
+    if (not isinstance(raw, bytes) or "\\u" in text) and unstorable_text(document):
         raise RejectedEvent("not storable: a string holds NUL or an unpaired surrogate")
     try:
         return _envelope_schema.load(document)

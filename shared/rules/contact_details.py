@@ -17,6 +17,7 @@ and written in capitals with its one space: "sw1a1aa" -> "SW1A 1AA".
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
@@ -60,13 +61,22 @@ def _kind(number: phonenumbers.PhoneNumber) -> str | None:
 def phone_number(text: str, *, mobile: bool = False) -> str:
     """The number in E.164 (+447700900123); InvalidContactDetail if it is not a valid number,
     or, with `mobile`, not a mobile one (a text message cannot go to it)."""
-    number = _parsed(text)
-    kind = _kind(number) if number is not None else None
+    kind, e164 = _read_phone(text)
     if kind is None:
         raise InvalidContactDetail(ENTER_A_NUMBER)
     if mobile and kind != "mobile":
         raise InvalidContactDetail(NOT_A_MOBILE)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164
+
+
+@functools.lru_cache(maxsize=32)
+def _read_phone(text: str) -> tuple[str | None, str | None]:
+    """(mobile, landline or None, E.164) of a number as written. The last few are kept (in
+    this process's memory only), as a schema reads each number up to three times: to check
+    it, to check it against the channel, to store it."""
+    number = _parsed(text)
+    kind = _kind(number) if number is not None else None
+    return kind, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) if kind else None
 
 
 def phone_number_or_none(text: str | None) -> str | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Callable, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -19,6 +21,21 @@ from services.intake.adapters.tables import (
 )
 from services.intake.domain.model import Contact, Contribution, Engagement, Participant
 from shared.infra.crypto import Sealer
+
+Insert = Callable[[sa.Table, dict], None]
+
+
+def _insert_now(session: Session) -> Insert:
+    return lambda table, row: session.execute(table.insert(), row)
+
+
+def _copy(participant: Participant | None) -> Participant | None:
+    """A copy to hand out or keep: what one use case changes on its object, another does not see."""
+    if participant is None:
+        return None
+    lines = participant.contact.address_lines
+    contact = dataclasses.replace(participant.contact, address_lines=None if lines is None else list(lines))
+    return dataclasses.replace(participant, contact=contact)
 
 
 class EngagementRepository:
@@ -93,12 +110,17 @@ class EngagementRepository:
 class ParticipantRepository:
     """Contact details are sealed on the way in and opened on the way out."""
 
-    def __init__(self, session: Session, sealer: Sealer):
+    def __init__(self, session: Session, sealer: Sealer, insert: Insert | None = None):
         self.session = session
         self.sealer = sealer
+        self._insert = insert or _insert_now(session)
         # external_ref -> its lookup keys, worked out once per unit of work (a consumer's
         # batch): found with them, then stored with the primary's.
         self._lookups: dict[str, list[str]] = {}
+        # (tenant, external_ref) -> who is on file (None: nobody), read locked by
+        # `read_by_external_refs` for a consumer's batch, and kept up to date by this
+        # repository's writes while the unit of work lasts.
+        self._by_ref: dict[tuple[str, str], Participant | None] = {}
 
     def seal_contact(self, participant: Participant) -> str:
         """Who the person is and how to reach them, as one ciphertext."""
@@ -113,8 +135,9 @@ class ParticipantRepository:
         return None if participant.external_ref is None else self._lookup_keys(participant.external_ref)[0]
 
     def add(self, participant: Participant, contact_sealed: str) -> None:
-        self.session.execute(
-            participants.insert(),
+        self._remember(participant)
+        self._insert(
+            participants,
             dict(
                 id=participant.id,
                 tenant=participant.tenant,
@@ -127,6 +150,7 @@ class ParticipantRepository:
         )
 
     def update(self, participant: Participant, contact_sealed: str, now: dt.datetime) -> None:
+        self._remember(participant)
         self.session.execute(
             participants.update()
             .where(participants.c.id == participant.id, participants.c.tenant == participant.tenant)
@@ -142,6 +166,7 @@ class ParticipantRepository:
     def erase(self, participant: Participant) -> None:
         """Keep the row (contributions refer to it), nothing that says who the person was;
         their equality-monitoring answers go too."""
+        self._by_ref.clear()
         self.session.execute(
             participants.update()
             .where(participants.c.id == participant.id, participants.c.tenant == participant.tenant)
@@ -201,11 +226,32 @@ class ParticipantRepository:
         """Read to register or refresh, so the row is locked for update (unless `lock` is
         False: a first look before the write, which reads it again). Looked up by its keyed
         hash under every data key: one stored before a key rotation is found too."""
+        if (tenant, external_ref) in self._by_ref:  # read, locked, for the batch
+            return _copy(self._by_ref[tenant, external_ref])
         return self._one(
             self._by_lookup,
             {"tenant": tenant, "lookups": self._lookup_keys(external_ref)},
             lock="update" if lock else None,
         )
+
+    def read_by_external_refs(self, tenant: str, external_refs: Iterable[str]) -> None:
+        """Read who is on file under each of these external_refs, locked for update, in one
+        query, for `get_by_external_ref` to answer from while the unit of work lasts (a
+        consumer's batch of submissions)."""
+        wanted = sorted({ref for ref in external_refs if (tenant, ref) not in self._by_ref})
+        for start in range(0, len(wanted), 100):
+            refs = wanted[start : start + 100]
+            lookups = [key for ref in refs for key in self._lookup_keys(ref)]
+            found: dict[str, Participant] = {}
+            for row in self.session.execute(self._by_lookup["update"], {"tenant": tenant, "lookups": lookups}):
+                participant = self._from_row(row)
+                found.setdefault(participant.external_ref, participant)
+            self._by_ref.update({(tenant, ref): found.get(ref) for ref in refs})
+
+    def _remember(self, participant: Participant) -> None:
+        key = (participant.tenant, participant.external_ref)
+        if key in self._by_ref:
+            self._by_ref[key] = _copy(participant)
 
     def record_equality_answers(self, participant: Participant, answers_sealed: str, now: dt.datetime) -> None:
         """Replace the person's answers with these (sealed beforehand, outside the write)."""
@@ -234,11 +280,14 @@ class ParticipantRepository:
 
 
 class ContributionRepository:
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, insert: Insert | None = None):
         self.session = session
+        self._insert = insert or _insert_now(session)
+        # (tenant, year) -> [next, last] of the numbers `reserve_reference_numbers` took
+        self._reserved: dict[tuple[str, int], list[int]] = {}
 
     def add(self, contribution: Contribution, submitted_by_role: str) -> None:
-        self.session.execute(contributions.insert(), dict(**vars(contribution), submitted_by_role=submitted_by_role))
+        self._insert(contributions, dict(**vars(contribution), submitted_by_role=submitted_by_role))
 
     def get(self, tenant: str, contribution_id: str, *, submitted_by_role: str | None = None) -> Contribution | None:
         query = sa.select(contributions).where(contributions.c.tenant == tenant, contributions.c.id == contribution_id)
@@ -298,10 +347,48 @@ class ContributionRepository:
         for dialect in (postgresql, sqlite)
     }
 
+    _take_numbers = {
+        dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(reference_counters)
+        .values(tenant=sa.bindparam("tenant"), year=sa.bindparam("year"), last=sa.bindparam("count"))
+        .on_conflict_do_update(
+            index_elements=["tenant", "year"], set_={"last": reference_counters.c.last + sa.bindparam("count")}
+        )
+        .returning(reference_counters.c.last)
+        for dialect in (postgresql, sqlite)
+    }
+
     def next_reference_number(self, tenant: str, year: int) -> int:
-        """Atomically take the next number of the tenant's year (an upsert, no race)."""
+        """Atomically take the next number of the tenant's year (an upsert, no race), or
+        the next of those reserved for this unit of work."""
+        reserved = self._reserved.get((tenant, year))
+        if reserved and reserved[0] <= reserved[1]:
+            reserved[0] += 1
+            return reserved[0] - 1
         statement = self._next_number[self.session.get_bind().dialect.name]
         return self.session.execute(statement, {"tenant": tenant, "year": year}).scalar_one()
+
+    def reserve_reference_numbers(self, tenant: str, year: int, count: int) -> None:
+        """Take the next `count` numbers of the tenant's year in one statement, for
+        next_reference_number to hand out (a consumer's batch of submissions); the counter
+        stays locked until commit, and `give_back_unused` returns what was not used."""
+        statement = self._take_numbers[self.session.get_bind().dialect.name]
+        last = self.session.execute(statement, {"tenant": tenant, "year": year, "count": count}).scalar_one()
+        self._reserved[(tenant, year)] = [last - count + 1, last]
+
+    def give_back_unused(self) -> None:
+        """Before commit: numbers reserved and not used go back, so references stay gapless."""
+        for (tenant, year), (following, last) in self._reserved.items():
+            if following <= last:
+                self.session.execute(
+                    reference_counters.update()
+                    .where(
+                        reference_counters.c.tenant == tenant,
+                        reference_counters.c.year == year,
+                        reference_counters.c.last == last,
+                    )
+                    .values(last=following - 1)
+                )
+        self._reserved.clear()
 
     def find_idempotent(self, tenant: str, key: str) -> tuple[str, str] | None:
         """(fingerprint, contribution id) of an earlier request with this key."""

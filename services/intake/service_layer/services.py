@@ -417,7 +417,7 @@ def _accept(
             except InvalidInput as invalid:
                 raise _participant_errors(invalid) from None
         participant, _ = _apply_participant(uow, plan, now=now, source=source)
-    year = now.astimezone(UK).year
+    year = reference_year(now)
     contribution = model.Contribution(
         id=str(uuid.uuid4()),
         tenant=tenant,
@@ -456,6 +456,11 @@ def _accept(
         ),
     )
     return contribution
+
+
+def reference_year(now: dt.datetime) -> int:
+    """The year a contribution received at `now` is numbered in (the UK's)."""
+    return now.astimezone(UK).year
 
 
 def get_contribution(

@@ -22,10 +22,15 @@ class IntakeUnitOfWork(UnitOfWork):
 
     def _start(self, session: Session) -> None:
         self.engagements = EngagementRepository(session)
-        self.participants = ParticipantRepository(session, self.sealer)
-        self.contributions = ContributionRepository(session)
+        self.participants = ParticipantRepository(session, self.sealer, self.insert)
+        self.contributions = ContributionRepository(session, self.insert)
         self.outcomes = OutcomeRepository(session)
         self.workspace = WorkspaceQueries(session)
+
+    def commit(self) -> None:
+        if self._depth == 1:
+            self.contributions.give_back_unused()
+        super().commit()
 
     def withdraw_announcements(self, topic: str, keys: list[str], *, rewrite=None) -> None:
         """What the outbox still holds about these aggregates goes (see outbox.withdraw)."""

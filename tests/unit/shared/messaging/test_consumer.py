@@ -14,13 +14,13 @@ import sqlalchemy as sa
 from kafka import TopicPartition
 from prometheus_client import REGISTRY
 
-from services.intake.adapters.tables import contribution_outcomes, contributions
+from services.intake.adapters.tables import contribution_outcomes, contributions, participants, reference_counters
 from services.intake.entrypoints.schemas import EngagementSchema
 from services.intake.service_layer import services
 from shared.infra.tables import dead_letters, outbox
 from shared.messaging import dead_letters as dead_letter_list
 from shared.messaging import events
-from shared.messaging.consumer import ConsumerLoop, Message, routes
+from shared.messaging.consumer import ConsumerLoop, EventProcessor, Message, routes
 from shared.rules.constants import (
     CONSUMED_TOPICS,
     CONTRIBUTION_LINKED,
@@ -33,6 +33,9 @@ from shared.rules.constants import (
     DEAD_LETTERED,
     DECISIONS_TOPIC,
     OUTCOME_RATED,
+    PARTICIPANT_REGISTERED,
+    PARTICIPANT_UPDATED,
+    PARTICIPANTS_TOPIC,
     SOURCE_NOT_REGISTERED,
     SUBMISSIONS_TOPIC,
     TOPIC_EVENT_TYPES,
@@ -724,3 +727,68 @@ def test_a_submission_naming_a_known_external_ref_is_the_same_person(intake, cou
     with intake.engine.connect() as connection:
         stored = " ".join(str(v) for row in connection.exec_driver_sql("SELECT * FROM participants") for v in row)
     assert "case-4711" not in stored
+
+
+def test_people_known_from_an_earlier_batch_are_refreshed_and_new_people_registered(
+    intake, council, engagement, partition
+):
+    known = factories.participant_payload(external_ref="case-1")
+    intake.processor.process([partition.record(submission(council.slug, engagement["id"], participant=known))])
+
+    intake.processor.process(
+        [
+            partition.record(submission(council.slug, engagement["id"], participant={**known, "language": "cy"})),
+            partition.record(
+                submission(
+                    council.slug, engagement["id"], participant=factories.participant_payload(external_ref="case-2")
+                )
+            ),
+            partition.record(submission(council.slug, engagement["id"], participant={**known, "language": "cy"})),
+        ]
+    )
+
+    assert len(rows(intake, participants)) == 2
+    assert len(rows(intake, contributions)) == 4
+    announced = [event["type"] for event in outbox_events(intake, PARTICIPANTS_TOPIC)]
+    assert announced == [PARTICIPANT_REGISTERED, PARTICIPANT_UPDATED, PARTICIPANT_REGISTERED]
+
+
+def test_a_row_that_breaks_a_constraint_when_written_with_its_batch_is_set_aside_alone(
+    intake, council, engagement, partition
+):
+    """Rows are written together at the end of the fast path: one that fails there still
+    fails alone (the batch is applied again, an event at a time)."""
+
+    def count_the_year(uow, event):  # a handler inserting a row keyed by the event's data
+        uow.insert(reference_counters, {"tenant": event["tenant"], "year": event["data"]["year"], "last": 1})
+
+    processor = EventProcessor(
+        name="years",
+        source=intake.source,
+        uow_factory=intake.uow,
+        topics=[SUBMISSIONS_TOPIC],
+        handlers={CONTRIBUTION_SUBMITTED: count_the_year},
+        sealer=intake.sealer,
+        tenant_exists=intake.keys.tenant_exists,
+        source_registered=intake.keys.source_registered,
+    )
+
+    processor.process(
+        [partition.record(factories.submission_event(council.slug, {"year": y})) for y in (2001, 2001, 2002)]
+    )
+
+    assert sorted(row.year for row in rows(intake, reference_counters)) == [2001, 2002]
+    dead_letter = only_dead_letter(intake)
+    assert (dead_letter.offset, dead_letter.reason) == (1, "internal error while handling: IntegrityError")
+
+
+def test_references_run_on_without_gaps_past_duplicates_and_refused_events(intake, council, engagement, partition):
+    twice = submission(council.slug, engagement["id"])
+    unregistered = {**submission(council.slug, engagement["id"]), "source": "https://case-system.example.gov.uk/x"}
+    intake.processor.process(
+        [partition.record(e) for e in (twice, unregistered, twice, submission(council.slug, engagement["id"]))]
+    )
+    intake.processor.process([partition.record(submission(council.slug, engagement["id"]))])
+
+    numbers = sorted(int(row.reference.rsplit("-", 1)[1]) for row in rows(intake, contributions))
+    assert numbers == [1, 2, 3]
