@@ -117,9 +117,14 @@ def _id_or_mask(value: object) -> str:
     return NOT_AN_ID
 
 
+_insert = audit_log.insert()
+
+
 def append(engine: sa.Engine, row: dict) -> None:
+    """One INSERT, its values as parameters: the statement is compiled once per process
+    (`.values(**row)` would build a new one, and its cache key, every time)."""
     with engine.begin() as connection:
-        connection.execute(audit_log.insert().values(**row))
+        connection.execute(_insert, row)
 
 
 _columns = [c for c in audit_log.c if c.name != "tenant"]
