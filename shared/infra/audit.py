@@ -83,6 +83,19 @@ def audits_as(action: str) -> Callable[[Callable], Callable]:
     return mark
 
 
+def written_with_change(status: int) -> Callable[[Callable], Callable]:
+    """Write a view's audit row in the transaction of the change it commits (one write, not
+    two, and the change is never committed without its row), recorded with `status`: the
+    answer the view gives once its change is committed. Answered otherwise (refused, a
+    repeat, an error after the commit), the request gets its row afterwards, as any other."""
+
+    def mark(view: Callable) -> Callable:
+        view.audit_written_with_change = status
+        return view
+
+    return mark
+
+
 def applies(request: Request, view: Callable | None) -> bool:
     """Whether a request to this view is audited: every change, and reads of personal data."""
     if view is None or not (hasattr(view, "required_roles") or hasattr(view, "page_roles")):
@@ -117,14 +130,14 @@ def _id_or_mask(value: object) -> str:
     return NOT_AN_ID
 
 
-_insert = audit_log.insert()
+# One INSERT, its values as parameters: compiled once per process (`.values(**row)` would
+# build a new statement, and its cache key, every time).
+INSERT = audit_log.insert()
 
 
 def append(engine: sa.Engine, row: dict) -> None:
-    """One INSERT, its values as parameters: the statement is compiled once per process
-    (`.values(**row)` would build a new one, and its cache key, every time)."""
     with engine.begin() as connection:
-        connection.execute(_insert, row)
+        connection.execute(INSERT, row)
 
 
 _columns = [c for c in audit_log.c if c.name != "tenant"]

@@ -10,6 +10,8 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +94,31 @@ def read_only(engine: sa.Engine) -> sa.Connection:
 def ping(engine: sa.Engine) -> None:
     with engine.connect() as connection:
         connection.execute(sa.text("SELECT 1"))
+
+
+@dataclass
+class Rider:
+    """A row to write in the transaction of the next change that commits, so that it stands
+    or falls with that change (an audited request's audit-log row): `written` once committed."""
+
+    statement: sa.Executable
+    row: Callable[[], dict]
+    written: bool = False
+
+
+_rider: ContextVar[Rider | None] = ContextVar("rider", default=None)
+
+
+@contextmanager
+def written_with_next_commit(statement: sa.Executable, row: Callable[[], dict]) -> Iterator[Rider]:
+    """Inside the block, the first unit of work to commit a write also executes `statement`
+    with `row()`, in the same transaction; the Rider says whether that happened."""
+    rider = Rider(statement, row)
+    token = _rider.set(rider)
+    try:
+        yield rider
+    finally:
+        _rider.reset(token)
 
 
 class UnitOfWork:
@@ -189,7 +216,14 @@ class UnitOfWork:
         if self._events:
             self.session.execute(outbox.insert(), self._events)
             self._events = []
+        rider = None if self.read_only else _rider.get()
+        if rider is not None and not rider.written:
+            self.session.execute(rider.statement, rider.row())
+        else:
+            rider = None
         self.session.commit()
+        if rider is not None:
+            rider.written = True
 
 
 def session_factory(engine: sa.Engine) -> sessionmaker[Session]:
