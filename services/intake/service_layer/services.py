@@ -367,8 +367,7 @@ def _prepare(uow: IntakeUnitOfWork, submitter: Submitter, data: dict, *, now: dt
     """Everything `_accept` needs that can be read, checked and sealed before the write
     (`lock`: read inside the write itself, so the rows read are locked)."""
     tenant = submitter.tenant
-    engagement = uow.engagements.get(tenant, data["engagement_id"])
-    if engagement is None:
+    if not uow.engagements.exists(tenant, data["engagement_id"]):
         raise InvalidInput.on("engagement_id", "Unknown engagement.")
     if data.get("participant_id"):
         participant = _contributor(uow, tenant, data["participant_id"], lock=lock)
@@ -379,7 +378,7 @@ def _prepare(uow: IntakeUnitOfWork, submitter: Submitter, data: dict, *, now: dt
             raise _participant_errors(invalid) from None
     submitted_at = data.get("submitted_at") or now
     model.check_submitted_at(submitted_at, now)
-    return _Acceptance(engagement.id, participant, submitted_at, uow.sealer.seal(data["text"]))
+    return _Acceptance(data["engagement_id"], participant, submitted_at, uow.sealer.seal(data["text"]))
 
 
 def _contributor(uow: IntakeUnitOfWork, tenant: str, participant_id: str, *, lock: bool) -> model.Participant:
@@ -520,7 +519,7 @@ def check_contribution(uow: IntakeUnitOfWork, tenant: str, data: dict, *, now: d
 
 def _check_acceptable(uow: IntakeUnitOfWork, tenant: str, data: dict, now: dt.datetime) -> None:
     """The rules `_accept` keeps, checked without writing anything."""
-    if uow.engagements.get(tenant, data["engagement_id"]) is None:
+    if not uow.engagements.exists(tenant, data["engagement_id"]):
         raise InvalidInput.on("engagement_id", "Unknown engagement.")
     if data.get("participant_id"):
         if uow.participants.get(tenant, data["participant_id"]) is None:
