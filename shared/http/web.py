@@ -278,6 +278,13 @@ def _within_request_limits() -> None:
             raise ApiError(431, f"A header field is longer than {MAX_HEADER_FIELD_BYTES} bytes.")
 
 
+def _add_security_headers(response: Response) -> None:
+    """SECURITY_HEADERS, each unless the view set its own (added at once: one `setdefault`
+    each cost more than the rest of the response's headers)."""
+    present = {name.lower() for name in response.headers.keys()}
+    response.headers.extend([(name, value) for name, value in SECURITY_HEADERS.items() if name.lower() not in present])
+
+
 def create_app(p: Platform, blueprints: Iterable[Blueprint]) -> Flask:
     app = Flask(p.service)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
@@ -306,8 +313,7 @@ def create_app(p: Platform, blueprints: Iterable[Blueprint]) -> Flask:
         metrics.HTTP_LATENCY.labels(p.service, endpoint).observe(
             time.perf_counter() - g.get("started", time.perf_counter())
         )
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
+        _add_security_headers(response)
         return response
 
     return app

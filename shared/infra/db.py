@@ -54,7 +54,7 @@ def _create_sqlite_engine(url: str, **kwargs: Any) -> sa.Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # noqa: ANN001
         if connection.get_execution_options().get("sqlite_begin") == "DEFERRED":
-            connection.exec_driver_sql("BEGIN DEFERRED")
+            connection.connection.driver_connection.execute("BEGIN DEFERRED")  # as BEGIN IMMEDIATE is, below
         else:
             _begin_immediate(connection.connection.driver_connection)
 
