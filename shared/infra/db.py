@@ -168,6 +168,12 @@ class UnitOfWork:
         """Attach repositories to the session (overridden by each service)."""
 
     @property
+    def one_writer_at_a_time(self) -> bool:
+        """Whether the database lets one writer at a time (SQLite's write lock), so a write
+        is best kept to its statements, its reads and checks done before it (`reading`)."""
+        return self._session_factory.kw["bind"].dialect.name == "sqlite"
+
+    @property
     def active(self) -> bool:
         """Whether a transaction is open (a use case called inside one joins it)."""
         return self._depth > 0
