@@ -96,7 +96,13 @@ def requires(*roles: str) -> Callable:
             _spend_allowance(found)
             if found.role not in roles:
                 raise ApiError(403, f"The {found.role} role may not do this.")
-            return view(*args, **kwargs)
+            status = getattr(view, "audit_written_with_change", None)
+            if status is None:
+                return view(*args, **kwargs)
+            p = platform()
+            with db.written_with_next_commit(audit.INSERT, lambda: _audit_row(p, found, status)) as rider:
+                g.audit_written = (rider, status)
+                return view(*args, **kwargs)
 
         guarded.required_roles = roles
         return guarded
@@ -123,17 +129,27 @@ def _rate_limit_headers(response: Response) -> None:
         response.headers["RateLimit-Reset"] = str(allowance.reset)
 
 
+def _audit_row(p: Platform, who: Principal, status: int) -> dict:
+    view = current_app.view_functions.get(request.endpoint)
+    return audit.entry_for(request, view, who, status, p.clock())
+
+
 def _audited(p: Platform, response: Response) -> Response:
     """Append the request to the audit log if it is audited; 503 if that cannot be done.
 
     A personal-data read is then never answered unrecorded. A change is already committed
     by now (the audit row is not in its transaction): the client is told 503 and the log
     says which key, route and status went unaudited, so nothing passes without a trace.
+    A view marked `audit.written_with_change` had its row written in its change's own
+    transaction (see `requires`); it gets one here only if it answered otherwise.
     """
     allowance = g.get("allowance")
     view = current_app.view_functions.get(request.endpoint) if request.url_rule else None
     if not audit.applies(request, view) or (allowance is not None and not allowance.allowed):
         return response  # a refused-for-rate request is not written: the limit is there to shed load
+    rider, status = g.get("audit_written", (None, None))
+    if rider is not None and rider.written and response.status_code == status:
+        return response  # written with the change, in its transaction
     try:
         who = (
             g.get("principal")
@@ -142,8 +158,7 @@ def _audited(p: Platform, response: Response) -> Response:
         )
         if who is None:
             return response  # no key id we know: nobody to record
-        row = audit.entry_for(request, view, who, response.status_code, p.clock())
-        audit.append(p.engine, row)
+        audit.append(p.engine, _audit_row(p, who, response.status_code))
     except sa.exc.SQLAlchemyError:
         log.exception(
             "audit write failed",
@@ -263,6 +278,13 @@ def _within_request_limits() -> None:
             raise ApiError(431, f"A header field is longer than {MAX_HEADER_FIELD_BYTES} bytes.")
 
 
+def _add_security_headers(response: Response) -> None:
+    """SECURITY_HEADERS, each unless the view set its own (added at once: one `setdefault`
+    each cost more than the rest of the response's headers)."""
+    present = {name.lower() for name in response.headers.keys()}
+    response.headers.extend([(name, value) for name, value in SECURITY_HEADERS.items() if name.lower() not in present])
+
+
 def create_app(p: Platform, blueprints: Iterable[Blueprint]) -> Flask:
     app = Flask(p.service)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
@@ -291,8 +313,7 @@ def create_app(p: Platform, blueprints: Iterable[Blueprint]) -> Flask:
         metrics.HTTP_LATENCY.labels(p.service, endpoint).observe(
             time.perf_counter() - g.get("started", time.perf_counter())
         )
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
+        _add_security_headers(response)
         return response
 
     return app

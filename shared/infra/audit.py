@@ -65,7 +65,6 @@ ACTION_FOR_METHOD = {
     "DELETE": AUDIT_DELETE,
 }
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_INSERT = audit_log.insert()  # built once, so its SQL is compiled once (a read's one extra write)
 
 
 def handles_personal_data(view: Callable) -> Callable:
@@ -79,6 +78,19 @@ def audits_as(action: str) -> Callable[[Callable], Callable]:
 
     def mark(view: Callable) -> Callable:
         view.audit_action = action
+        return view
+
+    return mark
+
+
+def written_with_change(status: int) -> Callable[[Callable], Callable]:
+    """Write a view's audit row in the transaction of the change it commits (one write, not
+    two, and the change is never committed without its row), recorded with `status`: the
+    answer the view gives once its change is committed. Answered otherwise (refused, a
+    repeat, an error after the commit), the request gets its row afterwards, as any other."""
+
+    def mark(view: Callable) -> Callable:
+        view.audit_written_with_change = status
         return view
 
     return mark
@@ -118,9 +130,14 @@ def _id_or_mask(value: object) -> str:
     return NOT_AN_ID
 
 
+# One INSERT, its values as parameters: compiled once per process (`.values(**row)` would
+# build a new statement, and its cache key, every time).
+INSERT = audit_log.insert()
+
+
 def append(engine: sa.Engine, row: dict) -> None:
     with engine.begin() as connection:
-        connection.execute(_INSERT, row)
+        connection.execute(INSERT, row)
 
 
 _columns = [c for c in audit_log.c if c.name != "tenant"]

@@ -57,6 +57,11 @@ case_system_sources = sa.Table(
 _SOURCE_LISTED = (case_system_sources.c.id, case_system_sources.c.source, case_system_sources.c.created_at)
 
 
+# What authenticating a key reads, built once: every API request asks it.
+_KEY_BY_ID = sa.select(api_keys.c.tenant, api_keys.c.role, api_keys.c.secret_hash, api_keys.c.revoked_at).where(
+    api_keys.c.id == sa.bindparam("id")
+)
+
 # What a key's owner may see of it: never the hash.
 _LISTED = (api_keys.c.id, api_keys.c.role, api_keys.c.label, api_keys.c.created_at, api_keys.c.revoked_at)
 
@@ -271,11 +276,7 @@ class KeyStore:
         if not key_id:
             return None
         with read_only(self.engine) as connection:
-            row = connection.execute(
-                sa.select(api_keys.c.tenant, api_keys.c.role, api_keys.c.secret_hash, api_keys.c.revoked_at).where(
-                    api_keys.c.id == key_id
-                )
-            ).first()
+            row = connection.execute(_KEY_BY_ID, {"id": key_id}).first()
         expected = row.secret_hash if row else _hash("")
         matches = hmac.compare_digest(_hash(secret), expected)
         if row is None or not matches or row.revoked_at is not None:

@@ -10,6 +10,8 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +84,7 @@ def _create_sqlite_engine(url: str, **kwargs: Any) -> sa.Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # noqa: ANN001
         if connection.get_execution_options().get("sqlite_begin") == "DEFERRED":
-            connection.connection.driver_connection.execute("BEGIN DEFERRED")  # no statement machinery for a BEGIN
+            connection.connection.driver_connection.execute("BEGIN DEFERRED")  # as BEGIN IMMEDIATE is, below
         else:
             _begin_immediate(connection.connection.driver_connection)
 
@@ -122,6 +124,31 @@ def read_only(engine: sa.Engine) -> sa.Connection:
 def ping(engine: sa.Engine) -> None:
     with engine.connect() as connection:
         connection.execute(sa.text("SELECT 1"))
+
+
+@dataclass
+class Rider:
+    """A row to write in the transaction of the next change that commits, so that it stands
+    or falls with that change (an audited request's audit-log row): `written` once committed."""
+
+    statement: sa.Executable
+    row: Callable[[], dict]
+    written: bool = False
+
+
+_rider: ContextVar[Rider | None] = ContextVar("rider", default=None)
+
+
+@contextmanager
+def written_with_next_commit(statement: sa.Executable, row: Callable[[], dict]) -> Iterator[Rider]:
+    """Inside the block, the first unit of work to commit a write also executes `statement`
+    with `row()`, in the same transaction; the Rider says whether that happened."""
+    rider = Rider(statement, row)
+    token = _rider.set(rider)
+    try:
+        yield rider
+    finally:
+        _rider.reset(token)
 
 
 class UnitOfWork:
@@ -172,6 +199,12 @@ class UnitOfWork:
 
     def _start(self, session: Session) -> None:
         """Attach repositories to the session (overridden by each service)."""
+
+    @property
+    def one_writer_at_a_time(self) -> bool:
+        """Whether the database lets one writer at a time (SQLite's write lock), so a write
+        is best kept to its statements, its reads and checks done before it (`reading`)."""
+        return self._session_factory.kw["bind"].dialect.name == "sqlite"
 
     @property
     def active(self) -> bool:
@@ -275,7 +308,14 @@ class UnitOfWork:
         if self._events:
             self.session.execute(outbox.insert(), self._events)
             self._events = []
+        rider = None if self.read_only else _rider.get()
+        if rider is not None and not rider.written:
+            self.session.execute(rider.statement, rider.row())
+        else:
+            rider = None
         self.session.commit()
+        if rider is not None:
+            rider.written = True
 
 
 def _may_see(statement: object, waiting: set[sa.Table]) -> bool:

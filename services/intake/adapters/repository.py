@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable
+from typing import ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -39,9 +40,27 @@ def _copy(participant: Participant | None) -> Participant | None:
 
 
 class EngagementRepository:
+    # (database, tenant, id) of engagements this process has seen: engagements are never
+    # deleted, so once seen, one is known to exist without asking again (see `exists`).
+    _known: ClassVar[set[tuple[sa.URL, str, str]]] = set()
+    KNOWN_MAX = 10_000
+
     def __init__(self, session: Session):
         self.session = session
         self._seen: dict[tuple[str, str], Engagement | None] = {}
+
+    def exists(self, tenant: str, engagement_id: str) -> bool:
+        """Whether the council has this engagement (open or closed): asked on every
+        submission, answered from memory once seen (engagements are never deleted)."""
+        key = (self.session.get_bind().url, tenant, engagement_id)
+        if key in self._known:
+            return True
+        if self.get(tenant, engagement_id) is None:
+            return False
+        if len(self._known) >= self.KNOWN_MAX:
+            self._known.clear()
+        self._known.add(key)
+        return True
 
     def add(self, engagement: Engagement) -> None:
         self.session.execute(engagements.insert(), vars(engagement))

@@ -9,7 +9,7 @@ from services.intake.service_layer import dashboard, services
 from shared.http.openapi import documented, header
 from shared.http.schemas import PageSchema, page_of, page_response
 from shared.http.web import json_body, platform, principal, query_args, reads, requires
-from shared.infra.audit import audits_as, handles_personal_data
+from shared.infra.audit import audits_as, handles_personal_data, written_with_change
 from shared.messaging import dead_letters
 from shared.rules.constants import AUDIT_UPDATE, ROLE_BOARD, ROLE_CASE_SYSTEM, ROLE_STAFF
 from shared.rules.domain import UK, InvalidInput
@@ -148,6 +148,7 @@ def dashboard_report():
 @documented(body=schemas.ContributionSchema, headers=(IDEMPOTENCY_KEY,), responses={201: schemas.ContributionSchema})
 @requires(ROLE_CASE_SYSTEM, ROLE_STAFF)
 @handles_personal_data
+@written_with_change(201)
 def submit_contribution():
     data = json_body(contribution_schema)
     key = request.headers.get("Idempotency-Key")

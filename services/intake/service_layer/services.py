@@ -305,27 +305,26 @@ def submit_contribution(
 ) -> tuple[model.Contribution, bool]:
     """Accept a contribution; (contribution, False) when it is a repeat of one accepted.
 
-    Reading, checking and sealing come first, in a transaction that does not take SQLite's
-    write lock; the write then holds the lock only for its inserts. What a concurrent request
-    can change meanwhile is settled inside the write: an idempotency key used since by the
-    winner of a race fails its unique index (and the winner's answer is returned), and the
-    participant is read again, locked (an erasure, or a refresh by external_ref)."""
+    On SQLite (one writer at a time), reading, checking and sealing come first, in a
+    transaction that does not take the write lock; the write then holds the lock only for
+    its inserts. What a concurrent request can change meanwhile is settled inside the write:
+    an idempotency key used since by the winner of a race fails its unique index (and the
+    winner's answer is returned), and the participant is read again, locked (an erasure, or
+    a refresh by external_ref). On PostgreSQL, and inside a consumer's batch, it is all one
+    transaction, the participant locked as it is read, so there is nothing to read again."""
     tenant = submitter.tenant
-    joined = uow.active  # inside a consumer's batch: one transaction throughout
+    apart = not uow.active and uow.one_writer_at_a_time
+    key = (idempotency_key, request_fingerprint)
     try:
-        with uow.reading():
-            if idempotency_key:
-                earlier = _earlier_request(uow, tenant, idempotency_key, request_fingerprint)
-                if earlier:
-                    return earlier, False
-            accepted = _prepare(uow, submitter, data, now=now, lock=joined)
+        with uow.reading() if apart else uow:
+            earlier = _earlier_request(uow, tenant, idempotency_key, request_fingerprint) if idempotency_key else None
+            if earlier:
+                return earlier, False
+            accepted = _prepare(uow, submitter, data, now=now, lock=not apart)
+            if not apart:
+                return _write(uow, submitter, accepted, data, key, recheck=False, now=now, source=source), True
         with uow:
-            contribution = _accept(uow, submitter, accepted, data, recheck=not joined, now=now, source=source)
-            if idempotency_key:
-                uow.contributions.remember_idempotent(
-                    tenant, idempotency_key, request_fingerprint, contribution.id, now
-                )
-            uow.commit()
+            return _write(uow, submitter, accepted, data, key, recheck=True, now=now, source=source), True
     except sa.exc.IntegrityError:
         if not idempotency_key:
             raise
@@ -334,7 +333,28 @@ def submit_contribution(
         if earlier is None:
             raise
         return earlier, False
-    return contribution, True
+
+
+def _write(
+    uow: IntakeUnitOfWork,
+    submitter: Submitter,
+    accepted: _Acceptance,
+    data: dict,
+    key: tuple[str | None, str | None],
+    *,
+    recheck: bool,
+    now: dt.datetime,
+    source: str,
+) -> model.Contribution:
+    """`_accept`, the idempotency key (with the request's fingerprint) remembered, committed."""
+    contribution = _accept(uow, submitter, accepted, data, recheck=recheck, now=now, source=source)
+    idempotency_key, request_fingerprint = key
+    if idempotency_key:
+        uow.contributions.remember_idempotent(
+            submitter.tenant, idempotency_key, request_fingerprint, contribution.id, now
+        )
+    uow.commit()
+    return contribution
 
 
 def _earlier_request(
@@ -367,8 +387,7 @@ def _prepare(uow: IntakeUnitOfWork, submitter: Submitter, data: dict, *, now: dt
     """Everything `_accept` needs that can be read, checked and sealed before the write
     (`lock`: read inside the write itself, so the rows read are locked)."""
     tenant = submitter.tenant
-    engagement = uow.engagements.get(tenant, data["engagement_id"])
-    if engagement is None:
+    if not uow.engagements.exists(tenant, data["engagement_id"]):
         raise InvalidInput.on("engagement_id", "Unknown engagement.")
     if data.get("participant_id"):
         participant = _contributor(uow, tenant, data["participant_id"], lock=lock)
@@ -379,7 +398,7 @@ def _prepare(uow: IntakeUnitOfWork, submitter: Submitter, data: dict, *, now: dt
             raise _participant_errors(invalid) from None
     submitted_at = data.get("submitted_at") or now
     model.check_submitted_at(submitted_at, now)
-    return _Acceptance(engagement.id, participant, submitted_at, uow.sealer.seal(data["text"]))
+    return _Acceptance(data["engagement_id"], participant, submitted_at, uow.sealer.seal(data["text"]))
 
 
 def _contributor(uow: IntakeUnitOfWork, tenant: str, participant_id: str, *, lock: bool) -> model.Participant:
@@ -525,7 +544,7 @@ def check_contribution(uow: IntakeUnitOfWork, tenant: str, data: dict, *, now: d
 
 def _check_acceptable(uow: IntakeUnitOfWork, tenant: str, data: dict, now: dt.datetime) -> None:
     """The rules `_accept` keeps, checked without writing anything."""
-    if uow.engagements.get(tenant, data["engagement_id"]) is None:
+    if not uow.engagements.exists(tenant, data["engagement_id"]):
         raise InvalidInput.on("engagement_id", "Unknown engagement.")
     if data.get("participant_id"):
         if uow.participants.get(tenant, data["participant_id"]) is None:

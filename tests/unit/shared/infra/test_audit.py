@@ -225,6 +225,40 @@ def test_a_change_that_cannot_be_recorded_is_answered_503_and_logged(api, platfo
     assert (record.key_id, record.route, record.status) == (wiltshire.key_ids["staff"], "/v1/boards", 201)
 
 
+def test_a_contribution_is_recorded_once_and_so_are_its_repeat_and_its_refusal(api, wiltshire):
+    engagement = api["intake"].post("/v1/engagements", json=factories.engagement_payload()).json
+    case_system = api["intake"].as_("case-system")
+    body = factories.contribution_payload(engagement["id"])
+
+    first = case_system.post("/v1/contributions", json=body, headers={"Idempotency-Key": "once"})
+    again = case_system.post("/v1/contributions", json=body, headers={"Idempotency-Key": "once"})
+    refused = case_system.post("/v1/contributions", json={**body, "type": "grumble"})
+
+    assert (first.status_code, again.status_code, refused.status_code) == (201, 201, 422)
+    entries = audit_of(api["intake"], route="/v1/contributions")
+    assert [(e["status"], e["action"], e["key_id"], e["personal_data"]) for e in entries] == [
+        (status, "create", wiltshire.key_ids["case-system"], True) for status in (422, 201, 201)
+    ]
+
+
+def test_a_contribution_that_cannot_be_recorded_is_not_kept(api, platforms):
+    engagement = api["intake"].post("/v1/engagements", json=factories.engagement_payload()).json
+    engine = platforms["intake"].engine
+    with engine.begin() as connection:
+        connection.execute(sa.text("ALTER TABLE audit_log RENAME TO audit_log_elsewhere"))
+
+    answer = api["intake"].post("/v1/contributions", json=factories.contribution_payload(engagement["id"]))
+
+    assert answer.status_code == 503
+    with engine.begin() as connection:
+        connection.execute(sa.text("ALTER TABLE audit_log_elsewhere RENAME TO audit_log"))
+    assert api["intake"].get("/v1/contributions").json["total"] == 0
+    assert [(e["method"], e["route"]) for e in audit_of(api["intake"])] == [
+        ("GET", "/v1/contributions"),  # the check just above
+        ("POST", "/v1/engagements"),
+    ]
+
+
 @pytest.mark.parametrize("typed", ["ann.example@example.org", "07700 900123", "07700900123", "Ann Example"])
 def test_contact_details_typed_where_an_id_goes_are_not_recorded(api, typed):
     assert api["intake"].get(f"/v1/participants/{typed}").status_code == 404
