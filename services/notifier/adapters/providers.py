@@ -21,6 +21,8 @@ from typing import Protocol
 
 import requests
 
+from services.notifier.adapters.mime import Composer
+
 
 @dataclass(frozen=True)
 class OutgoingMessage:
@@ -76,6 +78,7 @@ class SmtpEmail:
         self.user, self.password, self.tls, self.timeout = user, password, tls, timeout
         self._connection: smtplib.SMTP | None = None
         self._lock = threading.Lock()
+        self._composer = Composer(mail_from)
 
     def _connect(self) -> smtplib.SMTP:
         if self.tls == "tls":
@@ -90,31 +93,52 @@ class SmtpEmail:
             connection.login(self.user, self.password or "")
         return connection
 
+    def _message_id(self, message: OutgoingMessage) -> str:
+        # Derived from the notification: a resend after a crash is recognisably the same message.
+        return f"<{message.notification_id}@outcome-chain>"
+
     def _build(self, message: OutgoingMessage) -> EmailMessage:
+        """The message by the email package: for what `Composer` leaves to it (an address
+        that needs SMTPUTF8, a line break in a header)."""
         email = EmailMessage()
         email["From"] = self.mail_from
         email["To"] = message.to
         email["Subject"] = message.subject
         email["Date"] = formatdate(localtime=False)
-        # Derived from the notification: a resend after a crash is recognisably the same message.
-        email["Message-ID"] = f"<{message.notification_id}@outcome-chain>"
+        email["Message-ID"] = self._message_id(message)
         email["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
         email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         email.set_content(message.text)
         email.add_alternative(message.html, subtype="html")
         return email
 
+    def _prepare(self, message: OutgoingMessage) -> bytes | EmailMessage:
+        raw = self._composer.compose(
+            to=message.to,
+            subject=message.subject,
+            message_id=self._message_id(message),
+            unsubscribe_url=message.unsubscribe_url,
+            text=message.text,
+            html=message.html,
+        )
+        return self._build(message) if raw is None else raw
+
+    def _transmit(self, connection: smtplib.SMTP, prepared: bytes | EmailMessage, to: str) -> dict:
+        if isinstance(prepared, EmailMessage):
+            return connection.send_message(prepared)
+        return connection.sendmail(self._composer.envelope_from, [to], prepared)
+
     def send(self, message: OutgoingMessage) -> str:
-        email = self._build(message)
+        prepared = self._prepare(message)
         with self._lock:
             for attempt in (1, 2):  # a kept connection may have been closed by the server
                 try:
                     if self._connection is None:
                         self._connection = self._connect()
-                    refused = self._connection.send_message(email)
+                    refused = self._transmit(self._connection, prepared, message.to)
                     if refused:
                         raise PermanentFailure("the SMTP server refused the recipient")
-                    return email["Message-ID"]
+                    return self._message_id(message)
                 except smtplib.SMTPServerDisconnected:
                     self._connection = None
                     if attempt == 2:
