@@ -10,9 +10,9 @@ otherwise quoted-printable by `binascii`. `List-Unsubscribe` stays one line: RFC
 and RFC 8058 want `<URL>` there, which the default policy breaks into encoded words once
 the URL is longer than a line.
 
-`compose` answers None for what it leaves to `EmailMessage`: an address that is not a
-plain ASCII one (`To` is then the envelope's recipient as it is), or a header value with
-a line break in it.
+`compose` answers None for what it leaves to `EmailMessage`: a recipient that is not a
+plain ASCII address (a dot-atom at a domain: `To` is then the envelope's recipient as it
+is), a sender address that is not ASCII, or a header value with a line break in it.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class Composer:
         """The message, CRLF line ends throughout; None when `EmailMessage` must build it."""
         if self.from_header is None or not all(_fits(v) for v in (to, message_id, unsubscribe_url)):
             return None
-        if _BREAKS.search(subject) or parseaddr(to) != ("", to):
+        if _BREAKS.search(subject) or not _PLAIN["To"].fullmatch(to):
             return None
         parts = [_part("plain", text), _part("html", html)]
         boundary = _boundary(parts)

@@ -3,7 +3,9 @@
 Each provider's `send` returns the provider's reference for the message, or raises
 TemporaryFailure (worth retrying: the server is down, busy, or slow) or
 PermanentFailure (retrying cannot help: a rejected address, an invalid number).
-Details carry status codes, never the message or the address.
+Details carry status codes, never the message or the address. A provider whose
+`receipts` is False never reports on a message afterwards (SMTP, the outbox folders), so
+the sender need not look for a receipt that came in before it recorded the send.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class PermanentFailure(Exception):
 
 class Provider(Protocol):
     name: str
+    receipts: bool
 
     def send(self, message: OutgoingMessage) -> str: ...
 
@@ -62,6 +65,7 @@ class SmtpEmail:
     """Email over SMTP, one connection kept open between messages."""
 
     name = "smtp"
+    receipts = False
 
     def __init__(
         self,
@@ -171,6 +175,7 @@ class NotifyProvider:
     """GOV.UK Notify, through its Python client; each template's body is ((body))."""
 
     name = "notify"
+    receipts = True
 
     def __init__(
         self,
@@ -214,6 +219,7 @@ class TwilioSms:
     """Twilio's Messages API (form-encoded POST, basic auth)."""
 
     name = "twilio"
+    receipts = True
 
     def __init__(
         self,
@@ -247,6 +253,7 @@ class OutboxSms:
     """For one-machine runs: each SMS is written as one JSON file under var/sms/."""
 
     name = "outbox"
+    receipts = False
 
     def __init__(self, directory: Path):
         self.directory = directory
@@ -265,6 +272,7 @@ class RateLimited:
 
     def __init__(self, provider: Provider, per_minute: int):
         self.provider, self.name = provider, provider.name
+        self.receipts = getattr(provider, "receipts", True)
         self.rate = per_minute / 60.0
         self.capacity = max(1.0, per_minute / 60.0)
         self.tokens = self.capacity

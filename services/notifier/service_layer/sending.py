@@ -376,7 +376,11 @@ class Sender:
             if status != STATUS_WITHHELD:
                 uow.notifications.record_attempt(notification["id"], now, status, reason)
             announce_status(uow, finished, status, reason, now, self.source)
-            early = uow.notifications.early_receipt(notification["id"]) if status == STATUS_SENT else None
+            early = (
+                uow.notifications.early_receipt(notification["id"])
+                if status == STATUS_SENT and getattr(self.providers.get(finished["channel"]), "receipts", True)
+                else None
+            )
             if early:
                 final, provider_status = early
                 final_reason = receipt_reason(final, provider_status)
