@@ -11,7 +11,9 @@ the sender need not look for a receipt that came in before it recorded the send.
 from __future__ import annotations
 
 import json
+import re
 import smtplib
+import socket
 import ssl
 import threading
 import time
@@ -95,6 +97,10 @@ class SmtpEmail:
                 connection.starttls(context=ssl.create_default_context())
         if self.user:
             connection.login(self.user, self.password or "")
+        # The dot that completes a staged message is a write of its own, after the data:
+        # without this, Nagle's algorithm holds it until the server acknowledges the data,
+        # which it delays (up to 40 ms) while it has nothing to say.
+        connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return connection
 
     def _message_id(self, message: OutgoingMessage) -> str:
@@ -127,40 +133,54 @@ class SmtpEmail:
         )
         return self._build(message) if raw is None else raw
 
-    def _transmit(self, connection: smtplib.SMTP, prepared: bytes | EmailMessage, to: str) -> dict:
-        if isinstance(prepared, EmailMessage):
-            return connection.send_message(prepared)
-        return connection.sendmail(self._composer.envelope_from, [to], prepared)
-
     def send(self, message: OutgoingMessage) -> str:
+        return self.stage(message).complete()
+
+    def stage(self, message: OutgoingMessage) -> StagedEmail:
+        """The message on its way, all but its final dot: the server has it, but has not
+        accepted it until `complete()` (`abort()` drops it). The connection is this
+        message's until one of them is called."""
         prepared = self._prepare(message)
-        with self._lock:
+        self._lock.acquire()
+        try:
             for attempt in (1, 2):  # a kept connection may have been closed by the server
                 try:
                     if self._connection is None:
                         self._connection = self._connect()
-                    refused = self._transmit(self._connection, prepared, message.to)
-                    if refused:
-                        raise PermanentFailure("the SMTP server refused the recipient")
-                    return self._message_id(message)
+                    if isinstance(prepared, bytes):
+                        _begin_data(self._connection, self._composer.envelope_from, message.to, prepared)
+                    return StagedEmail(self, prepared, self._message_id(message))
                 except smtplib.SMTPServerDisconnected:
                     self._connection = None
                     if attempt == 2:
                         raise TemporaryFailure("the SMTP server disconnected") from None
-                except smtplib.SMTPRecipientsRefused as exc:
-                    codes = {code for code, _ in exc.recipients.values()}
-                    raise (PermanentFailure if all(c >= 500 for c in codes) else TemporaryFailure)(
-                        f"recipient refused ({sorted(codes)})"
-                    ) from None
-                except smtplib.SMTPResponseException as exc:
-                    self._drop()
-                    raise (PermanentFailure if exc.smtp_code >= 500 else TemporaryFailure)(
-                        f"SMTP answered {exc.smtp_code}"
-                    ) from None
                 except (OSError, smtplib.SMTPException) as exc:
-                    self._drop()
-                    raise TemporaryFailure(f"SMTP unreachable ({type(exc).__name__})") from None
-        raise TemporaryFailure("SMTP send did not complete")
+                    raise self._failure(exc) from None
+            raise TemporaryFailure("SMTP send did not complete")
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _send_whole(self, email: EmailMessage) -> dict:
+        try:
+            return self._connection.send_message(email)
+        except smtplib.SMTPServerDisconnected:  # a kept connection the server had closed: once more
+            self._connection = self._connect()
+            return self._connection.send_message(email)
+
+    def _failure(self, exc: OSError | smtplib.SMTPException) -> Exception:
+        """What an SMTP error means for the message (the connection is dropped unless only the recipient was refused)."""
+        if isinstance(exc, smtplib.SMTPRecipientsRefused):
+            codes = {code for code, _ in exc.recipients.values()}
+            return (PermanentFailure if all(c >= 500 for c in codes) else TemporaryFailure)(
+                f"recipient refused ({sorted(codes)})"
+            )
+        self._drop()
+        if isinstance(exc, smtplib.SMTPResponseException):
+            return (PermanentFailure if exc.smtp_code >= 500 else TemporaryFailure)(f"SMTP answered {exc.smtp_code}")
+        if isinstance(exc, smtplib.SMTPServerDisconnected):
+            return TemporaryFailure("the SMTP server disconnected")
+        return TemporaryFailure(f"SMTP unreachable ({type(exc).__name__})")
 
     def _drop(self) -> None:
         if self._connection is not None:
@@ -169,6 +189,70 @@ class SmtpEmail:
             except OSError:
                 pass
         self._connection = None
+
+
+def _begin_data(connection: smtplib.SMTP, sender: str, to: str, raw: bytes) -> None:
+    """MAIL, RCPT, DATA and the message, as `smtplib.SMTP.sendmail` sends them, all but
+    the dot that ends the data (the moment the server takes the message on)."""
+    connection.ehlo_or_helo_if_needed()
+    options = [f"size={len(raw)}"] if connection.does_esmtp and connection.has_extn("size") else []
+    code, reply = connection.mail(sender, options)
+    if code != 250:
+        _reset(connection)
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    code, reply = connection.rcpt(to)
+    if code not in (250, 251):
+        _reset(connection)
+        raise smtplib.SMTPRecipientsRefused({to: (code, reply)})
+    connection.putcmd("data")
+    code, reply = connection.getreply()
+    if code != 354:
+        _reset(connection)
+        raise smtplib.SMTPDataError(code, reply)
+    data = re.sub(rb"(?m)^\.", b"..", raw)  # a line starting with a dot gets another
+    connection.send(data if data.endswith(b"\r\n") else data + b"\r\n")
+
+
+def _reset(connection: smtplib.SMTP) -> None:
+    try:
+        connection.rset()
+    except smtplib.SMTPServerDisconnected:
+        pass
+
+
+class StagedEmail:
+    """A message the SMTP server holds but has not accepted: `complete()` sends the final
+    dot and returns the reference once the server accepts it; `abort()` drops it."""
+
+    def __init__(self, provider: SmtpEmail, prepared: bytes | EmailMessage, reference: str):
+        self.provider, self.prepared, self.reference = provider, prepared, reference
+
+    def complete(self) -> str:
+        provider = self.provider
+        try:
+            if isinstance(self.prepared, EmailMessage):  # nothing was staged: sent whole, now
+                if provider._send_whole(self.prepared):
+                    raise PermanentFailure("the SMTP server refused the recipient")
+                return self.reference
+            connection = provider._connection
+            connection.send(b".\r\n")
+            code, reply = connection.getreply()
+            if code != 250:
+                _reset(connection)
+                raise smtplib.SMTPDataError(code, reply)
+            return self.reference
+        except (OSError, smtplib.SMTPException) as exc:
+            raise provider._failure(exc) from None
+        finally:
+            provider._lock.release()
+
+    def abort(self) -> None:
+        """Drop the connection: a server discards a message whose data never ended."""
+        try:
+            if isinstance(self.prepared, bytes):
+                self.provider._drop()
+        finally:
+            self.provider._lock.release()
 
 
 class NotifyProvider:
