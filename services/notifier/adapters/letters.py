@@ -68,6 +68,7 @@ class NotifyLetters:
     """Letters through GOV.UK Notify's Python client (`send_letter_notification`)."""
 
     name = "notify"
+    receipts = True
 
     def __init__(self, api_key: str, base_url: str, *, template_id: str | None, timeout: float = 10.0):
         from notifications_python_client.notifications import NotificationsAPIClient
@@ -95,6 +96,7 @@ class OutboxLetters:
     """For one-machine runs: each letter is written as one JSON file under var/letters/."""
 
     name = "outbox"
+    receipts = False
 
     def __init__(self, directory: Path):
         self.directory = directory

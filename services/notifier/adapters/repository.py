@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -120,6 +121,20 @@ class ReadModels:
         return self._many(contributions_view, contribution_ids)
 
 
+@functools.lru_cache(maxsize=32)
+def _update_by_id(columns: frozenset[str]) -> sa.Update:
+    """UPDATE notifications SET the columns WHERE id = :notification_id, built once for each
+    set of columns (the sender records every message it sends: no statement built per message)."""
+    return (
+        notifications.update()
+        .where(notifications.c.id == sa.bindparam("notification_id", type_=notifications.c.id.type))
+        .values({name: sa.bindparam(f"new_{name}", type_=notifications.c[name].type) for name in sorted(columns)})
+    )
+
+
+_INSERT_ATTEMPT = attempts.insert()
+
+
 class NotificationRepository:
     def __init__(self, session: Session):
         self.session = session
@@ -199,11 +214,14 @@ class NotificationRepository:
         return rows
 
     def update(self, notification_id: str, **values) -> None:
-        self.session.execute(notifications.update().where(notifications.c.id == notification_id).values(**values))
+        self.session.execute(
+            _update_by_id(frozenset(values)),
+            {"notification_id": notification_id, **{f"new_{name}": value for name, value in values.items()}},
+        )
 
     def record_attempt(self, notification_id: str, at: dt.datetime, outcome: str, detail: str | None) -> None:
         self.session.execute(
-            attempts.insert(), {"notification_id": notification_id, "at": at, "outcome": outcome, "detail": detail}
+            _INSERT_ATTEMPT, {"notification_id": notification_id, "at": at, "outcome": outcome, "detail": detail}
         )
 
     def list(

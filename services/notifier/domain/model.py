@@ -113,7 +113,7 @@ MAX_SMS_SEGMENTS = 3
 
 
 def sms_segments(text: str) -> int:
-    gsm = all(character in GSM_CHARACTERS for character in text)
+    gsm = GSM_CHARACTERS.issuperset(text)
     single, multi = (160, 153) if gsm else (70, 67)
     return 1 if len(text) <= single else -(-len(text) // multi)
 

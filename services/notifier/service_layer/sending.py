@@ -4,6 +4,11 @@ what they need in one read, then for each decide (domain/delivery.py), render, d
 A message is claimed with a lease (status `sending`); if the sender dies before it
 records the outcome, the lease runs out and the message is sent again. So a crash can
 repeat at most the one message a sender had in flight, never a batch.
+
+That one in flight is all the overlap there is: a send is recorded in the background while
+the next message is staged with its provider (SMTP: all but the dot that ends the data, so
+the server holds it but has not taken it on), and the next is completed only once the
+record is committed. A provider that cannot stage waits for the record before it sends.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -100,6 +106,9 @@ class Sender:
     letter_budget: LetterBudget | None = None
     rng: random.Random = field(default_factory=random.Random)
     sleep: Callable[[float], None] = time.sleep
+    # The record of the last message handed over, being written in the background.
+    _recording: Future | None = field(default=None, init=False, repr=False)
+    _recorder: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def send_due(self) -> int:
         """Claim a batch of due messages, read what they need in one go, then for each:
@@ -112,9 +121,38 @@ class Sender:
             return 0
         with self.uow_factory(read_only=True) as uow:
             facts = gather(uow, claimed)
-        for first, others in self._groups(claimed):
-            self._send_one(first, facts, others)
+        try:
+            for first, others in self._groups(claimed):
+                self._send_one(first, facts, others)
+        finally:
+            self._await_record()
         return len(claimed)
+
+    def _hand_over(self, provider: Provider, message: OutgoingMessage) -> str:
+        """Give the message to its provider once the previous one is recorded: staged while
+        that record is written if the provider can stage it, completed only after."""
+        stage = getattr(provider, "stage", None)
+        if stage is None:
+            self._await_record()
+            return provider.send(message)
+        staged = stage(message)
+        try:
+            self._await_record()
+        except BaseException:
+            staged.abort()
+            raise
+        return staged.complete()
+
+    def _record_in_background(self, record: Callable[[], None]) -> None:
+        if self._recorder is None:
+            self._recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sender-record")
+        self._recording = self._recorder.submit(record)
+
+    def _await_record(self) -> None:
+        """Until the last send is recorded (its failure raised here, so nothing more goes)."""
+        recording, self._recording = self._recording, None
+        if recording is not None:
+            recording.result()
 
     def _groups(self, claimed: list[dict]) -> list[tuple[dict, list[dict]]]:
         """(message, the others claimed to go with it): with a digest window, a person's
@@ -161,6 +199,7 @@ class Sender:
         """Over the council's letter budget for the month, the letter waits for the next."""
         if self.letter_budget is None:
             return False
+        self._await_record()  # the letter before this one counts against the budget
         next_month = letters.over_budget_until(self.uow_factory, self.letter_budget, tenant, now)
         if next_month is None:
             return False
@@ -220,7 +259,7 @@ class Sender:
         )
         provider = self.providers[channel]
         try:
-            reference = provider.send(message)
+            reference = self._hand_over(provider, message)
         except TemporaryFailure as failure:
             for member in group:
                 self._retry_or_give_up(member, channel, failure, now)
@@ -229,17 +268,21 @@ class Sender:
             for member in group:
                 self._finish(member, STATUS_FAILED, str(failure), channel=channel, attempts=member["attempts"] + 1)
             return
-        for member in group:
-            self._finish(
-                member,
-                STATUS_SENT,
-                None,
-                channel=channel,
-                attempts=member["attempts"] + 1,
-                provider=provider.name,
-                provider_reference=reference,
-                language_used=rendered.language,
-            )
+
+        def record() -> None:
+            for member in group:
+                self._finish(
+                    member,
+                    STATUS_SENT,
+                    None,
+                    channel=channel,
+                    attempts=member["attempts"] + 1,
+                    provider=provider.name,
+                    provider_reference=reference,
+                    language_used=rendered.language,
+                )
+
+        self._record_in_background(record)
 
     def _render(self, group: list[dict], facts: dict[str, Facts], recipient, contact: dict, urls: dict):
         parts = [
@@ -376,7 +419,11 @@ class Sender:
             if status != STATUS_WITHHELD:
                 uow.notifications.record_attempt(notification["id"], now, status, reason)
             announce_status(uow, finished, status, reason, now, self.source)
-            early = uow.notifications.early_receipt(notification["id"]) if status == STATUS_SENT else None
+            early = (
+                uow.notifications.early_receipt(notification["id"])
+                if status == STATUS_SENT and getattr(self.providers.get(finished["channel"]), "receipts", True)
+                else None
+            )
             if early:
                 final, provider_status = early
                 final_reason = receipt_reason(final, provider_status)

@@ -114,3 +114,58 @@ def test_a_database_outage_while_recording_a_send_does_not_send_it_twice(
     assert email.outages == 1
     assert len(smtp.messages()) == 1
     assert sent(notifier) == 1
+
+
+class DatabaseGoesAwayAfterFirstSend:
+    """The real email provider, staging as it does; once the first message is accepted,
+    PostgreSQL shuts down until the test starts it again: the sender cannot record that
+    send while it has the next message staged."""
+
+    def __init__(self, provider, postgres):
+        self.provider, self.postgres, self.name, self.receipts = provider, postgres, provider.name, provider.receipts
+        self.accepted = 0
+
+    def send(self, message) -> str:
+        return self.stage(message).complete()
+
+    def stage(self, message):
+        staged, outer = self.provider.stage(message), self
+
+        class Staged:
+            def complete(self) -> str:
+                reference = staged.complete()
+                outer.accepted += 1
+                if outer.accepted == 1:
+                    outer.postgres.stop_server()
+                return reference
+
+            def abort(self) -> None:
+                staged.abort()
+
+        return Staged()
+
+
+@pytest.mark.parametrize("database_backend", ["postgresql"], indirect=False)
+def test_a_send_that_cannot_be_recorded_stops_the_next_one_before_the_server_takes_it(
+    intake, intake_api, engagement, notifier, smtp, postgres
+):
+    for _ in range(2):
+        intake_api.as_("case-system").post("/v1/contributions", json=factories.contribution_payload(engagement["id"]))
+    feed(intake, notifier)
+    sender = notifier.extensions["notifier"].sender
+    sender.lease = dt.timedelta(seconds=2)  # the record is given up after half of it
+    email = sender.providers["email"] = DatabaseGoesAwayAfterFirstSend(sender.providers["email"], postgres)
+
+    with pytest.raises(sa.exc.OperationalError):
+        sender.send_due()
+    assert email.accepted == 1  # the second was staged, never completed
+    assert len(smtp.messages()) == 1
+
+    postgres.start_server()
+    real_clock = sender.clock
+    sender.clock = lambda: real_clock() + dt.timedelta(seconds=3)  # the lease has run out
+    send_all(notifier)
+
+    per_message = collections.Counter(message["Message-ID"] for message in smtp.messages())
+    assert sorted(per_message.values()) == [1, 2]  # only the one in flight went twice
+    assert sent(notifier) == 2
