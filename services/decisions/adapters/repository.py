@@ -506,7 +506,8 @@ class ReadModels:
         sa.exists().where(
             links.c.tenant == sa.bindparam("tenant"),
             links.c.contribution_id == sa.bindparam("id"),
-            links.c.state.in_((LINK_PENDING, LINK_UNRESOLVED)),
+            # Two plain comparisons, not IN (...): an IN list is expanded again at every execution.
+            sa.or_(links.c.state == LINK_PENDING, links.c.state == LINK_UNRESOLVED),
             links.c.unlinked_at.is_(None),
         ),
     )
