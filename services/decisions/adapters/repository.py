@@ -418,13 +418,20 @@ class ReadModels:
         else:
             self.session.execute(table.insert(), dict(**key, **values))
 
-    def tenant_of_engagement(self, engagement_id: str) -> str | None:
-        return self.session.execute(
-            sa.select(engagements_view.c.tenant).where(engagements_view.c.id == engagement_id)
-        ).scalar_one_or_none()
+    _tenant_of_engagement = sa.select(engagements_view.c.tenant).where(engagements_view.c.id == sa.bindparam("id"))
 
-    def save_engagement(self, values: dict) -> None:
-        self._upsert(engagements_view, {"id": values["id"]}, {k: v for k, v in values.items() if k != "id"})
+    def tenant_of_engagement(self, engagement_id: str) -> str | None:
+        return self.session.connection().execute(self._tenant_of_engagement, {"id": engagement_id}).scalar_one_or_none()
+
+    _insert_engagement = engagements_view.insert()
+    _update_engagement = engagements_view.update().where(engagements_view.c.id == sa.bindparam("key"))
+
+    def add_or_replace_engagement(self, values: dict, *, held: bool) -> None:
+        """Insert the engagement, or replace the one `held` already (engagement.updated)."""
+        if held:
+            self._update(self._update_engagement, values, "id")
+        else:
+            self.session.connection().execute(self._insert_engagement, values)
 
     _engagement = sa.select(engagements_view).where(
         engagements_view.c.tenant == sa.bindparam("tenant"), engagements_view.c.id == sa.bindparam("id")

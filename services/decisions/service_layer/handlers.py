@@ -45,8 +45,9 @@ _erasure = ParticipantErasedEventData()
 
 def engagement_created(event: dict, uow: DecisionsUnitOfWork) -> None:
     data = _engagement.load(event["data"])
-    refuse_other_tenant(uow.read.tenant_of_engagement(data["id"]), event, "engagement")
-    uow.read.save_engagement({**data, "tenant": event["tenant"]})
+    held_by = uow.read.tenant_of_engagement(data["id"])
+    refuse_other_tenant(held_by, event, "engagement")
+    uow.read.add_or_replace_engagement({**data, "tenant": event["tenant"]}, held=held_by is not None)
 
 
 def contribution_received(event: dict, uow: DecisionsUnitOfWork, clock: Callable[[], dt.datetime], source: str) -> None:
