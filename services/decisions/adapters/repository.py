@@ -392,6 +392,28 @@ class ResourceChangeRepository:
         return changes
 
 
+class _Write:
+    """A read model row written as INSERT, or as UPDATE of the row held under its key: the
+    caller already knows which, and both statements are built once (no cache key per event)."""
+
+    def __init__(self, table: sa.Table, key: str):
+        self.key = key
+        self.insert = table.insert()
+        self.update = table.update().where(table.c[key] == sa.bindparam("held_key"))
+
+    def __call__(self, connection: sa.Connection, values: dict, *, held: bool) -> None:
+        if held:
+            changes = {name: value for name, value in values.items() if name != self.key}
+            connection.execute(self.update, {**changes, "held_key": values[self.key]})
+        else:
+            connection.execute(self.insert, values)
+
+
+_ENGAGEMENT_WRITE = _Write(engagements_view, "id")
+_CONTRIBUTION_WRITE = _Write(contributions_view, "id")
+_MESSAGE_WRITE = _Write(messages_view, "notification_id")
+
+
 class ContributionArrival(NamedTuple):
     contribution_tenant: str | None
     engagement_tenant: str | None
@@ -423,15 +445,9 @@ class ReadModels:
     def tenant_of_engagement(self, engagement_id: str) -> str | None:
         return self.session.connection().execute(self._tenant_of_engagement, {"id": engagement_id}).scalar_one_or_none()
 
-    _insert_engagement = engagements_view.insert()
-    _update_engagement = engagements_view.update().where(engagements_view.c.id == sa.bindparam("key"))
-
     def add_or_replace_engagement(self, values: dict, *, held: bool) -> None:
         """Insert the engagement, or replace the one `held` already (engagement.updated)."""
-        if held:
-            self._update(self._update_engagement, values, "id")
-        else:
-            self.session.connection().execute(self._insert_engagement, values)
+        _ENGAGEMENT_WRITE(self.session.connection(), values, held=held)
 
     _engagement = sa.select(engagements_view).where(
         engagements_view.c.tenant == sa.bindparam("tenant"), engagements_view.c.id == sa.bindparam("id")
@@ -536,22 +552,10 @@ class ReadModels:
         )
         return ContributionArrival(*row)
 
-    _insert_contribution = contributions_view.insert()
-    _update_contribution = contributions_view.update().where(contributions_view.c.id == sa.bindparam("key"))
-
     def add_or_replace_contribution(self, values: dict, *, held: bool) -> None:
         """Insert the contribution, or replace the one `held` already (a redelivery from another
         outbox row, or an update): the caller has just read which, so no SELECT again."""
-        if held:
-            self._update(self._update_contribution, values, "id")
-        else:
-            self.session.connection().execute(self._insert_contribution, values)
-
-    def _update(self, statement: sa.Update, values: dict, key: str) -> None:
-        """`statement` (WHERE <key> = :key) with every value but the key as its SET clause."""
-        self.session.connection().execute(
-            statement, {**{k: v for k, v in values.items() if k != key}, "key": values[key]}
-        )
+        _CONTRIBUTION_WRITE(self.session.connection(), values, held=held)
 
     def contribution(self, tenant: str, contribution_id: str) -> dict | None:
         row = (
@@ -724,14 +728,8 @@ class ReadModels:
         )
         return MessageArrival(*row)
 
-    _insert_message = messages_view.insert()
-    _update_message = messages_view.update().where(messages_view.c.notification_id == sa.bindparam("key"))
-
     def add_or_replace_message(self, values: dict, *, held: bool) -> None:
-        if held:
-            self._update(self._update_message, values, "notification_id")
-        else:
-            self.session.connection().execute(self._insert_message, values)
+        _MESSAGE_WRITE(self.session.connection(), values, held=held)
 
     def messages_for(self, tenant: str, contribution_ids: Iterable[str]) -> list[dict]:
         found = []
