@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -391,6 +392,41 @@ class ResourceChangeRepository:
         return changes
 
 
+class _Write:
+    """A read model row written as INSERT, or as UPDATE of the row held under its key: the
+    caller already knows which, and both statements are built once (no cache key per event)."""
+
+    def __init__(self, table: sa.Table, key: str):
+        self.key = key
+        self.insert = table.insert()
+        self.update = table.update().where(table.c[key] == sa.bindparam("held_key"))
+
+    def __call__(self, connection: sa.Connection, values: dict, *, held: bool) -> None:
+        if held:
+            changes = {name: value for name, value in values.items() if name != self.key}
+            connection.execute(self.update, {**changes, "held_key": values[self.key]})
+        else:
+            connection.execute(self.insert, values)
+
+
+_ENGAGEMENT_WRITE = _Write(engagements_view, "id")
+_CONTRIBUTION_WRITE = _Write(contributions_view, "id")
+_MESSAGE_WRITE = _Write(messages_view, "notification_id")
+
+
+class ContributionArrival(NamedTuple):
+    contribution_tenant: str | None
+    engagement_tenant: str | None
+    erased_at: dt.datetime | None
+    links_waiting: bool
+
+
+class MessageArrival(NamedTuple):
+    tenant: str | None
+    status: str | None
+    contribution_tenant: str | None
+
+
 class ReadModels:
     """What decisions knows of other services, learned only from their events."""
 
@@ -404,13 +440,14 @@ class ReadModels:
         else:
             self.session.execute(table.insert(), dict(**key, **values))
 
-    def tenant_of_engagement(self, engagement_id: str) -> str | None:
-        return self.session.execute(
-            sa.select(engagements_view.c.tenant).where(engagements_view.c.id == engagement_id)
-        ).scalar_one_or_none()
+    _tenant_of_engagement = sa.select(engagements_view.c.tenant).where(engagements_view.c.id == sa.bindparam("id"))
 
-    def save_engagement(self, values: dict) -> None:
-        self._upsert(engagements_view, {"id": values["id"]}, {k: v for k, v in values.items() if k != "id"})
+    def tenant_of_engagement(self, engagement_id: str) -> str | None:
+        return self.session.connection().execute(self._tenant_of_engagement, {"id": engagement_id}).scalar_one_or_none()
+
+    def add_or_replace_engagement(self, values: dict, *, held: bool) -> None:
+        """Insert the engagement, or replace the one `held` already (engagement.updated)."""
+        _ENGAGEMENT_WRITE(self.session.connection(), values, held=held)
 
     _engagement = sa.select(engagements_view).where(
         engagements_view.c.tenant == sa.bindparam("tenant"), engagements_view.c.id == sa.bindparam("id")
@@ -474,6 +511,51 @@ class ReadModels:
 
     def save_contribution(self, values: dict) -> None:
         self._upsert(contributions_view, {"id": values["id"]}, {k: v for k, v in values.items() if k != "id"})
+
+    # What a contribution.received needs to know, in one statement: who holds the contribution
+    # and its engagement (None: not held yet), whether its participant was erased, and whether
+    # a decision linked it before it arrived. Built once: no cache key is computed per event.
+    _arrival = sa.select(
+        sa.select(contributions_view.c.tenant).where(contributions_view.c.id == sa.bindparam("id")).scalar_subquery(),
+        sa.select(engagements_view.c.tenant)
+        .where(engagements_view.c.id == sa.bindparam("engagement_id"))
+        .scalar_subquery(),
+        sa.select(erased_participants.c.erased_at)
+        .where(
+            erased_participants.c.tenant == sa.bindparam("tenant"),
+            erased_participants.c.participant_id == sa.bindparam("participant_id"),
+        )
+        .scalar_subquery(),
+        sa.exists().where(
+            links.c.tenant == sa.bindparam("tenant"),
+            links.c.contribution_id == sa.bindparam("id"),
+            # Two plain comparisons, not IN (...): an IN list is expanded again at every execution.
+            sa.or_(links.c.state == LINK_PENDING, links.c.state == LINK_UNRESOLVED),
+            links.c.unlinked_at.is_(None),
+        ),
+    )
+
+    def contribution_arrival(self, tenant: str, contribution: dict) -> ContributionArrival:
+        """What is held about an arriving contribution (see `_arrival`), in one round trip."""
+        row = (
+            self.session.connection()
+            .execute(
+                self._arrival,
+                {
+                    "id": contribution["id"],
+                    "engagement_id": contribution["engagement_id"],
+                    "tenant": tenant,
+                    "participant_id": contribution["participant_id"],
+                },
+            )
+            .one()
+        )
+        return ContributionArrival(*row)
+
+    def add_or_replace_contribution(self, values: dict, *, held: bool) -> None:
+        """Insert the contribution, or replace the one `held` already (a redelivery from another
+        outbox row, or an update): the caller has just read which, so no SELECT again."""
+        _CONTRIBUTION_WRITE(self.session.connection(), values, held=held)
 
     def contribution(self, tenant: str, contribution_id: str) -> dict | None:
         row = (
@@ -624,20 +706,30 @@ class ReadModels:
             self.session.execute(query.order_by(contributions_view.c.received_at, contributions_view.c.id)).scalars()
         )
 
-    def save_message(self, values: dict) -> None:
-        self._upsert(
-            messages_view,
-            {"notification_id": values["notification_id"]},
-            {k: v for k, v in values.items() if k != "notification_id"},
-        )
+    # What a notification status needs to know, in one statement: the message held (its tenant
+    # and status; None if not yet) and the tenant of the contribution it is about.
+    _message_arrival = sa.select(
+        sa.select(messages_view.c.tenant)
+        .where(messages_view.c.notification_id == sa.bindparam("notification_id"))
+        .scalar_subquery(),
+        sa.select(messages_view.c.status)
+        .where(messages_view.c.notification_id == sa.bindparam("notification_id"))
+        .scalar_subquery(),
+        sa.select(contributions_view.c.tenant)
+        .where(contributions_view.c.id == sa.bindparam("contribution_id"))
+        .scalar_subquery(),
+    )
 
-    def message(self, notification_id: str) -> dict | None:
+    def message_arrival(self, notification_id: str, contribution_id: str | None) -> MessageArrival:
         row = (
-            self.session.execute(sa.select(messages_view).where(messages_view.c.notification_id == notification_id))
-            .mappings()
-            .first()
+            self.session.connection()
+            .execute(self._message_arrival, {"notification_id": notification_id, "contribution_id": contribution_id})
+            .one()
         )
-        return dict(row) if row else None
+        return MessageArrival(*row)
+
+    def add_or_replace_message(self, values: dict, *, held: bool) -> None:
+        _MESSAGE_WRITE(self.session.connection(), values, held=held)
 
     def messages_for(self, tenant: str, contribution_ids: Iterable[str]) -> list[dict]:
         found = []

@@ -45,35 +45,33 @@ _erasure = ParticipantErasedEventData()
 
 def engagement_created(event: dict, uow: DecisionsUnitOfWork) -> None:
     data = _engagement.load(event["data"])
-    refuse_other_tenant(uow.read.tenant_of_engagement(data["id"]), event, "engagement")
-    uow.read.save_engagement({**data, "tenant": event["tenant"]})
+    held_by = uow.read.tenant_of_engagement(data["id"])
+    refuse_other_tenant(held_by, event, "engagement")
+    uow.read.add_or_replace_engagement({**data, "tenant": event["tenant"]}, held=held_by is not None)
 
 
 def contribution_received(event: dict, uow: DecisionsUnitOfWork, clock: Callable[[], dt.datetime], source: str) -> None:
     data = _contribution.load(event["data"])
-    refuse_other_tenant(uow.read.contribution_tenants([data["id"]]).get(data["id"]), event, "contribution")
-    refuse_other_tenant(uow.read.tenant_of_engagement(data["engagement_id"]), event, "engagement")
-    contribution = {**data, "tenant": event["tenant"]}
-    erased_at = uow.read.erased_at(event["tenant"], data["participant_id"])
-    if erased_at is not None:  # the erasure overtook the contribution (another topic)
-        contribution.update(sealed_text=uow.sealer.seal(ERASED_TEXT), erased_at=erased_at)
-    uow.read.save_contribution(contribution)
-    services.confirm_pending_links(uow, event["tenant"], contribution, now=clock(), source=source)
+    tenant = event["tenant"]
+    held = uow.read.contribution_arrival(tenant, data)
+    refuse_other_tenant(held.contribution_tenant, event, "contribution")
+    refuse_other_tenant(held.engagement_tenant, event, "engagement")
+    contribution = {**data, "tenant": tenant}
+    if held.erased_at is not None:  # the erasure overtook the contribution (another topic)
+        contribution.update(sealed_text=uow.sealer.seal(ERASED_TEXT), erased_at=held.erased_at)
+    uow.read.add_or_replace_contribution(contribution, held=held.contribution_tenant is not None)
+    if held.links_waiting:  # a decision linked it before it arrived
+        services.confirm_pending_links(uow, tenant, contribution, now=clock(), source=source)
 
 
 def notification_status(event: dict, uow: DecisionsUnitOfWork) -> None:
     data = _notification.load(event["data"])
-    known = uow.read.message(data["notification_id"])
-    refuse_other_tenant(known["tenant"] if known else None, event, "notification")
-    if data["contribution_id"]:
-        contribution_id = data["contribution_id"]
-        refuse_other_tenant(
-            uow.read.contribution_tenants([contribution_id]).get(contribution_id), event, "contribution"
-        )
-    if known is not None:
-        if MESSAGE_STATUS_RANK[data["status"]] < MESSAGE_STATUS_RANK.get(known["status"], 0):
-            return  # an older status arriving late
-    uow.read.save_message({**data, "tenant": event["tenant"]})
+    held = uow.read.message_arrival(data["notification_id"], data["contribution_id"])
+    refuse_other_tenant(held.tenant, event, "notification")
+    refuse_other_tenant(held.contribution_tenant, event, "contribution")
+    if held.status is not None and MESSAGE_STATUS_RANK[data["status"]] < MESSAGE_STATUS_RANK.get(held.status, 0):
+        return  # an older status arriving late
+    uow.read.add_or_replace_message({**data, "tenant": event["tenant"]}, held=held.tenant is not None)
 
 
 def outcome_rated(event: dict, uow: DecisionsUnitOfWork) -> None:

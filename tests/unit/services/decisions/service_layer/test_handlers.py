@@ -357,6 +357,36 @@ class TestEachHandler:
             (engagement["id"], engagement["title"])
         ]
 
+    def test_an_engagement_updated_replaces_the_one_kept(self, decisions, feed, engagement):
+        created = envelope_of(of_type(feed.messages(), "engagement.created"))
+        handle(decisions, created)
+
+        handle(
+            decisions,
+            {
+                **created,
+                "id": str(uuid.uuid4()),
+                "type": "engagement.updated",
+                "data": {**created["data"], "title": "Renamed"},
+            },
+        )
+
+        assert [(row.id, row.title) for row in stored(decisions, engagements_view)] == [(engagement["id"], "Renamed")]
+
+    def test_a_contribution_told_again_with_other_details_replaces_the_one_kept(
+        self, decisions, feed, new_contribution
+    ):
+        contribution = new_contribution(deliver=False)
+        for type_ in ("engagement.created", "contribution.received"):
+            handle(decisions, envelope_of(of_type(feed.messages(), type_)))
+        received = envelope_of(of_type(feed.messages(), "contribution.received"))
+
+        handle(decisions, {**received, "id": str(uuid.uuid4()), "data": {**received["data"], "on_behalf_of": 7}})
+
+        assert [(row.id, row.on_behalf_of) for row in stored(decisions, contributions_view)] == [
+            (contribution["id"], 7)
+        ]
+
     def test_a_contribution_received_is_kept_for_the_board(self, decisions, feed, new_contribution):
         contribution = new_contribution(deliver=False)
 
