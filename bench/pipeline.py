@@ -15,7 +15,7 @@ import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from bench import database, kafka_tools, payloads, stack
+from bench import database, kafka_tools, payloads, profiling, stack
 from bench.bare_app import create_schema
 from bench.harness import (
     PYTHON,
@@ -51,6 +51,9 @@ ACK_SUBJECT = "We have received your"
 HOPS_HTTP, HOPS_KAFKA = 3, 4
 BARE_IN, BARE_OUT = "bench.pipeline.bare.in", "bench.pipeline.bare.out"
 GRACE_S = 120.0
+# Sampled with --profile: the processes that take most of a contribution's CPU (py-spy on
+# every one of the fifteen would take a core of its own from the run).
+PROFILED = ("notifier-consumer", "intake-consumer", "decisions-consumer", "intake-worker1", "intake-relay")
 
 
 def _reference(subject: str) -> str:
@@ -288,43 +291,48 @@ def run(ctx: RunContext) -> Result:
 
     pids = {**_group_pids({name: p for name, (p, _) in web.items()}), **{k: p.pid for k, p in workers.items()}}
     pids.update({"smtp-sink": sink.pid, "broker": broker.pid})
-    meter = CpuMeter(pids)
-    statuses: list = []
-    started = time.monotonic()
-    with ThreadPoolExecutor(CLIENTS) as pool:
-        for index in range(n):
-            wait = started + index / rate - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-            number = 10 + index
-            if index % 2:
-                send_kafka(number)
-            else:
-                statuses.append(pool.submit(post, number))
-        failed = [f for f in statuses if f.result() != 201]
-    offered_s = time.monotonic() - started
-    if failed:
-        raise BenchmarkFailed(f"{len(failed)} of {len(statuses)} POST /v1/contributions failed")
-    producer.close()
-    total = n + len(warm)
+    # The busiest processes, sampled while they work (the notifier's sender thread too).
+    profiled = {name: pids[name] for name in PROFILED if name in pids}
+    with profiling.sampling(
+        ctx, "pipeline", profiled, GRACE_S + duration * 5, threads={"notifier-consumer": ("send_due",)}
+    ) as profile:
+        meter = CpuMeter(pids)
+        statuses: list = []
+        started = time.monotonic()
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            for index in range(n):
+                wait = started + index / rate - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                number = 10 + index
+                if index % 2:
+                    send_kafka(number)
+                else:
+                    statuses.append(pool.submit(post, number))
+            failed = [f for f in statuses if f.result() != 201]
+        offered_s = time.monotonic() - started
+        if failed:
+            raise BenchmarkFailed(f"{len(failed)} of {len(statuses)} POST /v1/contributions failed")
+        producer.close()
+        total = n + len(warm)
 
-    def done() -> bool:
-        return (
-            collect() >= total
-            and database.count(urls["decisions"], "contributions_view") >= total
-            and database.count(urls["notifier"], "contributions_view") >= total
+        def done() -> bool:
+            return (
+                collect() >= total
+                and database.count(urls["decisions"], "contributions_view") >= total
+                and database.count(urls["notifier"], "contributions_view") >= total
+            )
+
+        wait_until(
+            done,
+            timeout=GRACE_S + duration * 4,
+            interval=0.1,
+            what=f"{n} contributions through",
+            procs=all_procs,
+            processes=ctx.processes,
         )
-
-    wait_until(
-        done,
-        timeout=GRACE_S + duration * 4,
-        interval=0.1,
-        what=f"{n} contributions through",
-        procs=all_procs,
-        processes=ctx.processes,
-    )
-    finished = time.monotonic()
-    usage = meter.stop()
+        finished = time.monotonic()
+        usage = meter.stop()
     peaks = {name: peak_rss_kib(pid) for name, pid in pids.items()}
     cpu_s = sum(v for v in usage["process_cpu_s"].values() if v is not None)
 
@@ -447,6 +455,7 @@ def run(ctx: RunContext) -> Result:
                 "smtp": bare_smtp,
             },
             "cpu": usage,
+            "profiles": profile,
         },
         notes=notes,
     )
