@@ -58,7 +58,6 @@ def _kind(number: phonenumbers.PhoneNumber) -> str | None:
     return "mobile" if phonenumbers.number_type(number) in _MOBILE_TYPES else "landline"
 
 
-@functools.lru_cache(maxsize=8)  # a body's number is read by its check, then its stored form: parsed once
 def phone_number(text: str, *, mobile: bool = False) -> str:
     """The number in E.164 (+447700900123); InvalidContactDetail if it is not a valid number,
     or, with `mobile`, not a mobile one (a text message cannot go to it)."""
