@@ -12,7 +12,9 @@ from werkzeug.serving import make_server
 
 from ops import demo
 from services.decisions import bootstrap as decisions_service
+from services.decisions.entrypoints import web as decisions_web
 from services.intake import bootstrap as intake_service
+from services.intake.entrypoints import web as intake_web
 from tests.support.api import create_tenant
 from tests.support.ports import free_port
 from tests.support.running import start_consumer, start_relay
@@ -32,8 +34,8 @@ def running_council(settings, intake, decisions, broker):
     keys = create_tenant(intake.keys, demo.DEMO_TENANT).keys
     with ExitStack() as stack:
         urls = {
-            "intake": serve(intake_service.create_app(intake), stack),
-            "decisions": serve(decisions_service.create_app(decisions), stack),
+            "intake": serve(intake_web.create_app(intake), stack),
+            "decisions": serve(decisions_web.create_app(decisions), stack),
         }
         workers = [
             start_consumer(intake, broker.bootstrap, intake_service.INBOUND_TOPICS, group="intake"),
